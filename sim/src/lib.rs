@@ -1,1 +1,44 @@
+//! A wire-faithful loopback simulation of the three AWS services that
+//! investigation-escalator calls, and a Lambda Runtime API emulator.
+//!
+//! Used by the tests, the benchmark and the local run; never part of the
+//! deployed Lambda (this crate is only a dev-dependency of the escalator).
+//!
+//! The real `aws-sdk-*` clients talk to it unchanged over HTTP with SigV4
+//! headers: point them at [`Sim::url`] with `AWS_ENDPOINT_URL` (or the
+//! per-service variables) and any static credentials.
+//!
+//! # Layout
+//!
+//! - [`model`]: loads the botocore service models committed in `models/`, routes
+//!   a method and path to its operation, assembles the input from URI, query,
+//!   headers and body, and validates it against the model's constraints.
+//! - [`error`]: the services' error answers (`x-amzn-errortype` + JSON body).
+//! - [`state`]: the in-memory state, its JSON fixture and snapshot, the request log.
+//! - [`faults`]: injected throttling, server errors, latency, "fail the next N".
+//! - [`services`]: each operation of GuardDuty, Security IR and Incident Manager.
+//! - [`server`]: the HTTP server ([`Sim`]): auth, routing, validation, faults,
+//!   idempotency tokens, control endpoints (`/_sim/state`, `/_sim/faults`).
+//! - [`runtime_api`]: the Lambda Runtime API emulator ([`RuntimeApi`]).
 
+pub mod error;
+pub mod faults;
+pub mod model;
+pub mod runtime_api;
+pub mod server;
+pub mod services;
+pub mod state;
+
+pub use error::SimError;
+pub use faults::{FailKind, Faults, OpFaults};
+pub use runtime_api::{Invocation, RuntimeApi};
+pub use server::Sim;
+pub use state::{Fixture, State};
+
+/// The fixture behind the README's local run and most tests: six investigations
+/// (critical, high, low, running, failed, and one with an explicit incident) and
+/// four incident records (one matching, one unrelated, one resolved, one named explicitly).
+pub fn demo_fixture() -> Fixture {
+    // The committed file is checked by this crate's tests; a parse failure here is a build defect.
+    serde_json::from_str(include_str!("../fixtures/demo.json")).unwrap_or_default()
+}

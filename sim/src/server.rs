@@ -1,0 +1,279 @@
+//! The loopback HTTP server that the real SDK clients talk to.
+//!
+//! Order of work for each request, as the real services do it: authentication
+//! (a SigV4 `Authorization` header naming the service), routing, validation
+//! against the model, injected faults, then the idempotency check and the
+//! operation itself under one lock, so concurrent requests with one token see
+//! one write.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::error::SimError;
+use crate::faults::{FailKind, Faults};
+use crate::model::{http_headers::Headers, percent_decode, Models, Service};
+use crate::services::{dispatch, Ctx};
+use crate::state::{Fixture, LogEntry, State, TokenRecord};
+
+struct Inner {
+    models: Models,
+    state: Mutex<State>,
+    faults: Mutex<Faults>,
+}
+
+/// A running simulation of the three services on 127.0.0.1.
+pub struct Sim {
+    inner: Arc<Inner>,
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Sim {
+    /// Starts a simulation seeded from `fixture`, on a port the OS picks.
+    pub async fn start(fixture: Fixture) -> Result<Sim, String> {
+        Self::start_on(fixture, 0).await
+    }
+
+    /// Starts a simulation on a given loopback port (0: the OS picks).
+    pub async fn start_on(fixture: Fixture, port: u16) -> Result<Sim, String> {
+        let inner = Arc::new(Inner {
+            models: Models::load()?,
+            state: Mutex::new(State::from_fixture(fixture)?),
+            faults: Mutex::new(Faults::default()),
+        });
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .map_err(|e| format!("cannot bind 127.0.0.1:{port}: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let served = inner.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                let _ = stream.set_nodelay(true);
+                let inner = served.clone();
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req| serve(inner.clone(), req));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        Ok(Sim { inner, addr, task })
+    }
+
+    /// The endpoint URL to give the SDK clients (`http://127.0.0.1:PORT`).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Reads or changes the state.
+    pub fn state<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        f(&mut lock(&self.inner.state))
+    }
+
+    /// Reads or changes the fault settings.
+    pub fn faults<R>(&self, f: impl FnOnce(&mut Faults) -> R) -> R {
+        f(&mut lock(&self.inner.faults))
+    }
+
+    /// The state as JSON.
+    pub fn snapshot(&self) -> Value {
+        lock(&self.inner.state).snapshot()
+    }
+
+    /// The models, for tests that check answers against output shapes.
+    pub fn models(&self) -> &Models {
+        &self.inner.models
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A poisoned lock means a handler panicked mid-write; the state is still the
+/// best record of what happened, so keep serving it.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+async fn serve(inner: Arc<Inner>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let method = req.method().as_str().to_string();
+    let path = req.uri().path().to_string();
+    let query: Vec<(String, String)> = req
+        .uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (percent_decode(k, true), percent_decode(v, true))
+        })
+        .collect();
+    let headers = Headers(
+        req.headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect(),
+    );
+    let body = match req.into_body().collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => return Ok(json_response(400, &json!({"message": format!("unreadable body: {e}")}), &[])),
+    };
+    if let Some(control) = path.strip_prefix("/_sim/") {
+        return Ok(serve_control(&inner, &method, control, &body));
+    }
+    Ok(match serve_aws(&inner, &method, &path, &query, &headers, &body).await {
+        Ok((status, body)) => json_response(status, &body, &[]),
+        Err(e) => {
+            let mut extra: Vec<(String, String)> = e.headers.clone();
+            extra.push(("x-amzn-errortype".into(), e.code.clone()));
+            json_response(e.status, &e.body(), &extra)
+        }
+    })
+}
+
+/// Parses the SigV4 `Authorization` header: `(region, service)` of its credential scope.
+fn credential_scope(headers: &Headers) -> Result<(String, String), SimError> {
+    let auth = headers
+        .get("authorization")
+        .ok_or_else(|| SimError::unauthenticated("Missing Authentication Token"))?;
+    let scope = auth
+        .strip_prefix("AWS4-HMAC-SHA256 ")
+        .and_then(|rest| rest.split(',').find_map(|p| p.trim().strip_prefix("Credential=")))
+        .ok_or_else(|| SimError::unauthenticated("Authorization header is not AWS4-HMAC-SHA256 with a Credential"))?;
+    // AKID/date/region/service/aws4_request
+    let parts: Vec<&str> = scope.split('/').collect();
+    if parts.len() != 5 || parts[4] != "aws4_request" || headers.get("x-amz-date").is_none() {
+        return Err(SimError::unauthenticated(format!("malformed SigV4 credential scope: {scope}")));
+    }
+    Ok((parts[2].to_string(), parts[3].to_string()))
+}
+
+async fn serve_aws(
+    inner: &Inner,
+    method: &str,
+    path: &str,
+    query: &[(String, String)],
+    headers: &Headers,
+    body: &[u8],
+) -> Result<(u16, Value), SimError> {
+    let (region, signing_name) = credential_scope(headers)?;
+    let service = Service::ALL.into_iter().find(|s| s.signing_name() == signing_name);
+    let routed = inner
+        .models
+        .route(service, method, path)
+        .ok_or_else(|| SimError::unknown_operation(method, path))?;
+    let op = routed.operation;
+    let svc = op.service;
+    let mut entry = LogEntry {
+        service: svc,
+        operation: op.name.clone(),
+        status: op.response_code,
+        error: None,
+        client_token: None,
+        replayed: false,
+    };
+    let result = async {
+        let input = routed.model.parse_input(&routed, query, headers, body)?;
+        let token_member = routed.model.token_member(op);
+        let token = token_member.as_deref().and_then(|m| input[m].as_str()).map(str::to_string);
+        entry.client_token = token.clone();
+
+        let (latency, fail) = lock(&inner.faults).draw(&op.name);
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        match fail {
+            Some(FailKind::Throttle) => return Err(SimError::throttling(svc)),
+            Some(FailKind::ServerError) => return Err(SimError::internal(svc)),
+            _ => {}
+        }
+
+        let mut state = lock(&inner.state);
+        let answer = match token {
+            Some(token) => {
+                let mut fingerprint = input.clone();
+                if let (Some(o), Some(m)) = (fingerprint.as_object_mut(), token_member.as_deref()) {
+                    o.remove(m);
+                }
+                let key = (svc, op.name.clone(), token.clone());
+                match state.tokens.get(&key) {
+                    Some(rec) if rec.fingerprint == fingerprint => {
+                        entry.replayed = true;
+                        rec.answer.clone()
+                    }
+                    Some(_) => {
+                        return Err(SimError::conflict(
+                            svc,
+                            format!("The client token {token} was already used with a different request"),
+                            &token,
+                            "ClientToken",
+                        ))
+                    }
+                    None => {
+                        let answer = dispatch(&mut state, &Ctx { region: &region }, svc, &op.name, &input)?;
+                        state.tokens.insert(key, TokenRecord { fingerprint, answer: answer.clone() });
+                        answer
+                    }
+                }
+            }
+            None => dispatch(&mut state, &Ctx { region: &region }, svc, &op.name, &input)?,
+        };
+        if fail == Some(FailKind::ServerErrorAfterWrite) {
+            return Err(SimError::internal(svc));
+        }
+        Ok((op.response_code, answer))
+    }
+    .await;
+    if let Err(e) = &result {
+        entry.status = e.status;
+        entry.error = Some(e.code.clone());
+    }
+    lock(&inner.state).log.push(entry);
+    result
+}
+
+fn serve_control(inner: &Inner, method: &str, path: &str, body: &[u8]) -> Response<Full<Bytes>> {
+    match (method, path) {
+        ("GET", "state") => json_response(200, &lock(&inner.state).snapshot(), &[]),
+        ("GET", "faults") => json_response(200, &serde_json::to_value(&*lock(&inner.faults)).unwrap_or(Value::Null), &[]),
+        ("POST", "faults") => match serde_json::from_slice::<Faults>(body) {
+            Ok(f) => {
+                *lock(&inner.faults) = f;
+                json_response(200, &json!({"ok": true}), &[])
+            }
+            Err(e) => json_response(400, &json!({"message": format!("faults: {e}")}), &[]),
+        },
+        _ => json_response(404, &json!({"message": format!("no control endpoint {method} /_sim/{path}; try GET state, GET/POST faults")}), &[]),
+    }
+}
+
+fn json_response(status: u16, body: &Value, headers: &[(String, String)]) -> Response<Full<Bytes>> {
+    let bytes = if status == 204 { Bytes::new() } else { Bytes::from(body.to_string()) };
+    let mut resp = Response::new(Full::new(bytes));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = resp.headers_mut();
+    h.insert("content-type", hyper::header::HeaderValue::from_static("application/json"));
+    h.insert("x-amzn-requestid", hyper::header::HeaderValue::from_static("00000000-0000-4000-8000-000000000000"));
+    for (k, v) in headers {
+        if let (Ok(k), Ok(v)) = (hyper::header::HeaderName::try_from(k.as_str()), hyper::header::HeaderValue::from_str(v)) {
+            h.insert(k, v);
+        }
+    }
+    resp
+}

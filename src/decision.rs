@@ -1,0 +1,267 @@
+//! The decision table (DESIGN.md section 4): what to do with an investigation.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::investigation::{Investigation, Status};
+
+/// GuardDuty risk levels, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum RiskLevel {
+    /// Informational.
+    Info,
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+    /// Critical.
+    Critical,
+}
+
+/// GuardDuty confidence levels, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Confidence {
+    /// No confidence given.
+    Unknown,
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+}
+
+impl RiskLevel {
+    /// Every level, lowest first.
+    pub const ALL: [RiskLevel; 5] = [RiskLevel::Info, RiskLevel::Low, RiskLevel::Medium, RiskLevel::High, RiskLevel::Critical];
+
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RiskLevel::Info => "Info",
+            RiskLevel::Low => "Low",
+            RiskLevel::Medium => "Medium",
+            RiskLevel::High => "High",
+            RiskLevel::Critical => "Critical",
+        }
+    }
+
+    /// Incident Manager impact for an incident started at this risk (1 is the most severe).
+    pub fn impact(self) -> i32 {
+        match self {
+            RiskLevel::Critical => 1,
+            RiskLevel::High => 2,
+            RiskLevel::Medium => 3,
+            RiskLevel::Low => 4,
+            RiskLevel::Info => 5,
+        }
+    }
+}
+
+impl Confidence {
+    /// Every level, lowest first.
+    pub const ALL: [Confidence; 4] = [Confidence::Unknown, Confidence::Low, Confidence::Medium, Confidence::High];
+
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Unknown => "Unknown",
+            Confidence::Low => "Low",
+            Confidence::Medium => "Medium",
+            Confidence::High => "High",
+        }
+    }
+}
+
+impl FromStr for RiskLevel {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        RiskLevel::ALL.into_iter().find(|l| l.as_str() == s).ok_or(())
+    }
+}
+
+impl FromStr for Confidence {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Confidence::ALL.into_iter().find(|l| l.as_str() == s).ok_or(())
+    }
+}
+
+impl fmt::Display for RiskLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for Confidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why an investigation was not escalated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// The investigation failed; its error text is logged.
+    InvestigationFailed,
+    /// Risk below `RISK_THRESHOLD`.
+    BelowThreshold,
+    /// Confidence below `MIN_CONFIDENCE`.
+    LowConfidence,
+    /// Risk level missing, or one this build does not know.
+    UnknownRisk,
+}
+
+impl SkipReason {
+    /// The reason as the result JSON and the metrics spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::InvestigationFailed => "investigation_failed",
+            SkipReason::BelowThreshold => "below_threshold",
+            SkipReason::LowConfidence => "low_confidence",
+            SkipReason::UnknownRisk => "unknown_risk",
+        }
+    }
+}
+
+/// The gates an investigation must pass to be escalated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gates {
+    /// Lowest risk that escalates.
+    pub risk_threshold: RiskLevel,
+    /// Lowest confidence that escalates.
+    pub min_confidence: Confidence,
+}
+
+/// What to do with one investigation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Still running (or in a state this build does not know): a later delivery decides.
+    Pending,
+    /// Not escalated, for this reason.
+    Skip(SkipReason),
+    /// Escalate: open a case.
+    Escalate {
+        /// The investigation's risk.
+        risk: RiskLevel,
+        /// Its confidence (`Unknown` when missing).
+        confidence: Confidence,
+    },
+}
+
+/// Applies the decision table.
+///
+/// Risk is judged before confidence, so a low-risk, low-confidence investigation
+/// reports `below_threshold`, the more useful of the two reasons.
+pub fn decide(inv: &Investigation, gates: &Gates) -> Decision {
+    match inv.status {
+        Status::Running | Status::Other(_) => Decision::Pending,
+        Status::Failed => Decision::Skip(SkipReason::InvestigationFailed),
+        Status::Completed => {
+            let Some(risk) = inv.risk_level.as_deref().and_then(|r| r.parse::<RiskLevel>().ok()) else {
+                return Decision::Skip(SkipReason::UnknownRisk);
+            };
+            // A missing or unrecognised confidence is "Unknown": it passes only an ungated build.
+            let confidence = inv.confidence.as_deref().and_then(|c| c.parse().ok()).unwrap_or(Confidence::Unknown);
+            if risk < gates.risk_threshold {
+                Decision::Skip(SkipReason::BelowThreshold)
+            } else if confidence < gates.min_confidence {
+                Decision::Skip(SkipReason::LowConfidence)
+            } else {
+                Decision::Escalate { risk, confidence }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::investigation::tests::sample;
+
+    const DEFAULT: Gates = Gates { risk_threshold: RiskLevel::High, min_confidence: Confidence::Unknown };
+
+    fn completed(risk: Option<&str>, confidence: Option<&str>) -> Investigation {
+        let mut inv = sample();
+        inv.risk_level = risk.map(str::to_string);
+        inv.confidence = confidence.map(str::to_string);
+        inv
+    }
+
+    #[test]
+    fn running_is_pending() {
+        let mut inv = sample();
+        inv.status = Status::Running;
+        assert_eq!(decide(&inv, &DEFAULT), Decision::Pending);
+    }
+
+    #[test]
+    fn a_status_this_build_does_not_know_is_pending_not_final() {
+        let mut inv = sample();
+        inv.status = Status::Other("CANCELLED".into());
+        assert_eq!(decide(&inv, &DEFAULT), Decision::Pending);
+    }
+
+    #[test]
+    fn failed_is_skipped_whatever_its_risk() {
+        let mut inv = completed(Some("Critical"), Some("High"));
+        inv.status = Status::Failed;
+        assert_eq!(decide(&inv, &DEFAULT), Decision::Skip(SkipReason::InvestigationFailed));
+    }
+
+    #[test]
+    fn below_threshold_is_skipped_and_at_threshold_escalates() {
+        assert_eq!(decide(&completed(Some("Medium"), Some("High")), &DEFAULT), Decision::Skip(SkipReason::BelowThreshold));
+        assert_eq!(
+            decide(&completed(Some("High"), Some("Low")), &DEFAULT),
+            Decision::Escalate { risk: RiskLevel::High, confidence: Confidence::Low }
+        );
+        assert_eq!(
+            decide(&completed(Some("Critical"), None), &DEFAULT),
+            Decision::Escalate { risk: RiskLevel::Critical, confidence: Confidence::Unknown }
+        );
+    }
+
+    #[test]
+    fn every_threshold_splits_the_levels_where_it_should() {
+        for threshold in RiskLevel::ALL {
+            let gates = Gates { risk_threshold: threshold, min_confidence: Confidence::Unknown };
+            for level in RiskLevel::ALL {
+                let d = decide(&completed(Some(level.as_str()), Some("High")), &gates);
+                assert_eq!(matches!(d, Decision::Escalate { .. }), level >= threshold, "{level} vs {threshold}");
+            }
+        }
+    }
+
+    #[test]
+    fn low_confidence_is_skipped_only_when_risk_passes() {
+        let gates = Gates { risk_threshold: RiskLevel::High, min_confidence: Confidence::Medium };
+        assert_eq!(decide(&completed(Some("Critical"), Some("Low")), &gates), Decision::Skip(SkipReason::LowConfidence));
+        assert_eq!(decide(&completed(Some("Critical"), None), &gates), Decision::Skip(SkipReason::LowConfidence));
+        assert_eq!(decide(&completed(Some("Critical"), Some("Sure")), &gates), Decision::Skip(SkipReason::LowConfidence));
+        assert_eq!(decide(&completed(Some("Low"), Some("Low")), &gates), Decision::Skip(SkipReason::BelowThreshold));
+        assert_eq!(
+            decide(&completed(Some("High"), Some("Medium")), &gates),
+            Decision::Escalate { risk: RiskLevel::High, confidence: Confidence::Medium }
+        );
+    }
+
+    #[test]
+    fn missing_or_unknown_risk_is_skipped() {
+        assert_eq!(decide(&completed(None, Some("High")), &DEFAULT), Decision::Skip(SkipReason::UnknownRisk));
+        assert_eq!(decide(&completed(Some("Severe"), Some("High")), &DEFAULT), Decision::Skip(SkipReason::UnknownRisk));
+        // Case matters on the wire: "critical" is not a level the service sends.
+        assert_eq!(decide(&completed(Some("critical"), Some("High")), &DEFAULT), Decision::Skip(SkipReason::UnknownRisk));
+    }
+
+    #[test]
+    fn impact_follows_risk() {
+        let impacts: Vec<i32> = RiskLevel::ALL.iter().map(|r| r.impact()).collect();
+        assert_eq!(impacts, vec![5, 4, 3, 2, 1]);
+    }
+}

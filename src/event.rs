@@ -1,0 +1,235 @@
+//! Recognising what an invocation was sent (DESIGN.md section 2). A malformed
+//! event is an error that names what is missing, before any AWS call.
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use serde_json::Value;
+use thiserror::Error;
+
+/// What an invocation asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trigger {
+    /// Escalate one named investigation (an investigation event or a direct invoke).
+    Investigation(InvestigationRef),
+}
+
+/// A named investigation, with what the event adds to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvestigationRef {
+    /// The detector.
+    pub detector_id: String,
+    /// The investigation.
+    pub investigation_id: String,
+    /// An incident record the sender wants linked.
+    pub incident_record_arn: Option<String>,
+    /// GuardDuty finding ids the sender names (`findingId` / `findingIds`).
+    pub finding_ids: Vec<String>,
+}
+
+/// An event this function cannot act on.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum EventError {
+    /// The payload is not a JSON object.
+    #[error("malformed event: expected a JSON object, got {0}")]
+    NotAnObject(&'static str),
+    /// An EventBridge envelope that does not parse as one.
+    #[error("malformed event: not a valid EventBridge envelope: {0}")]
+    Envelope(String),
+    /// A required field is missing or empty.
+    #[error("malformed event: {field} is missing (an investigation event needs detail.detectorId and detail.investigationId; a direct invoke needs detectorId and investigationId)")]
+    Missing {
+        /// The field, as a path.
+        field: String,
+    },
+    /// A field that is present but unusable.
+    #[error("malformed event: {field}={value:?} is not valid: {why}")]
+    Invalid {
+        /// The field, as a path.
+        field: String,
+        /// Its value.
+        value: String,
+        /// What it must be.
+        why: &'static str,
+    },
+    /// An EventBridge event of a kind this function does not handle.
+    #[error("unsupported event: detail-type {detail_type:?} from source {source:?} is not a trigger of this function (see events/ for the ones it handles)")]
+    Unsupported {
+        /// The envelope's `detail-type`.
+        detail_type: String,
+        /// The envelope's `source`.
+        source: String,
+    },
+}
+
+/// Recognises the trigger in an invocation payload.
+pub fn parse(payload: &Value) -> Result<Trigger, EventError> {
+    let obj = payload.as_object().ok_or(EventError::NotAnObject(json_kind(payload)))?;
+    if obj.contains_key("detail-type") || obj.contains_key("source") {
+        let envelope: EventBridgeEvent<Value> =
+            serde_json::from_value(payload.clone()).map_err(|e| EventError::Envelope(e.to_string()))?;
+        let detail = &envelope.detail;
+        if detail.get("detectorId").is_some() || detail.get("investigationId").is_some() {
+            return investigation_ref(detail, "detail.").map(Trigger::Investigation);
+        }
+        return Err(EventError::Unsupported {
+            detail_type: envelope.detail_type,
+            source: envelope.source,
+        });
+    }
+    investigation_ref(payload, "").map(Trigger::Investigation)
+}
+
+fn investigation_ref(fields: &Value, prefix: &str) -> Result<InvestigationRef, EventError> {
+    let text = |name: &str| -> Result<Option<String>, EventError> {
+        match fields.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+            Some(other) => Err(EventError::Invalid {
+                field: format!("{prefix}{name}"),
+                value: other.to_string(),
+                why: "must be a string",
+            }),
+        }
+    };
+    let required = |name: &str| text(name)?.ok_or_else(|| EventError::Missing { field: format!("{prefix}{name}") });
+    let detector_id = required("detectorId")?;
+    let investigation_id = required("investigationId")?;
+    if detector_id.chars().count() > 300 {
+        return Err(EventError::Invalid { field: format!("{prefix}detectorId"), value: detector_id, why: "a detector id is 1 to 300 characters" });
+    }
+    if investigation_id.len() > 64 || !investigation_id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return Err(EventError::Invalid {
+            field: format!("{prefix}investigationId"),
+            value: investigation_id,
+            why: "an investigation id is 1 to 64 hexadecimal digits and dashes",
+        });
+    }
+    let incident_record_arn = text("incidentRecordArn")?;
+    if let Some(arn) = &incident_record_arn {
+        if !arn.starts_with("arn:aws") || !arn.contains(":ssm-incidents:") || !arn.contains(":incident-record/") {
+            return Err(EventError::Invalid {
+                field: format!("{prefix}incidentRecordArn"),
+                value: arn.clone(),
+                why: "must be an Incident Manager incident record ARN (arn:aws:ssm-incidents::ACCOUNT:incident-record/PLAN/ID)",
+            });
+        }
+    }
+    let mut finding_ids: Vec<String> = text("findingId")?.into_iter().collect();
+    match fields.get("findingIds") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            for item in items {
+                let id = item.as_str().ok_or_else(|| EventError::Invalid {
+                    field: format!("{prefix}findingIds"),
+                    value: item.to_string(),
+                    why: "must be a list of strings",
+                })?;
+                finding_ids.push(id.to_string());
+            }
+        }
+        Some(other) => {
+            return Err(EventError::Invalid { field: format!("{prefix}findingIds"), value: other.to_string(), why: "must be a list of strings" })
+        }
+    }
+    Ok(InvestigationRef {
+        detector_id,
+        investigation_id,
+        incident_record_arn,
+        finding_ids,
+    })
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn envelope(detail: Value) -> Value {
+        json!({
+            "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "detail-type": "GuardDuty Investigation Ready",
+            "source": "custom.pipeline", "account": "123456789012", "time": "2026-11-20T09:00:00Z",
+            "region": "us-east-1", "resources": [], "detail": detail
+        })
+    }
+
+    const DET: &str = "12abc34d567e8fa901bc2d34e56789f0";
+    const INV: &str = "c0ffee00-0000-4000-8000-000000000001";
+
+    #[test]
+    fn investigation_event_is_recognised_from_any_source() {
+        let t = parse(&envelope(json!({"detectorId": DET, "investigationId": INV}))).expect("valid");
+        assert_eq!(
+            t,
+            Trigger::Investigation(InvestigationRef {
+                detector_id: DET.into(),
+                investigation_id: INV.into(),
+                incident_record_arn: None,
+                finding_ids: vec![]
+            })
+        );
+    }
+
+    #[test]
+    fn explicit_incident_and_findings_are_kept() {
+        let arn = "arn:aws:ssm-incidents::123456789012:incident-record/SecurityResponse/6a1b";
+        let t = parse(&envelope(json!({"detectorId": DET, "investigationId": INV, "incidentRecordArn": arn, "findingId": "f1", "findingIds": ["f2"]})));
+        let Ok(Trigger::Investigation(r)) = t else { panic!("expected an investigation, got {t:?}") };
+        assert_eq!(r.incident_record_arn.as_deref(), Some(arn));
+        assert_eq!(r.finding_ids, vec!["f1", "f2"]);
+    }
+
+    #[test]
+    fn direct_invoke_takes_top_level_fields() {
+        let t = parse(&json!({"detectorId": DET, "investigationId": INV})).expect("valid");
+        assert!(matches!(t, Trigger::Investigation(r) if r.investigation_id == INV));
+    }
+
+    #[test]
+    fn missing_fields_are_named() {
+        assert_eq!(
+            parse(&envelope(json!({"detectorId": DET}))).unwrap_err(),
+            EventError::Missing { field: "detail.investigationId".into() }
+        );
+        assert_eq!(parse(&json!({"investigationId": INV})).unwrap_err(), EventError::Missing { field: "detectorId".into() });
+        assert_eq!(parse(&json!({"detectorId": " ", "investigationId": INV})).unwrap_err(), EventError::Missing { field: "detectorId".into() });
+        let e = parse(&json!({})).unwrap_err().to_string();
+        assert!(e.contains("detectorId is missing"), "{e}");
+    }
+
+    #[test]
+    fn wrong_types_and_values_are_named() {
+        assert!(matches!(parse(&json!([1])), Err(EventError::NotAnObject("an array"))));
+        assert!(matches!(parse(&json!({"detectorId": 7, "investigationId": INV})), Err(EventError::Invalid { field, .. }) if field == "detectorId"));
+        assert!(matches!(parse(&json!({"detectorId": DET, "investigationId": "../etc"})), Err(EventError::Invalid { field, .. }) if field == "investigationId"));
+        assert!(matches!(
+            parse(&json!({"detectorId": DET, "investigationId": INV, "incidentRecordArn": "incident-1"})),
+            Err(EventError::Invalid { field, .. }) if field == "incidentRecordArn"
+        ));
+        assert!(matches!(parse(&json!({"detectorId": DET, "investigationId": INV, "findingIds": "f"})), Err(EventError::Invalid { .. })));
+    }
+
+    #[test]
+    fn an_envelope_without_detail_type_is_malformed() {
+        let mut e = envelope(json!({"detectorId": DET, "investigationId": INV}));
+        e.as_object_mut().map(|o| o.remove("detail-type"));
+        assert!(matches!(parse(&e), Err(EventError::Envelope(_))));
+    }
+
+    #[test]
+    fn other_eventbridge_events_are_unsupported_by_name() {
+        let mut e = envelope(json!({"caseId": "1234567890"}));
+        e["detail-type"] = json!("Something Else");
+        assert!(matches!(parse(&e), Err(EventError::Unsupported { detail_type, .. }) if detail_type == "Something Else"));
+    }
+}

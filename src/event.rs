@@ -51,12 +51,12 @@ pub enum EventError {
         why: &'static str,
     },
     /// An EventBridge event of a kind this function does not handle.
-    #[error("unsupported event: detail-type {detail_type:?} from source {source:?} is not a trigger of this function (see events/ for the ones it handles)")]
+    #[error("unsupported event: detail-type {detail_type:?} from source {event_source:?} is not a trigger of this function (see events/ for the ones it handles)")]
     Unsupported {
         /// The envelope's `detail-type`.
         detail_type: String,
-        /// The envelope's `source`.
-        source: String,
+        /// The envelope's `source` (named so that thiserror does not take it for an error source).
+        event_source: String,
     },
 }
 
@@ -72,7 +72,7 @@ pub fn parse(payload: &Value) -> Result<Trigger, EventError> {
         }
         return Err(EventError::Unsupported {
             detail_type: envelope.detail_type,
-            source: envelope.source,
+            event_source: envelope.source,
         });
     }
     investigation_ref(payload, "").map(Trigger::Investigation)

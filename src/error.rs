@@ -1,0 +1,53 @@
+//! The errors an invocation can end with. Each one makes the invocation fail,
+//! so Lambda retries it and, at last, the dead-letter queue keeps the event.
+
+use lambda_runtime::Diagnostic;
+use thiserror::Error;
+
+use crate::aws::AwsError;
+use crate::case_builder::CaseError;
+use crate::event::EventError;
+
+/// Why an invocation failed.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// The event is not one this function can act on (no AWS call was made).
+    #[error(transparent)]
+    Event(#[from] EventError),
+    /// An AWS call failed after the SDK's retries.
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// The investigation lacks what a case needs.
+    #[error(transparent)]
+    Case(#[from] CaseError),
+    /// The case exists but some links failed; a retry completes them without a second case.
+    #[error("case {case_id} was opened but {} link write(s) failed (a retry completes them): {}", failures.len(), join(failures))]
+    Links {
+        /// The case.
+        case_id: String,
+        /// Each failed write.
+        failures: Vec<AwsError>,
+    },
+}
+
+fn join(failures: &[AwsError]) -> String {
+    failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
+
+impl Error {
+    /// The error type Lambda reports (`errorType`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Event(_) => "MalformedEvent",
+            Error::Aws(_) => "AwsCallFailed",
+            Error::Case(_) => "InvestigationIncomplete",
+            Error::Links { .. } => "LinkFailed",
+        }
+    }
+}
+
+impl From<Error> for Diagnostic {
+    fn from(e: Error) -> Diagnostic {
+        Diagnostic { error_type: e.kind().to_string(), error_message: e.to_string() }
+    }
+}

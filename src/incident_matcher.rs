@@ -1,0 +1,221 @@
+//! Which Incident Manager records belong to an investigation (DESIGN.md section 6):
+//! a record matches when its title, summary, dedupe string, source resource ARN
+//! or a related item mentions the investigation id or a finding id it names.
+//! Resolved records never match.
+
+use std::fmt;
+
+use crate::investigation::Investigation;
+
+/// Length of a GuardDuty finding id (hexadecimal digits).
+const FINDING_ID_LEN: usize = 32;
+
+/// The ids a matching record mentions, lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Needles(Vec<String>);
+
+impl Needles {
+    /// The ids, for logs.
+    pub fn ids(&self) -> &[String] {
+        &self.0
+    }
+}
+
+/// Collects the investigation id and the finding ids it names: those in its
+/// trigger prompt and those the event gave. The detector id is also 32 hex
+/// digits, so it is left out: it would match every incident of the detector.
+pub fn needles(inv: &Investigation, event_finding_ids: &[String]) -> Needles {
+    let detector = inv.detector_id.to_ascii_lowercase();
+    let mut ids = vec![inv.id.to_ascii_lowercase()];
+    for id in finding_ids_in(&inv.trigger_prompt).into_iter().chain(event_finding_ids.iter().map(|s| s.to_ascii_lowercase())) {
+        if id != detector && !id.is_empty() && !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Needles(ids)
+}
+
+/// GuardDuty finding ids (runs of exactly 32 hexadecimal digits) in a text, lower-cased.
+pub fn finding_ids_in(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for run in text.split(|c: char| !c.is_ascii_hexdigit()) {
+        if run.len() == FINDING_ID_LEN {
+            let id = run.to_ascii_lowercase();
+            if !found.contains(&id) {
+                found.push(id);
+            }
+        }
+    }
+    found
+}
+
+/// An incident record, as far as matching needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Candidate {
+    /// The record's ARN.
+    pub arn: String,
+    /// Title.
+    pub title: String,
+    /// Summary (from `GetIncidentRecord`).
+    pub summary: Option<String>,
+    /// Dedupe string (from `GetIncidentRecord`).
+    pub dedupe_string: Option<String>,
+    /// `incidentRecordSource.resourceArn`.
+    pub source_resource_arn: Option<String>,
+    /// `OPEN` (true) or `RESOLVED`.
+    pub open: bool,
+    /// Related items: each one's title and value (URL, ARN or metric).
+    pub related_items: Vec<RelatedItemView>,
+}
+
+/// A related item, as matching and linking need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelatedItemView {
+    /// Its title.
+    pub title: Option<String>,
+    /// Its URL, ARN or metric definition.
+    pub value: String,
+}
+
+/// Which rule made a record match (logged, never written into a token-protected body).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchRule {
+    /// Named by the event's `incidentRecordArn`.
+    Explicit,
+    /// The title mentions an id.
+    Title,
+    /// The summary mentions an id.
+    Summary,
+    /// The dedupe string mentions an id.
+    DedupeString,
+    /// The source resource ARN mentions an id.
+    SourceResource,
+    /// A related item mentions an id.
+    RelatedItem,
+    /// Started by this product from the response plan.
+    Started,
+}
+
+impl fmt::Display for MatchRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MatchRule::Explicit => "explicit_arn",
+            MatchRule::Title => "title",
+            MatchRule::Summary => "summary",
+            MatchRule::DedupeString => "dedupe_string",
+            MatchRule::SourceResource => "source_resource_arn",
+            MatchRule::RelatedItem => "related_item",
+            MatchRule::Started => "started_from_response_plan",
+        })
+    }
+}
+
+/// Decides whether a record belongs to the investigation, and by which rule.
+pub fn match_candidate(c: &Candidate, needles: &Needles) -> Option<MatchRule> {
+    if !c.open {
+        return None;
+    }
+    let mentions = |text: &str| {
+        let text = text.to_ascii_lowercase();
+        needles.0.iter().any(|n| text.contains(n.as_str()))
+    };
+    if mentions(&c.title) {
+        return Some(MatchRule::Title);
+    }
+    if c.summary.as_deref().is_some_and(mentions) {
+        return Some(MatchRule::Summary);
+    }
+    if c.dedupe_string.as_deref().is_some_and(mentions) {
+        return Some(MatchRule::DedupeString);
+    }
+    if c.source_resource_arn.as_deref().is_some_and(mentions) {
+        return Some(MatchRule::SourceResource);
+    }
+    if c.related_items.iter().any(|i| mentions(&i.value) || i.title.as_deref().is_some_and(mentions)) {
+        return Some(MatchRule::RelatedItem);
+    }
+    None
+}
+
+/// The earliest creation time of a record worth considering: `lookback_hours`
+/// before the investigation started. There is no upper bound: a record opened
+/// from the same finding while the investigation ran belongs to it too.
+pub fn window_start_ms(reference_ms: i64, lookback_hours: u32) -> i64 {
+    reference_ms - i64::from(lookback_hours) * 3_600_000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::investigation::tests::sample;
+
+    const FINDING: &str = "5ab4c8d9e0f1a2b3c4d5e6f7a8b9c0d1";
+
+    fn open(title: &str) -> Candidate {
+        Candidate { arn: "arn:aws:ssm-incidents::123456789012:incident-record/P/1".into(), title: title.into(), open: true, ..Default::default() }
+    }
+
+    #[test]
+    fn needles_are_the_investigation_and_its_findings_not_the_detector() {
+        let mut inv = sample();
+        inv.trigger_prompt = format!("Finding {} of detector {} and {FINDING} again", FINDING.to_uppercase(), inv.detector_id);
+        let n = needles(&inv, &["E1".into(), FINDING.into()]);
+        assert_eq!(n.ids(), &[inv.id.clone(), FINDING.to_string(), "e1".to_string()]);
+    }
+
+    #[test]
+    fn finding_ids_are_exactly_32_hex_digits() {
+        // Bounded by characters that are not hex digits: found.
+        assert_eq!(finding_ids_in(&format!("x{FINDING}y")), vec![FINDING]);
+        // Glued to another hex digit it is a 33-digit run: not a finding id.
+        assert_eq!(finding_ids_in(&format!("id={FINDING}.")), vec![FINDING]);
+        assert!(finding_ids_in(&format!("{FINDING}0")).is_empty());
+        assert!(finding_ids_in("no ids here").is_empty());
+    }
+
+    #[test]
+    fn each_field_can_match() {
+        let n = needles(&sample(), &[]);
+        assert_eq!(match_candidate(&open(&format!("Finding {FINDING}")), &n), Some(MatchRule::Title));
+        let c = Candidate { summary: Some(format!("see {}", sample().id.to_uppercase())), ..open("x") };
+        assert_eq!(match_candidate(&c, &n), Some(MatchRule::Summary));
+        let c = Candidate { dedupe_string: Some(format!("guardduty-{FINDING}")), ..open("x") };
+        assert_eq!(match_candidate(&c, &n), Some(MatchRule::DedupeString));
+        let c = Candidate { source_resource_arn: Some(format!("arn:aws:guardduty:us-east-1:1:detector/d/finding/{FINDING}")), ..open("x") };
+        assert_eq!(match_candidate(&c, &n), Some(MatchRule::SourceResource));
+        let c = Candidate { related_items: vec![RelatedItemView { title: None, value: format!("https://x/{FINDING}") }], ..open("x") };
+        assert_eq!(match_candidate(&c, &n), Some(MatchRule::RelatedItem));
+    }
+
+    #[test]
+    fn unrelated_open_incidents_never_match() {
+        let n = needles(&sample(), &[]);
+        let c = Candidate {
+            summary: Some("Checkout returns 502s".into()),
+            dedupe_string: Some("checkout-5xx".into()),
+            source_resource_arn: Some("arn:aws:cloudwatch:us-east-1:123456789012:alarm:5xx".into()),
+            ..open("Elevated 5xx on checkout API")
+        };
+        assert_eq!(match_candidate(&c, &n), None);
+    }
+
+    #[test]
+    fn resolved_incidents_never_match_even_with_the_same_finding() {
+        let n = needles(&sample(), &[]);
+        let c = Candidate { open: false, dedupe_string: Some(FINDING.into()), ..open(&format!("Finding {FINDING}")) };
+        assert_eq!(match_candidate(&c, &n), None);
+    }
+
+    #[test]
+    fn several_candidates_each_decide_alone() {
+        let n = needles(&sample(), &[]);
+        let candidates = [open(&format!("A {FINDING}")), open("unrelated"), open(&format!("B {}", sample().id))];
+        let matched: Vec<bool> = candidates.iter().map(|c| match_candidate(c, &n).is_some()).collect();
+        assert_eq!(matched, vec![true, false, true]);
+    }
+
+    #[test]
+    fn the_window_reaches_back_the_lookback() {
+        assert_eq!(window_start_ms(100_000_000, 24), 100_000_000 - 86_400_000);
+    }
+}

@@ -1,0 +1,209 @@
+//! The cross-links between a case and its incident records (DESIGN.md section 6),
+//! as plain request data. Every body here is a pure function of the
+//! investigation, the case id and the incident, so its token always carries it.
+
+use crate::console;
+use crate::decision::{Confidence, RiskLevel};
+use crate::incident_matcher::RelatedItemView;
+use crate::investigation::Investigation;
+use crate::text::truncate;
+
+/// `CreateCaseComment` body limit, in characters.
+pub const COMMENT_MAX: usize = 12_000;
+/// Timeline event type for events this product records.
+pub const TIMELINE_EVENT_TYPE: &str = "Custom Event";
+/// Case metadata key of the first linked incident; later ones add `-2`, `-3`, ….
+pub const METADATA_KEY: &str = "ssm-incidents:incident-record-arn";
+/// Security IR keeps at most this many metadata entries on a case.
+pub const METADATA_MAX: usize = 30;
+/// `source` of an incident this product starts (at most 50 characters).
+pub const INCIDENT_SOURCE: &str = "investigation-escalator";
+
+/// A related item pointing at the case, for an incident record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseItem {
+    /// Its title (at most 200 characters).
+    pub title: String,
+    /// The case's console URL.
+    pub url: String,
+}
+
+/// The related item that links an incident to a case.
+pub fn case_item(region: &str, case_id: &str) -> CaseItem {
+    CaseItem { title: format!("Security Incident Response case {case_id}"), url: console::case_url(region, case_id) }
+}
+
+/// True when the incident already links the case.
+pub fn has_case_item(items: &[RelatedItemView], item: &CaseItem) -> bool {
+    items.iter().any(|i| i.value == item.url)
+}
+
+/// A timeline event recording the escalation on an incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineEvent {
+    /// `Custom Event`.
+    pub event_type: &'static str,
+    /// When the investigation finished (fixed, unlike the time of this delivery).
+    pub event_time_ms: i64,
+    /// What happened, for the incident's timeline.
+    pub event_data: String,
+}
+
+/// The timeline event for an escalation.
+pub fn timeline_event(inv: &Investigation, risk: RiskLevel, confidence: Confidence, case_id: &str, region: &str) -> TimelineEvent {
+    let data = format!(
+        "GuardDuty investigation {} ({risk} risk, confidence {confidence}) was escalated to AWS Security Incident Response case {case_id}: {}",
+        inv.id,
+        console::case_url(region, case_id)
+    );
+    TimelineEvent {
+        event_type: TIMELINE_EVENT_TYPE,
+        event_time_ms: inv.end_ms.or(inv.start_ms).unwrap_or_default(),
+        event_data: truncate(&data, COMMENT_MAX).into_owned(),
+    }
+}
+
+/// The case comment naming an incident.
+pub fn case_comment(incident_title: &str, incident_arn: &str, region: &str) -> String {
+    let body = format!(
+        "Linked AWS Systems Manager Incident Manager incident: {}\nARN: {incident_arn}\nConsole: {}",
+        if incident_title.is_empty() { "(untitled)" } else { incident_title },
+        console::incident_url(region, incident_arn)
+    );
+    truncate(&body, COMMENT_MAX).into_owned()
+}
+
+/// The case's metadata with every incident ARN present, or `None` when nothing
+/// is missing (so `UpdateCase`, which takes no token, writes only when it must).
+/// Entries that would pass the service's limit of 30 are left out; the second
+/// value of the tuple names them.
+pub fn metadata_with(existing: &[(String, String)], incident_arns: &[String]) -> (Option<Vec<(String, String)>>, Vec<String>) {
+    let mut entries = existing.to_vec();
+    let mut left_out = Vec::new();
+    for arn in incident_arns {
+        if entries.iter().any(|(_, v)| v == arn) {
+            continue;
+        }
+        if entries.len() >= METADATA_MAX {
+            left_out.push(arn.clone());
+            continue;
+        }
+        let key = (1..)
+            .map(|n| if n == 1 { METADATA_KEY.to_string() } else { format!("{METADATA_KEY}-{n}") })
+            .find(|k| !entries.iter().any(|(ek, _)| ek == k))
+            .unwrap_or_else(|| METADATA_KEY.to_string());
+        entries.push((key, arn.clone()));
+    }
+    let changed = entries.len() != existing.len();
+    (changed.then_some(entries), left_out)
+}
+
+/// The incident ARNs a case's metadata links.
+pub fn linked_incidents(metadata: &[(String, String)]) -> Vec<String> {
+    metadata.iter().filter(|(k, _)| k.starts_with(METADATA_KEY)).map(|(_, v)| v.clone()).collect()
+}
+
+/// A `StartIncident` request as plain data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartIncident {
+    /// Incident title (at most 200 characters); names the investigation so that a
+    /// later search finds this incident again.
+    pub title: String,
+    /// Impact from risk.
+    pub impact: i32,
+    /// When the investigation finished.
+    pub trigger_time_ms: i64,
+    /// The investigation's ids, as JSON.
+    pub raw_data: String,
+    /// The case, as the incident's first related item.
+    pub case_item: CaseItem,
+}
+
+/// The incident to start from the response plan when none matched.
+pub fn start_incident(inv: &Investigation, risk: RiskLevel, case_id: &str, region: &str) -> StartIncident {
+    StartIncident {
+        title: truncate(&format!("[{risk}] GuardDuty investigation {}", inv.id), 200).into_owned(),
+        impact: risk.impact(),
+        trigger_time_ms: inv.end_ms.or(inv.start_ms).unwrap_or_default(),
+        raw_data: serde_json::json!({
+            "detectorId": inv.detector_id,
+            "investigationId": inv.id,
+            "riskLevel": risk.as_str(),
+            "caseId": case_id,
+        })
+        .to_string(),
+        case_item: case_item(region, case_id),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::investigation::tests::sample;
+
+    const ARN1: &str = "arn:aws:ssm-incidents::123456789012:incident-record/P/1";
+    const ARN2: &str = "arn:aws:ssm-incidents::123456789012:incident-record/P/2";
+
+    #[test]
+    fn the_case_item_is_recognised_by_url() {
+        let item = case_item("us-east-1", "1000000001");
+        assert_eq!(item.title, "Security Incident Response case 1000000001");
+        let present = vec![RelatedItemView { title: Some("anything".into()), value: item.url.clone() }];
+        assert!(has_case_item(&present, &item));
+        assert!(!has_case_item(&present, &case_item("us-east-1", "1000000002")));
+        assert!(!has_case_item(&[], &item));
+    }
+
+    #[test]
+    fn the_timeline_event_is_fixed_in_time_and_names_the_case() {
+        let e = timeline_event(&sample(), RiskLevel::Critical, Confidence::High, "1000000001", "us-east-1");
+        assert_eq!(e.event_time_ms, 1_795_166_220_000);
+        assert_eq!(e.event_type, "Custom Event");
+        assert!(e.event_data.contains("1000000001") && e.event_data.contains("Critical") && e.event_data.contains(&sample().id));
+        assert_eq!(e, timeline_event(&sample(), RiskLevel::Critical, Confidence::High, "1000000001", "us-east-1"));
+    }
+
+    #[test]
+    fn the_comment_names_the_incident_and_fits() {
+        let c = case_comment("SSH brute force", ARN1, "us-east-1");
+        assert!(c.contains("SSH brute force") && c.contains(ARN1) && c.contains("systems-manager/incidents"));
+        let long = case_comment(&"ü".repeat(20_000), ARN1, "us-east-1");
+        assert_eq!(long.chars().count(), COMMENT_MAX);
+        assert!(case_comment("", ARN1, "us-east-1").contains("(untitled)"));
+    }
+
+    #[test]
+    fn metadata_adds_only_what_is_missing() {
+        let (none, _) = metadata_with(&[(METADATA_KEY.into(), ARN1.into())], &[ARN1.into()]);
+        assert_eq!(none, None);
+        let existing = vec![("owner".to_string(), "soc".to_string()), (METADATA_KEY.to_string(), ARN1.to_string())];
+        let (updated, left_out) = metadata_with(&existing, &[ARN1.into(), ARN2.into()]);
+        assert!(left_out.is_empty());
+        assert_eq!(
+            updated,
+            Some(vec![
+                ("owner".into(), "soc".into()),
+                (METADATA_KEY.into(), ARN1.into()),
+                (format!("{METADATA_KEY}-2"), ARN2.into())
+            ])
+        );
+        assert_eq!(linked_incidents(&updated.unwrap_or_default()), vec![ARN1.to_string(), ARN2.to_string()]);
+    }
+
+    #[test]
+    fn metadata_never_passes_the_limit() {
+        let full: Vec<(String, String)> = (0..METADATA_MAX).map(|i| (format!("k{i}"), format!("v{i}"))).collect();
+        let (updated, left_out) = metadata_with(&full, &[ARN1.into()]);
+        assert_eq!(updated, None);
+        assert_eq!(left_out, vec![ARN1.to_string()]);
+    }
+
+    #[test]
+    fn a_started_incident_is_findable_and_sized_by_risk() {
+        let s = start_incident(&sample(), RiskLevel::High, "1000000001", "us-east-1");
+        assert!(s.title.contains(&sample().id));
+        assert_eq!(s.impact, 2);
+        assert!(s.raw_data.contains("1000000001"));
+        assert_eq!(s.case_item, case_item("us-east-1", "1000000001"));
+    }
+}

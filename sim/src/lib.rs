@@ -42,3 +42,17 @@ pub fn demo_fixture() -> Fixture {
     // The committed file is checked by this crate's tests; a parse failure here is a build defect.
     serde_json::from_str(include_str!("../fixtures/demo.json")).unwrap_or_default()
 }
+
+/// An SDK configuration for clients that talk to `sim`: region `us-east-1`,
+/// static credentials, and the standard retry policy with a short initial
+/// backoff so that tests of injected throttling run fast.
+pub async fn sdk_config(sim: &Sim) -> aws_config::SdkConfig {
+    use aws_config::{retry::RetryConfig, BehaviorVersion, Region};
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(sim.url())
+        .credentials_provider(aws_credential_types::Credentials::new("AKIDSIMULATION", "simulation-secret", None, None, "escalator-sim"))
+        .retry_config(RetryConfig::standard().with_initial_backoff(std::time::Duration::from_millis(10)))
+        .load()
+        .await
+}

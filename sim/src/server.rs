@@ -172,16 +172,27 @@ async fn serve_aws(
     headers: &Headers,
     body: &[u8],
 ) -> Result<(u16, Value), SimError> {
-    let (region, signing_name) = credential_scope(headers)?;
+    let refused = |e: SimError| {
+        lock(&inner.state).log.push(LogEntry {
+            service: None,
+            operation: format!("{method} {path}"),
+            status: e.status,
+            error: Some(e.code.clone()),
+            client_token: None,
+            replayed: false,
+        });
+        e
+    };
+    let (region, signing_name) = credential_scope(headers).map_err(refused)?;
     let service = Service::ALL.into_iter().find(|s| s.signing_name() == signing_name);
     let routed = inner
         .models
         .route(service, method, path)
-        .ok_or_else(|| SimError::unknown_operation(method, path))?;
+        .ok_or_else(|| refused(SimError::unknown_operation(method, path)))?;
     let op = routed.operation;
     let svc = op.service;
     let mut entry = LogEntry {
-        service: svc,
+        service: Some(svc),
         operation: op.name.clone(),
         status: op.response_code,
         error: None,

@@ -36,9 +36,9 @@ pub struct Fixture {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct LogEntry {
-    /// Which service.
-    pub service: Service,
-    /// Operation name.
+    /// Which service (none for a request refused before routing).
+    pub service: Option<Service>,
+    /// Operation name (`METHOD /path` for a request refused before routing).
     pub operation: String,
     /// HTTP status answered.
     pub status: u16,

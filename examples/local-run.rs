@@ -1,0 +1,105 @@
+//! Runs the real handler on the built-in simulation of AWS:
+//!
+//! ```text
+//! cargo run --example local-run -- events/investigation-critical.json [more events…] [--fixture FILE]
+//! ```
+//!
+//! Configuration comes from the environment exactly as in Lambda
+//! (`RISK_THRESHOLD=Low cargo run --example local-run -- …`). Prints, for each
+//! event, the result JSON and what changed in the simulated services.
+
+use std::process::ExitCode;
+
+use escalator_sim::{demo_fixture, sdk_config, Fixture, Sim};
+use investigation_escalator::config::Config;
+use investigation_escalator::{handler, logging, App};
+use serde_json::{json, Value};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("local-run: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run() -> Result<bool, String> {
+    logging::init();
+    let mut events = Vec::new();
+    let mut fixture = demo_fixture();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--fixture" {
+            let path = args.next().ok_or("--fixture takes a file")?;
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+            fixture = serde_json::from_str::<Fixture>(&text).map_err(|e| format!("{path}: {e}"))?;
+        } else {
+            events.push(arg);
+        }
+    }
+    if events.is_empty() {
+        return Err("usage: cargo run --example local-run -- EVENT.json [EVENT.json…] [--fixture FILE]".into());
+    }
+    let config = Config::from_env().map_err(|e| e.to_string())?;
+    let sim = Sim::start(fixture).await?;
+    let app = App::new(config, &sdk_config(&sim).await);
+    let mut all_ok = true;
+    for path in events {
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+        let payload: Value = serde_json::from_str(&text).map_err(|e| format!("{path}: not JSON: {e}"))?;
+        let before = sim.snapshot();
+        let calls_before = sim.state(|s| s.log.len());
+        println!("\n=== {path}");
+        let result = match handler::run(&app, &payload).await {
+            Ok(outcome) => serde_json::to_value(&outcome).unwrap_or(Value::Null),
+            Err(e) => {
+                all_ok = false;
+                json!({"error": e.kind(), "message": e.to_string()})
+            }
+        };
+        println!("result: {}", serde_json::to_string_pretty(&result).unwrap_or_default());
+        let calls: Vec<String> = sim.state(|s| {
+            s.log[calls_before..]
+                .iter()
+                .map(|e| format!("{}{}{}", e.operation, e.error.as_ref().map(|c| format!(" → {c}")).unwrap_or_default(), if e.replayed { " (replayed from its token)" } else { "" }))
+                .collect()
+        });
+        println!("AWS calls: {}", if calls.is_empty() { "none".to_string() } else { calls.join(", ") });
+        print_changes(&before, &sim.snapshot());
+    }
+    Ok(all_ok)
+}
+
+/// Prints what an invocation added or changed in the simulated services.
+fn print_changes(before: &Value, after: &Value) {
+    let mut any = false;
+    for (section, label) in [
+        ("cases", "Security IR case"),
+        ("comments", "Security IR comments of case"),
+        ("incidentRecords", "Incident Manager record"),
+        ("relatedItems", "related items of incident"),
+        ("timelineEvents", "timeline events of incident"),
+    ] {
+        let (Some(old), Some(new)) = (before[section].as_object(), after[section].as_object()) else { continue };
+        for (key, value) in new {
+            let previous = old.get(key);
+            if previous == Some(value) {
+                continue;
+            }
+            any = true;
+            let shown = match (previous, value) {
+                (Some(Value::Array(p)), Value::Array(v)) => Value::Array(v[p.len().min(v.len())..].to_vec()),
+                _ => value.clone(),
+            };
+            let verb = if previous.is_some() { "added to" } else { "new" };
+            println!("{verb} {label} {key}:\n{}", serde_json::to_string_pretty(&shown).unwrap_or_default());
+        }
+    }
+    if !any {
+        println!("changes: none");
+    }
+}

@@ -1,0 +1,192 @@
+//! The benchmark of DESIGN.md section 11: runs the compiled function under the
+//! Runtime API emulator against the simulation, repeatedly, and prints medians
+//! and ratios to the targets (figures, never pass/fail: machines are noisy).
+//!
+//! ```text
+//! cargo build --release --bin investigation-escalator
+//! cargo run --release --example bench -- [--binary target/release/investigation-escalator] [--runs 15]
+//! ```
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use escalator_sim::{demo_fixture, Invocation, OpFaults, RuntimeApi, Sim};
+use serde_json::Value;
+use tokio::process::{Child, Command};
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+/// Round trips on the longest dependency chain of a critical escalation with a
+/// matching incident (see `src/escalate.rs`): GetInvestigation → CreateCase →
+/// GetCase → link writes, beside ListIncidentRecords → GetIncidentRecord.
+const CHAIN: u32 = 4;
+const LATENCY_MS: u64 = 50;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<(), String> {
+    let mut binary = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/investigation-escalator"));
+    let mut runs = 15usize;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--binary" => binary = args.next().ok_or("--binary takes a path")?.into(),
+            "--runs" => runs = args.next().and_then(|n| n.parse().ok()).ok_or("--runs takes a number")?,
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    if !binary.exists() {
+        return Err(format!("{} not found: cargo build --release --bin investigation-escalator first", binary.display()));
+    }
+    let event = event("investigation-critical")?;
+    println!("machine: {} cores, {}, load average {}", cores(), cpu_model(), load_average());
+    println!("binary: {} ({} bytes)", binary.display(), std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0));
+    for zip in ["target/lambda/investigation-escalator/bootstrap.zip"] {
+        if let Ok(m) = std::fs::metadata(zip) {
+            println!("deployment zip: {zip} ({} bytes, {:.2} MB; target ≤ 2.5 MB)", m.len(), m.len() as f64 / 1e6);
+        }
+    }
+    println!("runs: {runs} (each a fresh process and a fresh simulation)\n");
+
+    let (mut cold, mut first, mut slow, mut rss) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut calls = 0;
+    for _ in 0..runs {
+        let sim = Sim::start(demo_fixture()).await?;
+        let run = cold_run(&binary, &sim, &event).await?;
+        cold.push(run.cold);
+        first.push(run.first);
+        rss.push(run.peak_rss_kb);
+        calls = sim.state(|s| s.log.len());
+
+        let sim = Sim::start(demo_fixture()).await?;
+        sim.faults(|f| f.all = OpFaults { latency_ms: LATENCY_MS, ..Default::default() });
+        slow.push(cold_run(&binary, &sim, &event).await?.first);
+    }
+    let chain_ms = f64::from(CHAIN) * LATENCY_MS as f64;
+    report("cold start: process start to first /next", &cold, 20.0);
+    report("first invocation end to end, no added latency", &first, 50.0);
+    report(&format!("first invocation, {LATENCY_MS} ms added to each of its {calls} AWS calls"), &slow, 1.1 * chain_ms);
+    println!(
+        "    longest chain {CHAIN} × {LATENCY_MS} ms = {chain_ms:.0} ms; all {calls} calls in sequence would take {} ms",
+        calls as u64 * LATENCY_MS
+    );
+    let kb: Vec<f64> = rss.iter().map(|k| *k as f64 / 1024.0).collect();
+    report("peak resident memory (MB, VmHWM)", &kb, 32.0);
+
+    for n in [10usize, 25] {
+        let sim = Sim::start(demo_fixture()).await?;
+        let counts = concurrent(&binary, &sim, &event, n).await?;
+        println!("{n} concurrent deliveries of one investigation (separate processes): {counts}");
+    }
+    Ok(())
+}
+
+struct Run {
+    cold: f64,
+    first: f64,
+    peak_rss_kb: u64,
+}
+
+async fn cold_run(binary: &PathBuf, sim: &Sim, event: &Value) -> Result<Run, String> {
+    let api = RuntimeApi::start().await?;
+    let started = Instant::now();
+    let mut child = spawn(binary, sim, &api)?;
+    let polled = api.wait_first_poll(TIMEOUT).await.ok_or("the function never polled /next")?;
+    let cold = ms(polled - started);
+    let t = Instant::now();
+    let answer = api.invoke(event.clone(), TIMEOUT).await?;
+    let first = ms(t.elapsed());
+    if !matches!(&answer, Invocation::Response(v) if v["outcome"] == "escalated") {
+        return Err(format!("unexpected answer: {answer:?}"));
+    }
+    let peak_rss_kb = child.id().and_then(peak_rss_kb).unwrap_or(0);
+    let _ = child.kill().await;
+    Ok(Run { cold, first, peak_rss_kb })
+}
+
+async fn concurrent(binary: &PathBuf, sim: &Sim, event: &Value, n: usize) -> Result<String, String> {
+    let mut functions = Vec::new();
+    for _ in 0..n {
+        let api = RuntimeApi::start().await?;
+        let child = spawn(binary, sim, &api)?;
+        api.wait_first_poll(TIMEOUT).await.ok_or("the function never polled /next")?;
+        functions.push((api, child));
+    }
+    let answers = futures_util::future::join_all(functions.iter().map(|(api, _)| api.invoke(event.clone(), TIMEOUT))).await;
+    let ok = answers.iter().filter(|a| matches!(a, Ok(Invocation::Response(_)))).count();
+    for (_, mut child) in functions {
+        let _ = child.kill().await;
+    }
+    Ok(sim.state(|s| {
+        let related = s.related_items.values().flatten().filter(|i| i.to_string().contains("security-ir")).count();
+        format!(
+            "{ok}/{n} answered; {} case(s), {} comment(s), {related} related item(s), {} timeline event(s)",
+            s.cases.len(),
+            s.comments.values().map(Vec::len).sum::<usize>(),
+            s.timeline_events.values().map(Vec::len).sum::<usize>()
+        )
+    }))
+}
+
+fn spawn(binary: &PathBuf, sim: &Sim, api: &RuntimeApi) -> Result<Child, String> {
+    Command::new(binary)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", api.address())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "investigation-escalator")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/investigation-escalator")
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "AKIDSIMULATION")
+        .env("AWS_SECRET_ACCESS_KEY", "simulation-secret")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", sim.url())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("{}: {e}", binary.display()))
+}
+
+fn report(what: &str, samples: &[f64], target: f64) {
+    let mut s = samples.to_vec();
+    s.sort_by(f64::total_cmp);
+    let median = s.get(s.len() / 2).copied().unwrap_or(f64::NAN);
+    println!(
+        "{what}: median {median:.1}, min {:.1}, max {:.1}; target ≤ {target:.0}; median/target = {:.2}",
+        s.first().copied().unwrap_or(f64::NAN),
+        s.last().copied().unwrap_or(f64::NAN),
+        median / target
+    );
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+fn event(name: &str) -> Result<Value, String> {
+    let path = format!("{}/events/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| c.lines().find_map(|l| l.strip_prefix("model name").map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())))
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg").map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+}

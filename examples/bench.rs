@@ -24,25 +24,49 @@ const LATENCY_MS: u64 = 50;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), String> {
-    let mut binary = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/investigation-escalator"));
+    let mut binary = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/target/release/investigation-escalator"
+    ));
     let mut runs = 15usize;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--binary" => binary = args.next().ok_or("--binary takes a path")?.into(),
-            "--runs" => runs = args.next().and_then(|n| n.parse().ok()).ok_or("--runs takes a number")?,
+            "--runs" => {
+                runs = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .ok_or("--runs takes a number")?
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
     if !binary.exists() {
-        return Err(format!("{} not found: cargo build --release --bin investigation-escalator first", binary.display()));
+        return Err(format!(
+            "{} not found: cargo build --release --bin investigation-escalator first",
+            binary.display()
+        ));
     }
     let event = event("investigation-critical")?;
-    println!("machine: {} cores, {}, load average {}", cores(), cpu_model(), load_average());
-    println!("binary: {} ({} bytes)", binary.display(), std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0));
+    println!(
+        "machine: {} cores, {}, load average {}",
+        cores(),
+        cpu_model(),
+        load_average()
+    );
+    println!(
+        "binary: {} ({} bytes)",
+        binary.display(),
+        std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0)
+    );
     for zip in ["target/lambda/investigation-escalator/bootstrap.zip"] {
         if let Ok(m) = std::fs::metadata(zip) {
-            println!("deployment zip: {zip} ({} bytes, {:.2} MB; target ≤ 2.5 MB)", m.len(), m.len() as f64 / 1e6);
+            println!(
+                "deployment zip: {zip} ({} bytes, {:.2} MB; target ≤ 2.5 MB)",
+                m.len(),
+                m.len() as f64 / 1e6
+            );
         }
     }
     println!("runs: {runs} (each a fresh process and a fresh simulation)\n");
@@ -58,13 +82,26 @@ async fn main() -> Result<(), String> {
         calls = sim.state(|s| s.log.len());
 
         let sim = Sim::start(demo_fixture()).await?;
-        sim.faults(|f| f.all = OpFaults { latency_ms: LATENCY_MS, ..Default::default() });
+        sim.faults(|f| {
+            f.all = OpFaults {
+                latency_ms: LATENCY_MS,
+                ..Default::default()
+            }
+        });
         slow.push(cold_run(&binary, &sim, &event).await?.first);
     }
     let chain_ms = f64::from(CHAIN) * LATENCY_MS as f64;
     report("cold start: process start to first /next", &cold, 20.0);
-    report("first invocation end to end, no added latency", &first, 50.0);
-    report(&format!("first invocation, {LATENCY_MS} ms added to each of its {calls} AWS calls"), &slow, 1.1 * chain_ms);
+    report(
+        "first invocation end to end, no added latency",
+        &first,
+        50.0,
+    );
+    report(
+        &format!("first invocation, {LATENCY_MS} ms added to each of its {calls} AWS calls"),
+        &slow,
+        1.1 * chain_ms,
+    );
     println!(
         "    longest chain {CHAIN} × {LATENCY_MS} ms = {chain_ms:.0} ms; all {calls} calls in sequence would take {} ms",
         calls as u64 * LATENCY_MS
@@ -90,7 +127,10 @@ async fn cold_run(binary: &PathBuf, sim: &Sim, event: &Value) -> Result<Run, Str
     let api = RuntimeApi::start().await?;
     let started = Instant::now();
     let mut child = spawn(binary, sim, &api)?;
-    let polled = api.wait_first_poll(TIMEOUT).await.ok_or("the function never polled /next")?;
+    let polled = api
+        .wait_first_poll(TIMEOUT)
+        .await
+        .ok_or("the function never polled /next")?;
     let cold = ms(polled - started);
     let t = Instant::now();
     let answer = api.invoke(event.clone(), TIMEOUT).await?;
@@ -100,19 +140,38 @@ async fn cold_run(binary: &PathBuf, sim: &Sim, event: &Value) -> Result<Run, Str
     }
     let peak_rss_kb = child.id().and_then(peak_rss_kb).unwrap_or(0);
     let _ = child.kill().await;
-    Ok(Run { cold, first, peak_rss_kb })
+    Ok(Run {
+        cold,
+        first,
+        peak_rss_kb,
+    })
 }
 
-async fn concurrent(binary: &PathBuf, sim: &Sim, event: &Value, n: usize) -> Result<String, String> {
+async fn concurrent(
+    binary: &PathBuf,
+    sim: &Sim,
+    event: &Value,
+    n: usize,
+) -> Result<String, String> {
     let mut functions = Vec::new();
     for _ in 0..n {
         let api = RuntimeApi::start().await?;
         let child = spawn(binary, sim, &api)?;
-        api.wait_first_poll(TIMEOUT).await.ok_or("the function never polled /next")?;
+        api.wait_first_poll(TIMEOUT)
+            .await
+            .ok_or("the function never polled /next")?;
         functions.push((api, child));
     }
-    let answers = futures_util::future::join_all(functions.iter().map(|(api, _)| api.invoke(event.clone(), TIMEOUT))).await;
-    let ok = answers.iter().filter(|a| matches!(a, Ok(Invocation::Response(_)))).count();
+    let answers = futures_util::future::join_all(
+        functions
+            .iter()
+            .map(|(api, _)| api.invoke(event.clone(), TIMEOUT)),
+    )
+    .await;
+    let ok = answers
+        .iter()
+        .filter(|a| matches!(a, Ok(Invocation::Response(_))))
+        .count();
     for (_, mut child) in functions {
         let _ = child.kill().await;
     }
@@ -135,7 +194,10 @@ fn spawn(binary: &PathBuf, sim: &Sim, api: &RuntimeApi) -> Result<Child, String>
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/investigation-escalator")
+        .env(
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            "/aws/lambda/investigation-escalator",
+        )
         .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "AKIDSIMULATION")
@@ -167,7 +229,10 @@ fn ms(d: Duration) -> f64 {
 
 fn peak_rss_kb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 fn event(name: &str) -> Result<Value, String> {
@@ -183,10 +248,17 @@ fn cores() -> usize {
 fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find_map(|l| l.strip_prefix("model name").map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())))
+        .and_then(|c| {
+            c.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+            })
+        })
         .unwrap_or_else(|| "unknown CPU".into())
 }
 
 fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg").map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }

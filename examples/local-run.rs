@@ -42,7 +42,10 @@ async fn run() -> Result<bool, String> {
         }
     }
     if events.is_empty() {
-        return Err("usage: cargo run --example local-run -- EVENT.json [EVENT.json…] [--fixture FILE]".into());
+        return Err(
+            "usage: cargo run --example local-run -- EVENT.json [EVENT.json…] [--fixture FILE]"
+                .into(),
+        );
     }
     let config = Config::from_env().map_err(|e| e.to_string())?;
     let sim = Sim::start(fixture).await?;
@@ -50,7 +53,8 @@ async fn run() -> Result<bool, String> {
     let mut all_ok = true;
     for path in events {
         let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
-        let payload: Value = serde_json::from_str(&text).map_err(|e| format!("{path}: not JSON: {e}"))?;
+        let payload: Value =
+            serde_json::from_str(&text).map_err(|e| format!("{path}: not JSON: {e}"))?;
         let before = sim.snapshot();
         let calls_before = sim.state(|s| s.log.len());
         println!("\n=== {path}");
@@ -61,14 +65,38 @@ async fn run() -> Result<bool, String> {
                 json!({"error": e.kind(), "message": e.to_string()})
             }
         };
-        println!("result: {}", serde_json::to_string_pretty(&result).unwrap_or_default());
+        println!(
+            "result: {}",
+            serde_json::to_string_pretty(&result).unwrap_or_default()
+        );
         let calls: Vec<String> = sim.state(|s| {
             s.log[calls_before..]
                 .iter()
-                .map(|e| format!("{}{}{}", e.operation, e.error.as_ref().map(|c| format!(" → {c}")).unwrap_or_default(), if e.replayed { " (replayed from its token)" } else { "" }))
+                .map(|e| {
+                    format!(
+                        "{}{}{}",
+                        e.operation,
+                        e.error
+                            .as_ref()
+                            .map(|c| format!(" → {c}"))
+                            .unwrap_or_default(),
+                        if e.replayed {
+                            " (replayed from its token)"
+                        } else {
+                            ""
+                        }
+                    )
+                })
                 .collect()
         });
-        println!("AWS calls: {}", if calls.is_empty() { "none".to_string() } else { calls.join(", ") });
+        println!(
+            "AWS calls: {}",
+            if calls.is_empty() {
+                "none".to_string()
+            } else {
+                calls.join(", ")
+            }
+        );
         print_changes(&before, &sim.snapshot());
     }
     Ok(all_ok)
@@ -84,7 +112,10 @@ fn print_changes(before: &Value, after: &Value) {
         ("relatedItems", "related items of incident"),
         ("timelineEvents", "timeline events of incident"),
     ] {
-        let (Some(old), Some(new)) = (before[section].as_object(), after[section].as_object()) else { continue };
+        let (Some(old), Some(new)) = (before[section].as_object(), after[section].as_object())
+        else {
+            continue;
+        };
         for (key, value) in new {
             let previous = old.get(key);
             if previous == Some(value) {
@@ -92,11 +123,20 @@ fn print_changes(before: &Value, after: &Value) {
             }
             any = true;
             let shown = match (previous, value) {
-                (Some(Value::Array(p)), Value::Array(v)) => Value::Array(v[p.len().min(v.len())..].to_vec()),
+                (Some(Value::Array(p)), Value::Array(v)) => {
+                    Value::Array(v[p.len().min(v.len())..].to_vec())
+                }
                 _ => value.clone(),
             };
-            let verb = if previous.is_some() { "added to" } else { "new" };
-            println!("{verb} {label} {key}:\n{}", serde_json::to_string_pretty(&shown).unwrap_or_default());
+            let verb = if previous.is_some() {
+                "added to"
+            } else {
+                "new"
+            };
+            println!(
+                "{verb} {label} {key}:\n{}",
+                serde_json::to_string_pretty(&shown).unwrap_or_default()
+            );
         }
     }
     if !any {

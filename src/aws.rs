@@ -8,9 +8,12 @@ use std::collections::HashMap;
 use aws_config::SdkConfig;
 use aws_sdk_guardduty::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_guardduty::primitives::DateTime;
-use aws_sdk_securityir::types::{AwsRegion, CaseMetadataEntry, EngagementType, ImpactedAwsRegion, ResolverType};
+use aws_sdk_securityir::types::{
+    AwsRegion, CaseMetadataEntry, EngagementType, ImpactedAwsRegion, ResolverType,
+};
 use aws_sdk_ssmincidents::types::{
-    AttributeValueList, Condition, Filter, ItemIdentifier, ItemType, ItemValue, RelatedItem, RelatedItemsUpdate, TriggerDetails,
+    AttributeValueList, Condition, Filter, ItemIdentifier, ItemType, ItemValue, RelatedItem,
+    RelatedItemsUpdate, TriggerDetails,
 };
 use thiserror::Error;
 
@@ -33,7 +36,11 @@ pub struct AwsError {
 
 impl AwsError {
     fn new(operation: &'static str, code: &str, message: impl Into<String>) -> Self {
-        AwsError { operation, code: code.to_string(), message: message.into() }
+        AwsError {
+            operation,
+            code: code.to_string(),
+            message: message.into(),
+        }
     }
 
     /// The service refused a reused token with another body, or a duplicate.
@@ -62,12 +69,20 @@ where
             _ => "Unknown",
         }
         .to_string();
-        let message = err.message().map_or_else(|| DisplayErrorContext(&err).to_string(), str::to_string);
-        AwsError { operation, code, message }
+        let message = err
+            .message()
+            .map_or_else(|| DisplayErrorContext(&err).to_string(), str::to_string);
+        AwsError {
+            operation,
+            code,
+            message,
+        }
     }
 }
 
-fn build_error(operation: &'static str) -> impl FnOnce(aws_sdk_guardduty::error::BuildError) -> AwsError {
+fn build_error(
+    operation: &'static str,
+) -> impl FnOnce(aws_sdk_guardduty::error::BuildError) -> AwsError {
     move |e| AwsError::new(operation, "ConstructionFailure", e.to_string())
 }
 
@@ -119,7 +134,9 @@ impl Aws {
             guardduty: aws_sdk_guardduty::Client::new(config),
             security_ir: aws_sdk_securityir::Client::new(config),
             incidents: aws_sdk_ssmincidents::Client::new(config),
-            region: config.region().map_or_else(|| "us-east-1".to_string(), |r| r.to_string()),
+            region: config
+                .region()
+                .map_or_else(|| "us-east-1".to_string(), |r| r.to_string()),
         }
     }
 
@@ -134,7 +151,11 @@ impl Aws {
     }
 
     /// `GetInvestigation`.
-    pub async fn get_investigation(&self, detector_id: &str, investigation_id: &str) -> Result<Investigation, AwsError> {
+    pub async fn get_investigation(
+        &self,
+        detector_id: &str,
+        investigation_id: &str,
+    ) -> Result<Investigation, AwsError> {
         const OP: &str = "GetInvestigation";
         let out = self
             .guardduty
@@ -144,11 +165,16 @@ impl Aws {
             .send()
             .await
             .map_err(fail(OP))?;
-        let inv = out.investigation().ok_or_else(|| AwsError::new(OP, "EmptyAnswer", "the answer holds no investigation"))?;
+        let inv = out
+            .investigation()
+            .ok_or_else(|| AwsError::new(OP, "EmptyAnswer", "the answer holds no investigation"))?;
         let millis = |t: Option<&DateTime>| t.and_then(|t| t.to_millis().ok());
         Ok(Investigation {
             detector_id: detector_id.to_string(),
-            id: inv.investigation_id().unwrap_or(investigation_id).to_string(),
+            id: inv
+                .investigation_id()
+                .unwrap_or(investigation_id)
+                .to_string(),
             status: Status::parse(inv.status().map_or("", |s| s.as_str())),
             risk_level: inv.risk_level().map(|r| r.as_str().to_string()),
             confidence: inv.confidence().map(|c| c.as_str().to_string()),
@@ -169,16 +195,29 @@ impl Aws {
         let watchers = req
             .watchers
             .iter()
-            .map(|w| aws_sdk_securityir::types::Watcher::builder().email(&w.email).set_name(w.name.clone()).build())
+            .map(|w| {
+                aws_sdk_securityir::types::Watcher::builder()
+                    .email(&w.email)
+                    .set_name(w.name.clone())
+                    .build()
+            })
             .collect::<Result<Vec<_>, _>>()
             .map_err(build_error(OP))?;
         let regions = req
             .impacted_regions
             .iter()
-            .map(|r| ImpactedAwsRegion::builder().region(AwsRegion::from(r.as_str())).build())
+            .map(|r| {
+                ImpactedAwsRegion::builder()
+                    .region(AwsRegion::from(r.as_str()))
+                    .build()
+            })
             .collect::<Result<Vec<_>, _>>()
             .map_err(build_error(OP))?;
-        let tags: HashMap<String, String> = req.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let tags: HashMap<String, String> = req
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let out = self
             .security_ir
             .create_case()
@@ -200,14 +239,28 @@ impl Aws {
 
     /// `GetCase`: what the links need to know of a case.
     pub async fn get_case(&self, case_id: &str) -> Result<CaseView, AwsError> {
-        let out = self.security_ir.get_case().case_id(case_id).send().await.map_err(fail("GetCase"))?;
+        let out = self
+            .security_ir
+            .get_case()
+            .case_id(case_id)
+            .send()
+            .await
+            .map_err(fail("GetCase"))?;
         Ok(CaseView {
-            metadata: out.case_metadata().iter().map(|e| (e.key().to_string(), e.value().to_string())).collect(),
+            metadata: out
+                .case_metadata()
+                .iter()
+                .map(|e| (e.key().to_string(), e.value().to_string()))
+                .collect(),
         })
     }
 
     /// `UpdateCase` setting the case's metadata to `entries`.
-    pub async fn set_case_metadata(&self, case_id: &str, entries: &[(String, String)]) -> Result<(), AwsError> {
+    pub async fn set_case_metadata(
+        &self,
+        case_id: &str,
+        entries: &[(String, String)],
+    ) -> Result<(), AwsError> {
         const OP: &str = "UpdateCase";
         let entries = entries
             .iter()
@@ -225,7 +278,12 @@ impl Aws {
     }
 
     /// `CreateCaseComment` with a deterministic token.
-    pub async fn comment_on_case(&self, case_id: &str, body: &str, token: &str) -> Result<Written, AwsError> {
+    pub async fn comment_on_case(
+        &self,
+        case_id: &str,
+        body: &str,
+        token: &str,
+    ) -> Result<Written, AwsError> {
         written(
             self.security_ir
                 .create_case_comment()
@@ -255,24 +313,34 @@ impl Aws {
             Err(e) if e.is_not_found() => return Ok(None),
             Err(e) => return Err(e),
         };
-        let Some(r) = record.incident_record() else { return Ok(None) };
+        let Some(r) = record.incident_record() else {
+            return Ok(None);
+        };
         Ok(Some(Candidate {
             arn: r.arn().to_string(),
             title: r.title().to_string(),
             summary: r.summary().map(str::to_string),
             dedupe_string: Some(r.dedupe_string().to_string()).filter(|s| !s.is_empty()),
-            source_resource_arn: r.incident_record_source().and_then(|s| s.resource_arn()).map(str::to_string),
+            source_resource_arn: r
+                .incident_record_source()
+                .and_then(|s| s.resource_arn())
+                .map(str::to_string),
             open: r.status().as_str() == "OPEN",
             related_items: related?,
         }))
     }
 
     /// `ListIncidentRecords` of open records created after `after_ms`, every page.
-    pub async fn open_incidents_since(&self, after_ms: i64) -> Result<Vec<IncidentSummary>, AwsError> {
+    pub async fn open_incidents_since(
+        &self,
+        after_ms: i64,
+    ) -> Result<Vec<IncidentSummary>, AwsError> {
         const OP: &str = "ListIncidentRecords";
         let status = Filter::builder()
             .key("status")
-            .condition(Condition::Equals(AttributeValueList::StringValues(vec!["OPEN".to_string()])))
+            .condition(Condition::Equals(AttributeValueList::StringValues(vec![
+                "OPEN".to_string(),
+            ])))
             .build()
             .map_err(build_error(OP))?;
         let created = Filter::builder()
@@ -291,7 +359,13 @@ impl Aws {
         let mut found = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(fail(OP))?;
-            found.extend(page.incident_record_summaries().iter().map(|s| IncidentSummary { arn: s.arn().to_string() }));
+            found.extend(
+                page.incident_record_summaries()
+                    .iter()
+                    .map(|s| IncidentSummary {
+                        arn: s.arn().to_string(),
+                    }),
+            );
         }
         Ok(found)
     }
@@ -310,17 +384,27 @@ impl Aws {
             let page = page.map_err(fail("ListRelatedItems"))?;
             for item in page.related_items() {
                 let value = match item.identifier().and_then(|i| i.value()) {
-                    Some(ItemValue::Url(v) | ItemValue::Arn(v) | ItemValue::MetricDefinition(v)) => v.clone(),
+                    Some(
+                        ItemValue::Url(v) | ItemValue::Arn(v) | ItemValue::MetricDefinition(v),
+                    ) => v.clone(),
                     _ => String::new(),
                 };
-                items.push(RelatedItemView { title: item.title().map(str::to_string), value });
+                items.push(RelatedItemView {
+                    title: item.title().map(str::to_string),
+                    value,
+                });
             }
         }
         Ok(items)
     }
 
     /// `UpdateRelatedItems` adding the case to an incident, with a deterministic token.
-    pub async fn add_case_item(&self, incident_arn: &str, item: &CaseItem, token: &str) -> Result<Written, AwsError> {
+    pub async fn add_case_item(
+        &self,
+        incident_arn: &str,
+        item: &CaseItem,
+        token: &str,
+    ) -> Result<Written, AwsError> {
         const OP: &str = "UpdateRelatedItems";
         let related = related_item(item).map_err(build_error(OP))?;
         written(
@@ -336,7 +420,12 @@ impl Aws {
     }
 
     /// `CreateTimelineEvent` with a deterministic token.
-    pub async fn add_timeline_event(&self, incident_arn: &str, event: &TimelineEvent, token: &str) -> Result<Written, AwsError> {
+    pub async fn add_timeline_event(
+        &self,
+        incident_arn: &str,
+        event: &TimelineEvent,
+        token: &str,
+    ) -> Result<Written, AwsError> {
         written(
             self.incidents
                 .create_timeline_event()
@@ -352,7 +441,12 @@ impl Aws {
     }
 
     /// `StartIncident` from a response plan, with a deterministic token. Returns its ARN.
-    pub async fn start_incident(&self, plan_arn: &str, spec: &StartIncident, token: &str) -> Result<String, AwsError> {
+    pub async fn start_incident(
+        &self,
+        plan_arn: &str,
+        spec: &StartIncident,
+        token: &str,
+    ) -> Result<String, AwsError> {
         const OP: &str = "StartIncident";
         let trigger = TriggerDetails::builder()
             .source(INCIDENT_SOURCE)
@@ -381,5 +475,8 @@ fn related_item(item: &CaseItem) -> Result<RelatedItem, aws_sdk_guardduty::error
         .r#type(ItemType::Other)
         .value(ItemValue::Url(item.url.clone()))
         .build()?;
-    Ok(RelatedItem::builder().title(&item.title).identifier(identifier).build())
+    Ok(RelatedItem::builder()
+        .title(&item.title)
+        .identifier(identifier)
+        .build())
 }

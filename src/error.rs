@@ -31,7 +31,11 @@ pub enum Error {
 }
 
 fn join(failures: &[AwsError]) -> String {
-    failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    failures
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl Error {
@@ -48,6 +52,9 @@ impl Error {
 
 impl From<Error> for Diagnostic {
     fn from(e: Error) -> Diagnostic {
-        Diagnostic { error_type: e.kind().to_string(), error_message: e.to_string() }
+        Diagnostic {
+            error_type: e.kind().to_string(),
+            error_message: e.to_string(),
+        }
     }
 }

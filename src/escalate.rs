@@ -23,7 +23,9 @@ use crate::decision::{decide, Confidence, Decision, RiskLevel, SkipReason};
 use crate::error::Error;
 use crate::event::InvestigationRef;
 use crate::handler::App;
-use crate::incident_matcher::{match_candidate, needles, window_start_ms, Candidate, MatchRule, Needles};
+use crate::incident_matcher::{
+    match_candidate, needles, window_start_ms, Candidate, MatchRule, Needles,
+};
 use crate::investigation::Investigation;
 use crate::links;
 use crate::outcome::Outcome;
@@ -42,39 +44,85 @@ struct Found {
 
 /// Fetches, decides and, when the gates pass, escalates one investigation.
 pub async fn escalate(app: &App, target: &InvestigationRef) -> Result<Outcome, Error> {
-    let inv = app.aws.get_investigation(&target.detector_id, &target.investigation_id).await?;
+    let inv = app
+        .aws
+        .get_investigation(&target.detector_id, &target.investigation_id)
+        .await?;
     let decision = decide(&inv, &app.config.gates());
     info!(status = ?inv.status, risk_level = ?inv.risk_level, confidence = ?inv.confidence, decision = ?decision, "decided");
     match decision {
-        Decision::Pending => Ok(Outcome::Pending { investigation_id: inv.id }),
+        Decision::Pending => Ok(Outcome::Pending {
+            investigation_id: inv.id,
+        }),
         Decision::Skip(reason) => {
             match reason {
-                SkipReason::InvestigationFailed => warn!(error = inv.error.as_deref().unwrap_or("(no error text)"), "the investigation failed"),
-                SkipReason::UnknownRisk => warn!(raw_risk_level = ?inv.risk_level, "risk level missing or unknown to this build"),
+                SkipReason::InvestigationFailed => warn!(
+                    error = inv.error.as_deref().unwrap_or("(no error text)"),
+                    "the investigation failed"
+                ),
+                SkipReason::UnknownRisk => {
+                    warn!(raw_risk_level = ?inv.risk_level, "risk level missing or unknown to this build")
+                }
                 _ => {}
             }
-            Ok(Outcome::Skipped { reason, investigation_id: inv.id, risk_level: inv.risk_level })
+            Ok(Outcome::Skipped {
+                reason,
+                investigation_id: inv.id,
+                risk_level: inv.risk_level,
+            })
         }
-        Decision::Escalate { risk, confidence } => open_and_link(app, target, &inv, risk, confidence).await,
+        Decision::Escalate { risk, confidence } => {
+            open_and_link(app, target, &inv, risk, confidence).await
+        }
     }
 }
 
-async fn open_and_link(app: &App, target: &InvestigationRef, inv: &Investigation, risk: RiskLevel, confidence: Confidence) -> Result<Outcome, Error> {
+async fn open_and_link(
+    app: &App,
+    target: &InvestigationRef,
+    inv: &Investigation,
+    risk: RiskLevel,
+    confidence: Confidence,
+) -> Result<Outcome, Error> {
     let region = app.aws.region();
-    let (case, omissions) = build_case(inv, risk, confidence, &app.config, region, crate::aws::Aws::case_regions())?;
+    let (case, omissions) = build_case(
+        inv,
+        risk,
+        confidence,
+        &app.config,
+        region,
+        crate::aws::Aws::case_regions(),
+    )?;
     if let Some(account) = &omissions.account {
-        warn!(account, "the investigation's account is not a 12-digit id; left out of impactedAccounts");
+        warn!(
+            account,
+            "the investigation's account is not a 12-digit id; left out of impactedAccounts"
+        );
     }
     if let Some(r) = &omissions.region {
-        warn!(region = r, "Security IR does not accept this region; left out of impactedAwsRegions");
+        warn!(
+            region = r,
+            "Security IR does not accept this region; left out of impactedAwsRegions"
+        );
     }
     let needles = needles(inv, &target.finding_ids);
-    let window_start = window_start_ms(case.reported_incident_start_ms, app.config.incident_lookback_hours);
+    let window_start = window_start_ms(
+        case.reported_incident_start_ms,
+        app.config.incident_lookback_hours,
+    );
 
     if app.config.dry_run {
         let found = find_incidents(app, target, &needles, window_start).await?;
         info!(incidents = ?arns(&found), "dry run: no case opened, nothing written");
-        return Ok(escalated(inv, risk, confidence, None, arns(&found), false, true));
+        return Ok(escalated(
+            inv,
+            risk,
+            confidence,
+            None,
+            arns(&found),
+            false,
+            true,
+        ));
     }
 
     let open_case = async {
@@ -82,22 +130,39 @@ async fn open_and_link(app: &App, target: &InvestigationRef, inv: &Investigation
         let view = app.aws.get_case(&case_id).await?;
         Ok::<_, AwsError>((case_id, view))
     };
-    let ((case_id, case_view), mut found) = tokio::try_join!(open_case, find_incidents(app, target, &needles, window_start))?;
+    let ((case_id, case_view), mut found) = tokio::try_join!(
+        open_case,
+        find_incidents(app, target, &needles, window_start)
+    )?;
     info!(case_id, "case opened (or found by its token)");
 
-    let scope = Scope { region, detector_id: &inv.detector_id, investigation_id: &inv.id };
+    let scope = Scope {
+        region,
+        detector_id: &inv.detector_id,
+        investigation_id: &inv.id,
+    };
     let mut started = false;
     if found.is_empty() {
         if let Some(plan) = &app.config.response_plan_arn {
             let spec = links::start_incident(inv, risk, &case_id, region);
-            let arn = app.aws.start_incident(plan, &spec, &scope.start_incident()).await.map_err(|e| links_failed(&case_id, vec![e]))?;
-            info!(incident = arn, "no incident matched; started one from the response plan");
+            let arn = app
+                .aws
+                .start_incident(plan, &spec, &scope.start_incident())
+                .await
+                .map_err(|e| links_failed(&case_id, vec![e]))?;
+            info!(
+                incident = arn,
+                "no incident matched; started one from the response plan"
+            );
             found.push(Found {
                 record: Candidate {
                     arn,
                     title: spec.title.clone(),
                     open: true,
-                    related_items: vec![crate::incident_matcher::RelatedItemView { title: Some(spec.case_item.title), value: spec.case_item.url }],
+                    related_items: vec![crate::incident_matcher::RelatedItemView {
+                        title: Some(spec.case_item.title),
+                        value: spec.case_item.url,
+                    }],
                     ..Candidate::default()
                 },
                 rule: MatchRule::Started,
@@ -111,15 +176,36 @@ async fn open_and_link(app: &App, target: &InvestigationRef, inv: &Investigation
         info!(incident = f.record.arn, rule = %f.rule, "linking incident");
     }
 
-    let failures = link(app, inv, risk, confidence, &case_id, &case_view.metadata, &found, scope).await;
+    let failures = link(
+        app,
+        inv,
+        risk,
+        confidence,
+        &case_id,
+        &case_view.metadata,
+        &found,
+        scope,
+    )
+    .await;
     if !failures.is_empty() {
         return Err(links_failed(&case_id, failures));
     }
-    Ok(escalated(inv, risk, confidence, Some(case_id), arns(&found), started, false))
+    Ok(escalated(
+        inv,
+        risk,
+        confidence,
+        Some(case_id),
+        arns(&found),
+        started,
+        false,
+    ))
 }
 
 fn links_failed(case_id: &str, failures: Vec<AwsError>) -> Error {
-    Error::Links { case_id: case_id.to_string(), failures }
+    Error::Links {
+        case_id: case_id.to_string(),
+        failures,
+    }
 }
 
 /// Makes every cross-link write at once; returns the ones that failed. All are
@@ -143,20 +229,52 @@ async fn link(
         let arn = f.record.arn.as_str();
         if !links::has_case_item(&f.record.related_items, &item) {
             let (item, token) = (&item, scope.related_item(arn));
-            writes.push(async move { app.aws.add_case_item(arn, item, &token).await.map(|w| ("related item", w)) }.boxed());
+            writes.push(
+                async move {
+                    app.aws
+                        .add_case_item(arn, item, &token)
+                        .await
+                        .map(|w| ("related item", w))
+                }
+                .boxed(),
+            );
         }
         let (timeline, token) = (&timeline, scope.timeline_event(arn));
-        writes.push(async move { app.aws.add_timeline_event(arn, timeline, &token).await.map(|w| ("timeline event", w)) }.boxed());
+        writes.push(
+            async move {
+                app.aws
+                    .add_timeline_event(arn, timeline, &token)
+                    .await
+                    .map(|w| ("timeline event", w))
+            }
+            .boxed(),
+        );
         let body = links::case_comment(&f.record.title, arn, region);
         let token = scope.comment(case_id, arn);
-        writes.push(async move { app.aws.comment_on_case(case_id, &body, &token).await.map(|w| ("case comment", w)) }.boxed());
+        writes.push(
+            async move {
+                app.aws
+                    .comment_on_case(case_id, &body, &token)
+                    .await
+                    .map(|w| ("case comment", w))
+            }
+            .boxed(),
+        );
     }
     let (entries, left_out) = links::metadata_with(metadata, &arns(found));
     if !left_out.is_empty() {
         warn!(incidents = ?left_out, "the case already holds 30 metadata entries; these incidents are linked by comment only");
     }
     if let Some(entries) = entries {
-        writes.push(async move { app.aws.set_case_metadata(case_id, &entries).await.map(|()| ("case metadata", Written::Done)) }.boxed());
+        writes.push(
+            async move {
+                app.aws
+                    .set_case_metadata(case_id, &entries)
+                    .await
+                    .map(|()| ("case metadata", Written::Done))
+            }
+            .boxed(),
+        );
     }
     let mut failures = Vec::new();
     for result in join_all(writes).await {
@@ -173,12 +291,25 @@ async fn link(
 }
 
 /// Finds the incident records of the investigation, by the rules in order.
-async fn find_incidents(app: &App, target: &InvestigationRef, needles: &Needles, window_start_ms: i64) -> Result<Vec<Found>, AwsError> {
+async fn find_incidents(
+    app: &App,
+    target: &InvestigationRef,
+    needles: &Needles,
+    window_start_ms: i64,
+) -> Result<Vec<Found>, AwsError> {
     if let Some(arn) = &target.incident_record_arn {
         match app.aws.incident(arn).await? {
             // The sender named it: link it whatever its text says.
-            Some(record) => return Ok(vec![Found { record, rule: MatchRule::Explicit }]),
-            None => warn!(incident = arn, "the event names an incident record that does not exist; searching instead"),
+            Some(record) => {
+                return Ok(vec![Found {
+                    record,
+                    rule: MatchRule::Explicit,
+                }])
+            }
+            None => warn!(
+                incident = arn,
+                "the event names an incident record that does not exist; searching instead"
+            ),
         }
     }
     let summaries = app.aws.open_incidents_since(window_start_ms).await?;

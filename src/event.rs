@@ -62,10 +62,12 @@ pub enum EventError {
 
 /// Recognises the trigger in an invocation payload.
 pub fn parse(payload: &Value) -> Result<Trigger, EventError> {
-    let obj = payload.as_object().ok_or(EventError::NotAnObject(json_kind(payload)))?;
+    let obj = payload
+        .as_object()
+        .ok_or(EventError::NotAnObject(json_kind(payload)))?;
     if obj.contains_key("detail-type") || obj.contains_key("source") {
-        let envelope: EventBridgeEvent<Value> =
-            serde_json::from_value(payload.clone()).map_err(|e| EventError::Envelope(e.to_string()))?;
+        let envelope: EventBridgeEvent<Value> = serde_json::from_value(payload.clone())
+            .map_err(|e| EventError::Envelope(e.to_string()))?;
         let detail = &envelope.detail;
         if detail.get("detectorId").is_some() || detail.get("investigationId").is_some() {
             return investigation_ref(detail, "detail.").map(Trigger::Investigation);
@@ -91,13 +93,25 @@ fn investigation_ref(fields: &Value, prefix: &str) -> Result<InvestigationRef, E
             }),
         }
     };
-    let required = |name: &str| text(name)?.ok_or_else(|| EventError::Missing { field: format!("{prefix}{name}") });
+    let required = |name: &str| {
+        text(name)?.ok_or_else(|| EventError::Missing {
+            field: format!("{prefix}{name}"),
+        })
+    };
     let detector_id = required("detectorId")?;
     let investigation_id = required("investigationId")?;
     if detector_id.chars().count() > 300 {
-        return Err(EventError::Invalid { field: format!("{prefix}detectorId"), value: detector_id, why: "a detector id is 1 to 300 characters" });
+        return Err(EventError::Invalid {
+            field: format!("{prefix}detectorId"),
+            value: detector_id,
+            why: "a detector id is 1 to 300 characters",
+        });
     }
-    if investigation_id.len() > 64 || !investigation_id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+    if investigation_id.len() > 64
+        || !investigation_id
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || c == '-')
+    {
         return Err(EventError::Invalid {
             field: format!("{prefix}investigationId"),
             value: investigation_id,
@@ -106,7 +120,10 @@ fn investigation_ref(fields: &Value, prefix: &str) -> Result<InvestigationRef, E
     }
     let incident_record_arn = text("incidentRecordArn")?;
     if let Some(arn) = &incident_record_arn {
-        if !arn.starts_with("arn:aws") || !arn.contains(":ssm-incidents:") || !arn.contains(":incident-record/") {
+        if !arn.starts_with("arn:aws")
+            || !arn.contains(":ssm-incidents:")
+            || !arn.contains(":incident-record/")
+        {
             return Err(EventError::Invalid {
                 field: format!("{prefix}incidentRecordArn"),
                 value: arn.clone(),
@@ -128,7 +145,11 @@ fn investigation_ref(fields: &Value, prefix: &str) -> Result<InvestigationRef, E
             }
         }
         Some(other) => {
-            return Err(EventError::Invalid { field: format!("{prefix}findingIds"), value: other.to_string(), why: "must be a list of strings" })
+            return Err(EventError::Invalid {
+                field: format!("{prefix}findingIds"),
+                value: other.to_string(),
+                why: "must be a list of strings",
+            })
         }
     }
     Ok(InvestigationRef {
@@ -168,7 +189,10 @@ mod tests {
 
     #[test]
     fn investigation_event_is_recognised_from_any_source() {
-        let t = parse(&envelope(json!({"detectorId": DET, "investigationId": INV}))).expect("valid");
+        let t = parse(&envelope(
+            json!({"detectorId": DET, "investigationId": INV}),
+        ))
+        .expect("valid");
         assert_eq!(
             t,
             Trigger::Investigation(InvestigationRef {
@@ -183,8 +207,12 @@ mod tests {
     #[test]
     fn explicit_incident_and_findings_are_kept() {
         let arn = "arn:aws:ssm-incidents::123456789012:incident-record/SecurityResponse/6a1b";
-        let t = parse(&envelope(json!({"detectorId": DET, "investigationId": INV, "incidentRecordArn": arn, "findingId": "f1", "findingIds": ["f2"]})));
-        let Ok(Trigger::Investigation(r)) = t else { panic!("expected an investigation, got {t:?}") };
+        let t = parse(&envelope(
+            json!({"detectorId": DET, "investigationId": INV, "incidentRecordArn": arn, "findingId": "f1", "findingIds": ["f2"]}),
+        ));
+        let Ok(Trigger::Investigation(r)) = t else {
+            panic!("expected an investigation, got {t:?}")
+        };
         assert_eq!(r.incident_record_arn.as_deref(), Some(arn));
         assert_eq!(r.finding_ids, vec!["f1", "f2"]);
     }
@@ -199,24 +227,46 @@ mod tests {
     fn missing_fields_are_named() {
         assert_eq!(
             parse(&envelope(json!({"detectorId": DET}))).unwrap_err(),
-            EventError::Missing { field: "detail.investigationId".into() }
+            EventError::Missing {
+                field: "detail.investigationId".into()
+            }
         );
-        assert_eq!(parse(&json!({"investigationId": INV})).unwrap_err(), EventError::Missing { field: "detectorId".into() });
-        assert_eq!(parse(&json!({"detectorId": " ", "investigationId": INV})).unwrap_err(), EventError::Missing { field: "detectorId".into() });
+        assert_eq!(
+            parse(&json!({"investigationId": INV})).unwrap_err(),
+            EventError::Missing {
+                field: "detectorId".into()
+            }
+        );
+        assert_eq!(
+            parse(&json!({"detectorId": " ", "investigationId": INV})).unwrap_err(),
+            EventError::Missing {
+                field: "detectorId".into()
+            }
+        );
         let e = parse(&json!({})).unwrap_err().to_string();
         assert!(e.contains("detectorId is missing"), "{e}");
     }
 
     #[test]
     fn wrong_types_and_values_are_named() {
-        assert!(matches!(parse(&json!([1])), Err(EventError::NotAnObject("an array"))));
-        assert!(matches!(parse(&json!({"detectorId": 7, "investigationId": INV})), Err(EventError::Invalid { field, .. }) if field == "detectorId"));
-        assert!(matches!(parse(&json!({"detectorId": DET, "investigationId": "../etc"})), Err(EventError::Invalid { field, .. }) if field == "investigationId"));
+        assert!(matches!(
+            parse(&json!([1])),
+            Err(EventError::NotAnObject("an array"))
+        ));
+        assert!(
+            matches!(parse(&json!({"detectorId": 7, "investigationId": INV})), Err(EventError::Invalid { field, .. }) if field == "detectorId")
+        );
+        assert!(
+            matches!(parse(&json!({"detectorId": DET, "investigationId": "../etc"})), Err(EventError::Invalid { field, .. }) if field == "investigationId")
+        );
         assert!(matches!(
             parse(&json!({"detectorId": DET, "investigationId": INV, "incidentRecordArn": "incident-1"})),
             Err(EventError::Invalid { field, .. }) if field == "incidentRecordArn"
         ));
-        assert!(matches!(parse(&json!({"detectorId": DET, "investigationId": INV, "findingIds": "f"})), Err(EventError::Invalid { .. })));
+        assert!(matches!(
+            parse(&json!({"detectorId": DET, "investigationId": INV, "findingIds": "f"})),
+            Err(EventError::Invalid { .. })
+        ));
     }
 
     #[test]
@@ -230,6 +280,8 @@ mod tests {
     fn other_eventbridge_events_are_unsupported_by_name() {
         let mut e = envelope(json!({"caseId": "1234567890"}));
         e["detail-type"] = json!("Something Else");
-        assert!(matches!(parse(&e), Err(EventError::Unsupported { detail_type, .. }) if detail_type == "Something Else"));
+        assert!(
+            matches!(parse(&e), Err(EventError::Unsupported { detail_type, .. }) if detail_type == "Something Else")
+        );
     }
 }

@@ -28,7 +28,10 @@ pub struct App {
 impl App {
     /// Builds the app from a configuration and an SDK configuration.
     pub fn new(config: Config, sdk: &SdkConfig) -> App {
-        App { config, aws: Aws::new(sdk) }
+        App {
+            config,
+            aws: Aws::new(sdk),
+        }
     }
 
     /// Reads the configuration and the standard AWS chain (region, credentials,
@@ -43,7 +46,8 @@ impl App {
 /// Handles one Lambda invocation.
 pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
     let (payload, context) = event.into_parts();
-    let span = info_span!("escalation", requestId = %context.request_id, investigationId = field::Empty);
+    let span =
+        info_span!("escalation", requestId = %context.request_id, investigationId = field::Empty);
     async move {
         let result = run(app, &payload).await;
         let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);

@@ -30,7 +30,10 @@ pub struct CaseItem {
 
 /// The related item that links an incident to a case.
 pub fn case_item(region: &str, case_id: &str) -> CaseItem {
-    CaseItem { title: format!("Security Incident Response case {case_id}"), url: console::case_url(region, case_id) }
+    CaseItem {
+        title: format!("Security Incident Response case {case_id}"),
+        url: console::case_url(region, case_id),
+    }
 }
 
 /// True when the incident already links the case.
@@ -50,7 +53,13 @@ pub struct TimelineEvent {
 }
 
 /// The timeline event for an escalation.
-pub fn timeline_event(inv: &Investigation, risk: RiskLevel, confidence: Confidence, case_id: &str, region: &str) -> TimelineEvent {
+pub fn timeline_event(
+    inv: &Investigation,
+    risk: RiskLevel,
+    confidence: Confidence,
+    case_id: &str,
+    region: &str,
+) -> TimelineEvent {
     let data = format!(
         "GuardDuty investigation {} ({risk} risk, confidence {confidence}) was escalated to AWS Security Incident Response case {case_id}: {}",
         inv.id,
@@ -77,7 +86,10 @@ pub fn case_comment(incident_title: &str, incident_arn: &str, region: &str) -> S
 /// is missing (so `UpdateCase`, which takes no token, writes only when it must).
 /// Entries that would pass the service's limit of 30 are left out; the second
 /// value of the tuple names them.
-pub fn metadata_with(existing: &[(String, String)], incident_arns: &[String]) -> (Option<Vec<(String, String)>>, Vec<String>) {
+pub fn metadata_with(
+    existing: &[(String, String)],
+    incident_arns: &[String],
+) -> (Option<Vec<(String, String)>>, Vec<String>) {
     let mut entries = existing.to_vec();
     let mut left_out = Vec::new();
     for arn in incident_arns {
@@ -89,7 +101,13 @@ pub fn metadata_with(existing: &[(String, String)], incident_arns: &[String]) ->
             continue;
         }
         let key = (1..)
-            .map(|n| if n == 1 { METADATA_KEY.to_string() } else { format!("{METADATA_KEY}-{n}") })
+            .map(|n| {
+                if n == 1 {
+                    METADATA_KEY.to_string()
+                } else {
+                    format!("{METADATA_KEY}-{n}")
+                }
+            })
             .find(|k| !entries.iter().any(|(ek, _)| ek == k))
             .unwrap_or_else(|| METADATA_KEY.to_string());
         entries.push((key, arn.clone()));
@@ -100,7 +118,11 @@ pub fn metadata_with(existing: &[(String, String)], incident_arns: &[String]) ->
 
 /// The incident ARNs a case's metadata links.
 pub fn linked_incidents(metadata: &[(String, String)]) -> Vec<String> {
-    metadata.iter().filter(|(k, _)| k.starts_with(METADATA_KEY)).map(|(_, v)| v.clone()).collect()
+    metadata
+        .iter()
+        .filter(|(k, _)| k.starts_with(METADATA_KEY))
+        .map(|(_, v)| v.clone())
+        .collect()
 }
 
 /// A `StartIncident` request as plain data.
@@ -120,7 +142,12 @@ pub struct StartIncident {
 }
 
 /// The incident to start from the response plan when none matched.
-pub fn start_incident(inv: &Investigation, risk: RiskLevel, case_id: &str, region: &str) -> StartIncident {
+pub fn start_incident(
+    inv: &Investigation,
+    risk: RiskLevel,
+    case_id: &str,
+    region: &str,
+) -> StartIncident {
     StartIncident {
         title: truncate(&format!("[{risk}] GuardDuty investigation {}", inv.id), 200).into_owned(),
         impact: risk.impact(),
@@ -148,25 +175,54 @@ mod tests {
     fn the_case_item_is_recognised_by_url() {
         let item = case_item("us-east-1", "1000000001");
         assert_eq!(item.title, "Security Incident Response case 1000000001");
-        let present = vec![RelatedItemView { title: Some("anything".into()), value: item.url.clone() }];
+        let present = vec![RelatedItemView {
+            title: Some("anything".into()),
+            value: item.url.clone(),
+        }];
         assert!(has_case_item(&present, &item));
-        assert!(!has_case_item(&present, &case_item("us-east-1", "1000000002")));
+        assert!(!has_case_item(
+            &present,
+            &case_item("us-east-1", "1000000002")
+        ));
         assert!(!has_case_item(&[], &item));
     }
 
     #[test]
     fn the_timeline_event_is_fixed_in_time_and_names_the_case() {
-        let e = timeline_event(&sample(), RiskLevel::Critical, Confidence::High, "1000000001", "us-east-1");
+        let e = timeline_event(
+            &sample(),
+            RiskLevel::Critical,
+            Confidence::High,
+            "1000000001",
+            "us-east-1",
+        );
         assert_eq!(e.event_time_ms, 1_795_166_220_000);
         assert_eq!(e.event_type, "Custom Event");
-        assert!(e.event_data.contains("1000000001") && e.event_data.contains("Critical") && e.event_data.contains(&sample().id));
-        assert_eq!(e, timeline_event(&sample(), RiskLevel::Critical, Confidence::High, "1000000001", "us-east-1"));
+        assert!(
+            e.event_data.contains("1000000001")
+                && e.event_data.contains("Critical")
+                && e.event_data.contains(&sample().id)
+        );
+        assert_eq!(
+            e,
+            timeline_event(
+                &sample(),
+                RiskLevel::Critical,
+                Confidence::High,
+                "1000000001",
+                "us-east-1"
+            )
+        );
     }
 
     #[test]
     fn the_comment_names_the_incident_and_fits() {
         let c = case_comment("SSH brute force", ARN1, "us-east-1");
-        assert!(c.contains("SSH brute force") && c.contains(ARN1) && c.contains("systems-manager/incidents"));
+        assert!(
+            c.contains("SSH brute force")
+                && c.contains(ARN1)
+                && c.contains("systems-manager/incidents")
+        );
         let long = case_comment(&"ü".repeat(20_000), ARN1, "us-east-1");
         assert_eq!(long.chars().count(), COMMENT_MAX);
         assert!(case_comment("", ARN1, "us-east-1").contains("(untitled)"));
@@ -176,7 +232,10 @@ mod tests {
     fn metadata_adds_only_what_is_missing() {
         let (none, _) = metadata_with(&[(METADATA_KEY.into(), ARN1.into())], &[ARN1.into()]);
         assert_eq!(none, None);
-        let existing = vec![("owner".to_string(), "soc".to_string()), (METADATA_KEY.to_string(), ARN1.to_string())];
+        let existing = vec![
+            ("owner".to_string(), "soc".to_string()),
+            (METADATA_KEY.to_string(), ARN1.to_string()),
+        ];
         let (updated, left_out) = metadata_with(&existing, &[ARN1.into(), ARN2.into()]);
         assert!(left_out.is_empty());
         assert_eq!(
@@ -187,12 +246,17 @@ mod tests {
                 (format!("{METADATA_KEY}-2"), ARN2.into())
             ])
         );
-        assert_eq!(linked_incidents(&updated.unwrap_or_default()), vec![ARN1.to_string(), ARN2.to_string()]);
+        assert_eq!(
+            linked_incidents(&updated.unwrap_or_default()),
+            vec![ARN1.to_string(), ARN2.to_string()]
+        );
     }
 
     #[test]
     fn metadata_never_passes_the_limit() {
-        let full: Vec<(String, String)> = (0..METADATA_MAX).map(|i| (format!("k{i}"), format!("v{i}"))).collect();
+        let full: Vec<(String, String)> = (0..METADATA_MAX)
+            .map(|i| (format!("k{i}"), format!("v{i}")))
+            .collect();
         let (updated, left_out) = metadata_with(&full, &[ARN1.into()]);
         assert_eq!(updated, None);
         assert_eq!(left_out, vec![ARN1.to_string()]);

@@ -7,7 +7,11 @@ use crate::decision::SkipReason;
 
 /// What one invocation did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "outcome", rename_all = "lowercase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "outcome",
+    rename_all = "lowercase",
+    rename_all_fields = "camelCase"
+)]
 pub enum Outcome {
     /// A case was opened (or, in a dry run, would have been).
     Escalated {
@@ -81,17 +85,28 @@ mod tests {
         };
         assert_eq!(
             serde_json::to_value(&escalated).ok(),
-            Some(json!({"outcome":"escalated","investigationId":"i","riskLevel":"High","confidence":"Medium",
+            Some(
+                json!({"outcome":"escalated","investigationId":"i","riskLevel":"High","confidence":"Medium",
                 "caseId":"1234567890","incidentRecordArns":["arn:aws:ssm-incidents::1:incident-record/P/1"],
-                "incidentStarted":false,"dryRun":false}))
+                "incidentStarted":false,"dryRun":false})
+            )
         );
-        let skipped = Outcome::Skipped { reason: SkipReason::BelowThreshold, investigation_id: "i".into(), risk_level: Some("Low".into()) };
+        let skipped = Outcome::Skipped {
+            reason: SkipReason::BelowThreshold,
+            investigation_id: "i".into(),
+            risk_level: Some("Low".into()),
+        };
         assert_eq!(
             serde_json::to_value(&skipped).ok(),
-            Some(json!({"outcome":"skipped","reason":"below_threshold","investigationId":"i","riskLevel":"Low"}))
+            Some(
+                json!({"outcome":"skipped","reason":"below_threshold","investigationId":"i","riskLevel":"Low"})
+            )
         );
         assert_eq!(
-            serde_json::to_value(Outcome::Pending { investigation_id: "i".into() }).ok(),
+            serde_json::to_value(Outcome::Pending {
+                investigation_id: "i".into()
+            })
+            .ok(),
             Some(json!({"outcome":"pending","investigationId":"i"}))
         );
     }

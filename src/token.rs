@@ -72,16 +72,28 @@ mod tests {
         // means redeliveries after an upgrade would write everything again.
         assert_eq!(SCOPE.create_case(), "618de4a6-2925-5548-94da-279bac33786f");
         assert_eq!(
-            SCOPE.comment("1000000001", "arn:aws:ssm-incidents::123456789012:incident-record/P/1"),
+            SCOPE.comment(
+                "1000000001",
+                "arn:aws:ssm-incidents::123456789012:incident-record/P/1"
+            ),
             "60722447-7b3a-5021-b554-868fdb3fda56"
         );
-        assert_eq!(Uuid::parse_str(&SCOPE.create_case()).map(|u| u.get_version_num()), Ok(5));
+        assert_eq!(
+            Uuid::parse_str(&SCOPE.create_case()).map(|u| u.get_version_num()),
+            Ok(5)
+        );
     }
 
     #[test]
     fn tokens_differ_per_investigation_region_and_write() {
-        let other = Scope { investigation_id: "c0ffee00-0000-4000-8000-000000000002", ..SCOPE };
-        let elsewhere = Scope { region: "eu-west-1", ..SCOPE };
+        let other = Scope {
+            investigation_id: "c0ffee00-0000-4000-8000-000000000002",
+            ..SCOPE
+        };
+        let elsewhere = Scope {
+            region: "eu-west-1",
+            ..SCOPE
+        };
         let arn = "arn:aws:ssm-incidents::123456789012:incident-record/P/1";
         let all = [
             SCOPE.create_case(),
@@ -89,7 +101,10 @@ mod tests {
             elsewhere.create_case(),
             SCOPE.comment("1000000001", arn),
             SCOPE.comment("1000000002", arn),
-            SCOPE.comment("1000000001", "arn:aws:ssm-incidents::123456789012:incident-record/P/2"),
+            SCOPE.comment(
+                "1000000001",
+                "arn:aws:ssm-incidents::123456789012:incident-record/P/2",
+            ),
             SCOPE.related_item(arn),
             SCOPE.timeline_event(arn),
             SCOPE.start_incident(),

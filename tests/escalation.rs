@@ -11,7 +11,9 @@ use investigation_escalator::Outcome;
 use serde_json::{json, Value};
 
 async fn outcome(env: &TestEnv, name: &str) -> Value {
-    let o = run(&env.app, &event(name)).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+    let o = run(&env.app, &event(name))
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
     serde_json::to_value(o).expect("json")
 }
 
@@ -27,23 +29,40 @@ async fn critical_escalates_and_links_the_matching_incident_both_ways() {
     );
     let state = env.sim.snapshot();
     let case = &state["cases"][&case_id];
-    assert!(case["title"].as_str().is_some_and(|t| t.starts_with("[Critical] GuardDuty investigation c0ffee00-0000-4000-8000-000000000001")));
+    assert!(case["title"].as_str().is_some_and(|t| t
+        .starts_with("[Critical] GuardDuty investigation c0ffee00-0000-4000-8000-000000000001")));
     assert_eq!(case["impactedAccounts"], json!(["123456789012"]));
     assert_eq!(case["impactedAwsRegions"], json!([{"region": "us-east-1"}]));
-    assert_eq!(case["tags"]["guardduty:investigation-id"], "c0ffee00-0000-4000-8000-000000000001");
-    assert_eq!(case["tags"]["guardduty:detector-id"], "12abc34d567e8fa901bc2d34e56789f0");
+    assert_eq!(
+        case["tags"]["guardduty:investigation-id"],
+        "c0ffee00-0000-4000-8000-000000000001"
+    );
+    assert_eq!(
+        case["tags"]["guardduty:detector-id"],
+        "12abc34d567e8fa901bc2d34e56789f0"
+    );
     assert_eq!(case["reportedIncidentStartDate"], json!(1_795_165_800));
-    assert_eq!(case["caseMetadata"], json!([{"key": "ssm-incidents:incident-record-arn", "value": MATCHING}]));
+    assert_eq!(
+        case["caseMetadata"],
+        json!([{"key": "ssm-incidents:incident-record-arn", "value": MATCHING}])
+    );
     // Case → incident: a comment naming it.
     let comments = state["comments"][&case_id].as_array().expect("comments");
     assert_eq!(comments.len(), 1);
-    assert!(comments[0]["body"].as_str().is_some_and(|b| b.contains(MATCHING) && b.contains("SSH brute force on prod bastion")));
+    assert!(comments[0]["body"]
+        .as_str()
+        .is_some_and(|b| b.contains(MATCHING) && b.contains("SSH brute force on prod bastion")));
     // Incident → case: a related item and a timeline event.
     let items = state["relatedItems"][MATCHING].as_array().expect("items");
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["identifier"]["type"], "OTHER");
-    assert!(items[0]["identifier"]["value"]["url"].as_str().is_some_and(|u| u.ends_with(&format!("#/cases/{case_id}"))));
-    assert_eq!(state["timelineEvents"][MATCHING].as_array().map(Vec::len), Some(1));
+    assert!(items[0]["identifier"]["value"]["url"]
+        .as_str()
+        .is_some_and(|u| u.ends_with(&format!("#/cases/{case_id}"))));
+    assert_eq!(
+        state["timelineEvents"][MATCHING].as_array().map(Vec::len),
+        Some(1)
+    );
     // The unrelated and the resolved incident were left alone.
     for other in [UNRELATED, RESOLVED] {
         assert_eq!(state["relatedItems"][other], json!([]), "{other}");
@@ -57,7 +76,16 @@ async fn high_without_a_matching_incident_opens_a_case_that_stands_alone() {
     let result = outcome(&env, "investigation-high").await;
     assert_eq!(result["outcome"], "escalated");
     assert_eq!(result["incidentRecordArns"], json!([]));
-    assert_eq!(writes(&env.sim), Writes { cases: 1, comments: 0, related_items_added: 0, timeline_events: 0, incidents: 4 });
+    assert_eq!(
+        writes(&env.sim),
+        Writes {
+            cases: 1,
+            comments: 0,
+            related_items_added: 0,
+            timeline_events: 0,
+            incidents: 4
+        }
+    );
 }
 
 #[tokio::test]
@@ -67,7 +95,10 @@ async fn low_running_and_failed_write_nothing() {
         outcome(&env, "investigation-low").await,
         json!({"outcome": "skipped", "reason": "below_threshold", "investigationId": "c0ffee00-0000-4000-8000-000000000003", "riskLevel": "Low"})
     );
-    assert_eq!(outcome(&env, "investigation-running").await, json!({"outcome": "pending", "investigationId": "c0ffee00-0000-4000-8000-000000000004"}));
+    assert_eq!(
+        outcome(&env, "investigation-running").await,
+        json!({"outcome": "pending", "investigationId": "c0ffee00-0000-4000-8000-000000000004"})
+    );
     assert_eq!(
         outcome(&env, "investigation-failed").await,
         json!({"outcome": "skipped", "reason": "investigation_failed", "investigationId": "c0ffee00-0000-4000-8000-000000000005"})
@@ -98,13 +129,18 @@ async fn direct_invoke_works_like_the_event() {
     let env = start(&[]).await;
     let result = outcome(&env, "direct-invoke").await;
     assert_eq!(result["outcome"], "escalated");
-    assert_eq!(result["investigationId"], "c0ffee00-0000-4000-8000-000000000002");
+    assert_eq!(
+        result["investigationId"],
+        "c0ffee00-0000-4000-8000-000000000002"
+    );
 }
 
 #[tokio::test]
 async fn a_malformed_event_fails_at_once_without_any_aws_call() {
     let env = start(&[]).await;
-    let err = run(&env.app, &event("malformed")).await.expect_err("malformed");
+    let err = run(&env.app, &event("malformed"))
+        .await
+        .expect_err("malformed");
     assert_eq!(err.kind(), "MalformedEvent");
     assert!(err.to_string().contains("detail.investigationId"), "{err}");
     assert!(operations(&env.sim).is_empty());
@@ -113,10 +149,18 @@ async fn a_malformed_event_fails_at_once_without_any_aws_call() {
 #[tokio::test]
 async fn an_unknown_investigation_fails_naming_the_call() {
     let env = start(&[]).await;
-    let err = run(&env.app, &json!({"detectorId": "12abc34d567e8fa901bc2d34e56789f0", "investigationId": "dead"})).await.expect_err("not found");
+    let err = run(
+        &env.app,
+        &json!({"detectorId": "12abc34d567e8fa901bc2d34e56789f0", "investigationId": "dead"}),
+    )
+    .await
+    .expect_err("not found");
     assert_eq!(err.kind(), "AwsCallFailed");
     let text = err.to_string();
-    assert!(text.contains("GetInvestigation") && text.contains("ResourceNotFoundException"), "{text}");
+    assert!(
+        text.contains("GetInvestigation") && text.contains("ResourceNotFoundException"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -127,9 +171,21 @@ async fn three_deliveries_make_one_case_one_comment_one_related_item() {
         case_ids.push(outcome(&env, "investigation-critical").await["caseId"].clone());
     }
     assert!(case_ids.windows(2).all(|w| w[0] == w[1]), "{case_ids:?}");
-    assert_eq!(writes(&env.sim), Writes { cases: 1, comments: 1, related_items_added: 1, timeline_events: 1, incidents: 4 });
+    assert_eq!(
+        writes(&env.sim),
+        Writes {
+            cases: 1,
+            comments: 1,
+            related_items_added: 1,
+            timeline_events: 1,
+            incidents: 4
+        }
+    );
     // The second and third delivery found the related item there and did not add it again.
-    let adds = operations(&env.sim).iter().filter(|o| *o == "UpdateRelatedItems").count();
+    let adds = operations(&env.sim)
+        .iter()
+        .filter(|o| *o == "UpdateRelatedItems")
+        .count();
     assert_eq!(adds, 1);
 }
 
@@ -147,41 +203,109 @@ async fn concurrent_deliveries_make_exactly_one_of_everything() {
         })
         .collect();
     assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
-    assert_eq!(writes(&env.sim), Writes { cases: 1, comments: 1, related_items_added: 1, timeline_events: 1, incidents: 4 });
+    assert_eq!(
+        writes(&env.sim),
+        Writes {
+            cases: 1,
+            comments: 1,
+            related_items_added: 1,
+            timeline_events: 1,
+            incidents: 4
+        }
+    );
 }
 
 #[tokio::test]
 async fn throttled_create_case_is_retried_into_one_case() {
     let env = start(&[]).await;
-    env.sim.faults(|f| f.fail_next("CreateCase", 2, FailKind::Throttle));
-    assert_eq!(outcome(&env, "investigation-critical").await["outcome"], "escalated");
+    env.sim
+        .faults(|f| f.fail_next("CreateCase", 2, FailKind::Throttle));
+    assert_eq!(
+        outcome(&env, "investigation-critical").await["outcome"],
+        "escalated"
+    );
     assert_eq!(writes(&env.sim).cases, 1);
-    assert_eq!(operations(&env.sim).iter().filter(|o| *o == "CreateCase").count(), 3);
+    assert_eq!(
+        operations(&env.sim)
+            .iter()
+            .filter(|o| *o == "CreateCase")
+            .count(),
+        3
+    );
 }
 
 #[tokio::test]
 async fn lost_answers_are_retried_with_the_same_tokens() {
     let env = start(&[]).await;
-    for op in ["CreateCase", "CreateCaseComment", "UpdateRelatedItems", "CreateTimelineEvent"] {
-        env.sim.faults(|f| f.fail_next(op, 1, FailKind::ServerErrorAfterWrite));
+    for op in [
+        "CreateCase",
+        "CreateCaseComment",
+        "UpdateRelatedItems",
+        "CreateTimelineEvent",
+    ] {
+        env.sim
+            .faults(|f| f.fail_next(op, 1, FailKind::ServerErrorAfterWrite));
     }
-    assert_eq!(outcome(&env, "investigation-critical").await["outcome"], "escalated");
-    assert_eq!(writes(&env.sim), Writes { cases: 1, comments: 1, related_items_added: 1, timeline_events: 1, incidents: 4 });
+    assert_eq!(
+        outcome(&env, "investigation-critical").await["outcome"],
+        "escalated"
+    );
+    assert_eq!(
+        writes(&env.sim),
+        Writes {
+            cases: 1,
+            comments: 1,
+            related_items_added: 1,
+            timeline_events: 1,
+            incidents: 4
+        }
+    );
 }
 
 #[tokio::test]
 async fn a_failed_link_is_an_error_and_the_redelivery_completes_it() {
     let env = start(&[]).await;
-    env.sim.faults(|f| f.set("UpdateRelatedItems", OpFaults { error_share: 1.0, ..Default::default() }));
-    let err = run(&env.app, &event("investigation-critical")).await.expect_err("the link fails");
+    env.sim.faults(|f| {
+        f.set(
+            "UpdateRelatedItems",
+            OpFaults {
+                error_share: 1.0,
+                ..Default::default()
+            },
+        )
+    });
+    let err = run(&env.app, &event("investigation-critical"))
+        .await
+        .expect_err("the link fails");
     assert_eq!(err.kind(), "LinkFailed");
     assert!(err.to_string().contains("UpdateRelatedItems"), "{err}");
     // Everything else was written; only the related item is missing.
-    assert_eq!(writes(&env.sim), Writes { cases: 1, comments: 1, related_items_added: 0, timeline_events: 1, incidents: 4 });
+    assert_eq!(
+        writes(&env.sim),
+        Writes {
+            cases: 1,
+            comments: 1,
+            related_items_added: 0,
+            timeline_events: 1,
+            incidents: 4
+        }
+    );
 
     env.sim.faults(|f| f.operations.clear());
-    assert_eq!(outcome(&env, "investigation-critical").await["outcome"], "escalated");
-    assert_eq!(writes(&env.sim), Writes { cases: 1, comments: 1, related_items_added: 1, timeline_events: 1, incidents: 4 });
+    assert_eq!(
+        outcome(&env, "investigation-critical").await["outcome"],
+        "escalated"
+    );
+    assert_eq!(
+        writes(&env.sim),
+        Writes {
+            cases: 1,
+            comments: 1,
+            related_items_added: 1,
+            timeline_events: 1,
+            incidents: 4
+        }
+    );
 }
 
 #[tokio::test]
@@ -193,8 +317,19 @@ async fn dry_run_decides_and_reports_but_writes_nothing() {
         json!({"outcome": "escalated", "investigationId": "c0ffee00-0000-4000-8000-000000000001", "riskLevel": "Critical",
                "confidence": "High", "incidentRecordArns": [MATCHING], "incidentStarted": false, "dryRun": true})
     );
-    assert_eq!(writes(&env.sim), Writes { cases: 0, comments: 0, related_items_added: 0, timeline_events: 0, incidents: 4 });
-    let reads_only = operations(&env.sim).iter().all(|o| o.starts_with("Get") || o.starts_with("List"));
+    assert_eq!(
+        writes(&env.sim),
+        Writes {
+            cases: 0,
+            comments: 0,
+            related_items_added: 0,
+            timeline_events: 0,
+            incidents: 4
+        }
+    );
+    let reads_only = operations(&env.sim)
+        .iter()
+        .all(|o| o.starts_with("Get") || o.starts_with("List"));
     assert!(reads_only, "{:?}", operations(&env.sim));
 }
 
@@ -203,22 +338,40 @@ async fn with_a_response_plan_an_incident_is_started_once() {
     let env = start(&[("INCIDENT_RESPONSE_PLAN_ARN", PLAN)]).await;
     let first = outcome(&env, "investigation-high").await;
     assert_eq!(first["incidentStarted"], true);
-    let started = first["incidentRecordArns"][0].as_str().expect("an incident").to_string();
+    let started = first["incidentRecordArns"][0]
+        .as_str()
+        .expect("an incident")
+        .to_string();
     let state = env.sim.snapshot();
     assert_eq!(state["incidentRecords"][&started]["impact"], 2);
     assert_eq!(state["incidentRecords"][&started]["status"], "OPEN");
-    assert_eq!(state["relatedItems"][&started].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        state["relatedItems"][&started].as_array().map(Vec::len),
+        Some(1)
+    );
     // A redelivery finds the started incident by its title and starts none.
     let again = outcome(&env, "investigation-high").await;
     assert_eq!(again["incidentRecordArns"], json!([started]));
     assert_eq!(again["incidentStarted"], false);
-    assert_eq!(writes(&env.sim), Writes { cases: 1, comments: 1, related_items_added: 1, timeline_events: 1, incidents: 5 });
+    assert_eq!(
+        writes(&env.sim),
+        Writes {
+            cases: 1,
+            comments: 1,
+            related_items_added: 1,
+            timeline_events: 1,
+            incidents: 5
+        }
+    );
 }
 
 #[tokio::test]
 async fn thresholds_come_from_the_configuration() {
     let env = start(&[("RISK_THRESHOLD", "Low"), ("MIN_CONFIDENCE", "High")]).await;
-    assert_eq!(outcome(&env, "investigation-low").await["outcome"], "escalated");
+    assert_eq!(
+        outcome(&env, "investigation-low").await["outcome"],
+        "escalated"
+    );
     let high_medium_confidence = outcome(&env, "investigation-high").await;
     assert_eq!(high_medium_confidence["reason"], "low_confidence");
 }
@@ -227,9 +380,15 @@ async fn thresholds_come_from_the_configuration() {
 async fn a_missing_risk_level_is_skipped_as_unknown() {
     let env = start(&[]).await;
     env.sim.state(|s| {
-        if let Some(inv) = s.investigations.get_mut("12abc34d567e8fa901bc2d34e56789f0/c0ffee00-0000-4000-8000-000000000001") {
+        if let Some(inv) = s
+            .investigations
+            .get_mut("12abc34d567e8fa901bc2d34e56789f0/c0ffee00-0000-4000-8000-000000000001")
+        {
             inv.as_object_mut().map(|o| o.remove("riskLevel"));
         }
     });
-    assert_eq!(outcome(&env, "investigation-critical").await["reason"], "unknown_risk");
+    assert_eq!(
+        outcome(&env, "investigation-critical").await["reason"],
+        "unknown_risk"
+    );
 }

@@ -48,13 +48,22 @@ impl SimError {
         let message = format!(
             "{n} validation error{} detected: {}",
             if n == 1 { "" } else { "s" },
-            problems.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join("; ")
+            problems
+                .iter()
+                .map(|(_, m)| m.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
         );
         let err = Self::new(400, service.validation_error(), message);
         match service {
             Service::SecurityIr => err.with("reason", json!("fieldValidationFailed")).with(
                 "fieldList",
-                Value::Array(problems.into_iter().map(|(name, message)| json!({"name": name, "message": message})).collect()),
+                Value::Array(
+                    problems
+                        .into_iter()
+                        .map(|(name, message)| json!({"name": name, "message": message}))
+                        .collect(),
+                ),
             ),
             Service::GuardDuty => err.with("type", json!("InvalidInputException")),
             Service::Incidents => err,
@@ -77,10 +86,16 @@ impl SimError {
     }
 
     /// A conflicting write: a reused idempotency token with another body, or a duplicate.
-    pub fn conflict(service: Service, message: impl Into<String>, resource: &str, resource_type: &str) -> Self {
+    pub fn conflict(
+        service: Service,
+        message: impl Into<String>,
+        resource: &str,
+        resource_type: &str,
+    ) -> Self {
         match service {
             // GuardDuty's model has no ConflictException; it answers bad request.
-            Service::GuardDuty => Self::new(400, "BadRequestException", message).with("type", json!("IdempotencyConflict")),
+            Service::GuardDuty => Self::new(400, "BadRequestException", message)
+                .with("type", json!("IdempotencyConflict")),
             Service::SecurityIr => Self::new(409, "ConflictException", message)
                 .with("resourceId", json!(resource))
                 .with("resourceType", json!(resource_type)),
@@ -98,7 +113,8 @@ impl SimError {
                 let mut err = err
                     .with("serviceCode", json!("security-ir"))
                     .with("quotaCode", json!("sim-rate"));
-                err.headers.push(("Retry-After".to_string(), "0".to_string()));
+                err.headers
+                    .push(("Retry-After".to_string(), "0".to_string()));
                 err
             }
             Service::Incidents => err
@@ -124,7 +140,11 @@ impl SimError {
 
     /// A path and method that no operation serves.
     pub fn unknown_operation(method: &str, path: &str) -> Self {
-        Self::new(404, "UnknownOperationException", format!("no operation serves {method} {path}"))
+        Self::new(
+            404,
+            "UnknownOperationException",
+            format!("no operation serves {method} {path}"),
+        )
     }
 
     fn with_type_for(self, service: Service) -> Self {

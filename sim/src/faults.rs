@@ -47,7 +47,10 @@ pub struct Faults {
 impl Faults {
     /// Queues `n` failures of `kind` for the next calls of `operation`.
     pub fn fail_next(&mut self, operation: &str, n: usize, kind: FailKind) {
-        self.fail_next.entry(operation.to_string()).or_default().extend(std::iter::repeat_n(kind, n));
+        self.fail_next
+            .entry(operation.to_string())
+            .or_default()
+            .extend(std::iter::repeat_n(kind, n));
     }
 
     /// Sets the faults of one operation.
@@ -59,7 +62,11 @@ impl Faults {
     pub fn draw(&mut self, operation: &str) -> (Duration, Option<FailKind>) {
         let f = self.operations.get(operation).unwrap_or(&self.all).clone();
         let latency = Duration::from_millis(f.latency_ms);
-        if let Some(kind) = self.fail_next.get_mut(operation).and_then(VecDeque::pop_front) {
+        if let Some(kind) = self
+            .fail_next
+            .get_mut(operation)
+            .and_then(VecDeque::pop_front)
+        {
             return (latency, Some(kind));
         }
         let roll = self.roll();

@@ -51,8 +51,16 @@ pub async fn sdk_config(sim: &Sim) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(sim.url())
-        .credentials_provider(aws_credential_types::Credentials::new("AKIDSIMULATION", "simulation-secret", None, None, "escalator-sim"))
-        .retry_config(RetryConfig::standard().with_initial_backoff(std::time::Duration::from_millis(10)))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "AKIDSIMULATION",
+            "simulation-secret",
+            None,
+            None,
+            "escalator-sim",
+        ))
+        .retry_config(
+            RetryConfig::standard().with_initial_backoff(std::time::Duration::from_millis(10)),
+        )
         .load()
         .await
 }

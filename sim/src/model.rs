@@ -139,10 +139,12 @@ impl Model {
                 .unwrap_or("")
                 .split('/')
                 .filter(|s| !s.is_empty())
-                .map(|s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                    Some(label) => Segment::Label(label.to_string()),
-                    None => Segment::Literal(s.to_string()),
-                })
+                .map(
+                    |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                        Some(label) => Segment::Label(label.to_string()),
+                        None => Segment::Literal(s.to_string()),
+                    },
+                )
                 .collect();
             operations.push(Operation {
                 service,
@@ -206,8 +208,16 @@ impl Model {
         } else {
             match serde_json::from_slice(body) {
                 Ok(Value::Object(m)) => m,
-                Ok(_) => return Err(SimError::serialization("the request body is not a JSON object")),
-                Err(e) => return Err(SimError::serialization(format!("the request body is not valid JSON: {e}"))),
+                Ok(_) => {
+                    return Err(SimError::serialization(
+                        "the request body is not a JSON object",
+                    ))
+                }
+                Err(e) => {
+                    return Err(SimError::serialization(format!(
+                        "the request body is not valid JSON: {e}"
+                    )))
+                }
             }
         };
         let Some(input_shape) = &routed.operation.input else {
@@ -221,10 +231,16 @@ impl Model {
             let value = match def["location"].as_str() {
                 Some("uri") => routed.labels.get(wire).map(|s| scalar_from_text(target, s)),
                 Some("querystring") => {
-                    let vals: Vec<&String> = query.iter().filter(|(k, _)| k == wire).map(|(_, v)| v).collect();
+                    let vals: Vec<&String> = query
+                        .iter()
+                        .filter(|(k, _)| k == wire)
+                        .map(|(_, v)| v)
+                        .collect();
                     match (target["type"].as_str(), vals.first()) {
                         (_, None) => None,
-                        (Some("list"), _) => Some(Value::Array(vals.iter().map(|v| Value::String((*v).clone())).collect())),
+                        (Some("list"), _) => Some(Value::Array(
+                            vals.iter().map(|v| Value::String((*v).clone())).collect(),
+                        )),
                         (_, Some(v)) => Some(scalar_from_text(target, v)),
                     }
                 }
@@ -248,7 +264,13 @@ impl Model {
     }
 
     /// Checks `value` against shape `name`, collecting `(field path, message)` problems.
-    pub fn validate(&self, name: &str, value: &Value, path: &str, problems: &mut Vec<(String, String)>) {
+    pub fn validate(
+        &self,
+        name: &str,
+        value: &Value,
+        path: &str,
+        problems: &mut Vec<(String, String)>,
+    ) {
         let shape = &self.shapes[name];
         let mut fail = |msg: String| problems.push((path.to_string(), msg));
         let shown = || shorten(value);
@@ -306,7 +328,10 @@ impl Model {
             }
             "list" => {
                 let Some(items) = value.as_array() else {
-                    return fail(format!("Value {} at '{path}' failed to satisfy constraint: Member must be a list", shown()));
+                    return fail(format!(
+                        "Value {} at '{path}' failed to satisfy constraint: Member must be a list",
+                        shown()
+                    ));
                 };
                 self.check_size(shape, items.len(), path, problems);
                 let member = shape["member"]["shape"].as_str().unwrap_or_default();
@@ -316,13 +341,21 @@ impl Model {
             }
             "map" => {
                 let Some(entries) = value.as_object() else {
-                    return fail(format!("Value {} at '{path}' failed to satisfy constraint: Member must be a map", shown()));
+                    return fail(format!(
+                        "Value {} at '{path}' failed to satisfy constraint: Member must be a map",
+                        shown()
+                    ));
                 };
                 self.check_size(shape, entries.len(), path, problems);
                 let key = shape["key"]["shape"].as_str().unwrap_or_default();
                 let val = shape["value"]["shape"].as_str().unwrap_or_default();
                 for (k, v) in entries {
-                    self.validate(key, &Value::String(k.clone()), &format!("{path}.{k}.key"), problems);
+                    self.validate(
+                        key,
+                        &Value::String(k.clone()),
+                        &format!("{path}.{k}.key"),
+                        problems,
+                    );
                     self.validate(val, v, &format!("{path}.{k}.value"), problems);
                 }
             }
@@ -330,15 +363,41 @@ impl Model {
         }
     }
 
-    fn validate_structure(&self, shape: &Value, value: &Value, path: &str, problems: &mut Vec<(String, String)>) {
+    fn validate_structure(
+        &self,
+        shape: &Value,
+        value: &Value,
+        path: &str,
+        problems: &mut Vec<(String, String)>,
+    ) {
         let Some(obj) = value.as_object() else {
-            problems.push((path.to_string(), format!("Value {} at '{path}' failed to satisfy constraint: Member must be a structure", shorten(value))));
+            problems.push((
+                path.to_string(),
+                format!(
+                    "Value {} at '{path}' failed to satisfy constraint: Member must be a structure",
+                    shorten(value)
+                ),
+            ));
             return;
         };
         let members = shape["members"].as_object().cloned().unwrap_or_default();
-        let child = |wire: &str| if path.is_empty() { wire.to_string() } else { format!("{path}.{wire}") };
-        for required in shape["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
-            let wire = members.get(required).and_then(|m| m["locationName"].as_str()).unwrap_or(required);
+        let child = |wire: &str| {
+            if path.is_empty() {
+                wire.to_string()
+            } else {
+                format!("{path}.{wire}")
+            }
+        };
+        for required in shape["required"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            let wire = members
+                .get(required)
+                .and_then(|m| m["locationName"].as_str())
+                .unwrap_or(required);
             if obj.get(wire).is_none_or(Value::is_null) {
                 let at = child(wire);
                 problems.push((at.clone(), format!("Value null at '{at}' failed to satisfy constraint: Member must not be null")));
@@ -349,7 +408,12 @@ impl Model {
             let wire = def["locationName"].as_str().unwrap_or(member);
             if let Some(v) = obj.get(wire).filter(|v| !v.is_null()) {
                 set_members += 1;
-                self.validate(def["shape"].as_str().unwrap_or_default(), v, &child(wire), problems);
+                self.validate(
+                    def["shape"].as_str().unwrap_or_default(),
+                    v,
+                    &child(wire),
+                    problems,
+                );
             }
         }
         if shape["union"].as_bool() == Some(true) && set_members != 1 {
@@ -357,7 +421,13 @@ impl Model {
         }
     }
 
-    fn check_size(&self, shape: &Value, len: usize, path: &str, problems: &mut Vec<(String, String)>) {
+    fn check_size(
+        &self,
+        shape: &Value,
+        len: usize,
+        path: &str,
+        problems: &mut Vec<(String, String)>,
+    ) {
         let len = len as u64;
         if let Some(min) = shape["min"].as_u64().filter(|&m| len < m) {
             problems.push((path.to_string(), format!("Value at '{path}' failed to satisfy constraint: Member must have length greater than or equal to {min}")));
@@ -370,9 +440,13 @@ impl Model {
     /// The member names of the operation's input that carry an idempotency token.
     pub fn token_member(&self, op: &Operation) -> Option<String> {
         let shape = &self.shapes[op.input.as_deref()?];
-        shape["members"].as_object()?.iter().find_map(|(name, def)| {
-            (def["idempotencyToken"].as_bool() == Some(true)).then(|| def["locationName"].as_str().unwrap_or(name).to_string())
-        })
+        shape["members"]
+            .as_object()?
+            .iter()
+            .find_map(|(name, def)| {
+                (def["idempotencyToken"].as_bool() == Some(true))
+                    .then(|| def["locationName"].as_str().unwrap_or(name).to_string())
+            })
     }
 
     /// Checks a response body against the operation's output shape (used by the
@@ -392,12 +466,16 @@ impl Model {
 
     fn output_shape(&self, op: &Operation) -> Option<String> {
         let doc: Value = serde_json::from_str(self.service.model_json()).ok()?;
-        doc["operations"][&op.name]["output"]["shape"].as_str().map(str::to_string)
+        doc["operations"][&op.name]["output"]["shape"]
+            .as_str()
+            .map(str::to_string)
     }
 
     /// The HTTP status a modelled error answers with (its `error.httpStatusCode`).
     pub fn error_status(&self, code: &str) -> Option<u16> {
-        self.shapes.get(code)?["error"]["httpStatusCode"].as_u64().map(|s| s as u16)
+        self.shapes.get(code)?["error"]["httpStatusCode"]
+            .as_u64()
+            .map(|s| s as u16)
     }
 }
 
@@ -411,14 +489,20 @@ pub mod http_headers {
         /// The first value of a header, by case-insensitive name.
         pub fn get(&self, name: &str) -> Option<&str> {
             let name = name.to_ascii_lowercase();
-            self.0.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+            self.0
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.as_str())
         }
     }
 }
 
 fn scalar_from_text(shape: &Value, text: &str) -> Value {
     match shape["type"].as_str() {
-        Some("integer" | "long") => text.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::String(text.to_string())),
+        Some("integer" | "long") => text
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::String(text.to_string())),
         Some("boolean") => match text {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
@@ -444,7 +528,11 @@ pub fn percent_decode(s: &str, plus_is_space: bool) -> String {
                 i += 3;
             }
             None => {
-                out.push(if plus_is_space && bytes[i] == b'+' { b' ' } else { bytes[i] });
+                out.push(if plus_is_space && bytes[i] == b'+' {
+                    b' '
+                } else {
+                    bytes[i]
+                });
                 i += 1;
             }
         }

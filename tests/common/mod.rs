@@ -10,7 +10,8 @@ use investigation_escalator::App;
 use serde_json::Value;
 
 pub const MATCHING: &str = "arn:aws:ssm-incidents::123456789012:incident-record/SecurityResponse/1f2e3d4c5b6a79880796a5b4c3d2e1f0";
-pub const UNRELATED: &str = "arn:aws:ssm-incidents::123456789012:incident-record/Checkout/2a3b4c5d6e7f80911a2b3c4d5e6f7081";
+pub const UNRELATED: &str =
+    "arn:aws:ssm-incidents::123456789012:incident-record/Checkout/2a3b4c5d6e7f80911a2b3c4d5e6f7081";
 pub const RESOLVED: &str = "arn:aws:ssm-incidents::123456789012:incident-record/SecurityResponse/3b4c5d6e7f8091a2b3c4d5e6f7081920";
 pub const EXPLICIT: &str = "arn:aws:ssm-incidents::123456789012:incident-record/SecurityResponse/6a1b2c3d4e5f60718293a4b5c6d7e8f9";
 pub const PLAN: &str = "arn:aws:ssm-incidents::123456789012:response-plan/SecurityResponse";
@@ -24,7 +25,10 @@ pub struct TestEnv {
 /// Starts a simulation and builds the app with configuration `vars`.
 pub async fn start(vars: &[(&str, &str)]) -> TestEnv {
     let sim = Sim::start(demo_fixture()).await.expect("simulation starts");
-    let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let vars: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("valid test configuration");
     let app = App::new(config, &sdk_config(&sim).await);
     TestEnv { sim, app }
@@ -32,7 +36,9 @@ pub async fn start(vars: &[(&str, &str)]) -> TestEnv {
 
 /// A sample event from `events/`.
 pub fn event(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("events").join(format!("{name}.json"));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("events")
+        .join(format!("{name}.json"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -56,7 +62,11 @@ pub fn writes(sim: &Sim) -> Writes {
             .related_items
             .values()
             .flatten()
-            .filter(|i| i["identifier"]["value"]["url"].as_str().is_some_and(|u| u.contains("security-ir")))
+            .filter(|i| {
+                i["identifier"]["value"]["url"]
+                    .as_str()
+                    .is_some_and(|u| u.contains("security-ir"))
+            })
             .count(),
         timeline_events: s.timeline_events.values().map(Vec::len).sum(),
         incidents: s.incident_records.len(),

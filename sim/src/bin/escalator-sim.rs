@@ -20,7 +20,10 @@ async fn main() -> Result<(), String> {
         }
     }
     let sim = Sim::start_on(fixture, port).await?;
-    println!("simulating GuardDuty, Security IR and Incident Manager at {}", sim.url());
+    println!(
+        "simulating GuardDuty, Security IR and Incident Manager at {}",
+        sim.url()
+    );
     println!("state: curl {}/_sim/state", sim.url());
     tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
     Ok(())

@@ -11,13 +11,24 @@ use crate::state::{now, paginate, State};
 
 const SERVICE: Service = Service::GuardDuty;
 
-pub(crate) fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, input: &Value) -> Result<Value, SimError> {
+pub(crate) fn handle(
+    state: &mut State,
+    ctx: &Ctx<'_>,
+    op: &str,
+    input: &Value,
+) -> Result<Value, SimError> {
     let detector = s(input, "DetectorId");
     match op {
         "GetInvestigation" => {
             let key = format!("{detector}/{}", s(input, "InvestigationId"));
             let inv = state.investigations.get(&key).ok_or_else(|| {
-                SimError::not_found(SERVICE, format!("The investigation {} was not found in detector {detector}", s(input, "InvestigationId")))
+                SimError::not_found(
+                    SERVICE,
+                    format!(
+                        "The investigation {} was not found in detector {detector}",
+                        s(input, "InvestigationId")
+                    ),
+                )
             })?;
             Ok(json!({ "investigation": inv }))
         }
@@ -29,7 +40,9 @@ pub(crate) fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, input: &Value) 
                 .filter(|(k, _)| k.starts_with(&prefix))
                 .map(|(_, v)| v)
                 .collect();
-            let field = input["sortCriteria"]["attributeName"].as_str().unwrap_or("START_TIME");
+            let field = input["sortCriteria"]["attributeName"]
+                .as_str()
+                .unwrap_or("START_TIME");
             let desc = input["sortCriteria"]["orderBy"].as_str() == Some("DESC");
             items.sort_by(|a, b| {
                 let o = compare(a, b, field);
@@ -40,7 +53,12 @@ pub(crate) fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, input: &Value) 
                 }
             });
             let summaries = items.into_iter().map(summary).collect();
-            let (page, next) = paginate(SERVICE, summaries, input["nextToken"].as_str(), page_size(input, 50))?;
+            let (page, next) = paginate(
+                SERVICE,
+                summaries,
+                input["nextToken"].as_str(),
+                page_size(input, 50),
+            )?;
             let mut out = json!({ "investigations": page });
             if let Some(next) = next {
                 out["nextToken"] = json!(next);
@@ -65,13 +83,24 @@ pub(crate) fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, input: &Value) 
             state.investigations.insert(format!("{detector}/{id}"), inv);
             Ok(json!({ "investigationId": id }))
         }
-        other => Err(SimError::invalid(SERVICE, format!("operation {other} is not simulated"))),
+        other => Err(SimError::invalid(
+            SERVICE,
+            format!("operation {other} is not simulated"),
+        )),
     }
 }
 
 fn summary(inv: &Value) -> Value {
     let mut out = json!({});
-    for key in ["investigationId", "status", "riskLevel", "confidence", "startTime", "endTime", "triggerPrompt"] {
+    for key in [
+        "investigationId",
+        "status",
+        "riskLevel",
+        "confidence",
+        "startTime",
+        "endTime",
+        "triggerPrompt",
+    ] {
         if !inv[key].is_null() {
             out[key] = inv[key].clone();
         }

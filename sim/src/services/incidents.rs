@@ -11,7 +11,12 @@ use crate::state::{now, paginate, State};
 
 const SERVICE: Service = Service::Incidents;
 
-pub(crate) fn handle(state: &mut State, _ctx: &Ctx<'_>, op: &str, input: &Value) -> Result<Value, SimError> {
+pub(crate) fn handle(
+    state: &mut State,
+    _ctx: &Ctx<'_>,
+    op: &str,
+    input: &Value,
+) -> Result<Value, SimError> {
     match op {
         "ListIncidentRecords" => {
             let mut records: Vec<&Value> = Vec::new();
@@ -20,12 +25,25 @@ pub(crate) fn handle(state: &mut State, _ctx: &Ctx<'_>, op: &str, input: &Value)
                     records.push(r);
                 }
             }
-            records.sort_by(|a, b| b["creationTime"].as_f64().unwrap_or(0.0).total_cmp(&a["creationTime"].as_f64().unwrap_or(0.0)));
+            records.sort_by(|a, b| {
+                b["creationTime"]
+                    .as_f64()
+                    .unwrap_or(0.0)
+                    .total_cmp(&a["creationTime"].as_f64().unwrap_or(0.0))
+            });
             let summaries = records
                 .into_iter()
                 .map(|r| {
                     let mut out = json!({});
-                    for key in ["arn", "creationTime", "impact", "incidentRecordSource", "resolvedTime", "status", "title"] {
+                    for key in [
+                        "arn",
+                        "creationTime",
+                        "impact",
+                        "incidentRecordSource",
+                        "resolvedTime",
+                        "status",
+                        "title",
+                    ] {
                         if !r[key].is_null() {
                             out[key] = r[key].clone();
                         }
@@ -33,13 +51,27 @@ pub(crate) fn handle(state: &mut State, _ctx: &Ctx<'_>, op: &str, input: &Value)
                     out
                 })
                 .collect();
-            let (page, next) = paginate(SERVICE, summaries, input["nextToken"].as_str(), page_size(input, 10))?;
+            let (page, next) = paginate(
+                SERVICE,
+                summaries,
+                input["nextToken"].as_str(),
+                page_size(input, 10),
+            )?;
             Ok(with_next(json!({ "incidentRecordSummaries": page }), next))
         }
         "GetIncidentRecord" => Ok(json!({ "incidentRecord": record(state, s(input, "arn"))? })),
         "ListRelatedItems" => {
-            let items = state.related_items.get(s(input, "incidentRecordArn")).cloned().unwrap_or_default();
-            let (page, next) = paginate(SERVICE, items, input["nextToken"].as_str(), page_size(input, 20))?;
+            let items = state
+                .related_items
+                .get(s(input, "incidentRecordArn"))
+                .cloned()
+                .unwrap_or_default();
+            let (page, next) = paginate(
+                SERVICE,
+                items,
+                input["nextToken"].as_str(),
+                page_size(input, 20),
+            )?;
             Ok(with_next(json!({ "relatedItems": page }), next))
         }
         "UpdateRelatedItems" => {
@@ -49,14 +81,22 @@ pub(crate) fn handle(state: &mut State, _ctx: &Ctx<'_>, op: &str, input: &Value)
             let update = &input["relatedItemsUpdate"];
             if let Some(add) = update.get("itemToAdd") {
                 if items.iter().any(|i| i["identifier"] == add["identifier"]) {
-                    return Err(SimError::conflict(SERVICE, "The related item is already on this incident", arn, "INCIDENT_RECORD"));
+                    return Err(SimError::conflict(
+                        SERVICE,
+                        "The related item is already on this incident",
+                        arn,
+                        "INCIDENT_RECORD",
+                    ));
                 }
                 items.push(add.clone());
             } else if let Some(remove) = update.get("itemToRemove") {
                 let before = items.len();
                 items.retain(|i| i["identifier"] != *remove);
                 if items.len() == before {
-                    return Err(SimError::not_found(SERVICE, "The related item to remove is not on this incident"));
+                    return Err(SimError::not_found(
+                        SERVICE,
+                        "The related item to remove is not on this incident",
+                    ));
                 }
             }
             Ok(json!({}))
@@ -77,12 +117,25 @@ pub(crate) fn handle(state: &mut State, _ctx: &Ctx<'_>, op: &str, input: &Value)
             if !input["eventReferences"].is_null() {
                 event["eventReferences"] = input["eventReferences"].clone();
             }
-            state.timeline_events.entry(arn.clone()).or_default().push(event);
+            state
+                .timeline_events
+                .entry(arn.clone())
+                .or_default()
+                .push(event);
             Ok(json!({ "eventId": id, "incidentRecordArn": arn }))
         }
         "ListTimelineEvents" => {
-            let mut events = state.timeline_events.get(s(input, "incidentRecordArn")).cloned().unwrap_or_default();
-            events.sort_by(|a, b| a["eventTime"].as_f64().unwrap_or(0.0).total_cmp(&b["eventTime"].as_f64().unwrap_or(0.0)));
+            let mut events = state
+                .timeline_events
+                .get(s(input, "incidentRecordArn"))
+                .cloned()
+                .unwrap_or_default();
+            events.sort_by(|a, b| {
+                a["eventTime"]
+                    .as_f64()
+                    .unwrap_or(0.0)
+                    .total_cmp(&b["eventTime"].as_f64().unwrap_or(0.0))
+            });
             if input["sortOrder"].as_str() == Some("DESCENDING") {
                 events.reverse();
             }
@@ -95,19 +148,33 @@ pub(crate) fn handle(state: &mut State, _ctx: &Ctx<'_>, op: &str, input: &Value)
                     e
                 })
                 .collect();
-            let (page, next) = paginate(SERVICE, summaries, input["nextToken"].as_str(), page_size(input, 20))?;
+            let (page, next) = paginate(
+                SERVICE,
+                summaries,
+                input["nextToken"].as_str(),
+                page_size(input, 20),
+            )?;
             Ok(with_next(json!({ "eventSummaries": page }), next))
         }
         "StartIncident" => {
             let plan = s(input, "responsePlanArn");
             if !state.response_plans.contains(plan) {
-                return Err(SimError::not_found(SERVICE, format!("Response plan {plan} was not found")));
+                return Err(SimError::not_found(
+                    SERVICE,
+                    format!("Response plan {plan} was not found"),
+                ));
             }
             let plan_name = plan.rsplit('/').next().unwrap_or("plan").to_string();
             let id = hex_id(state.next_sequence());
-            let arn = format!("arn:aws:ssm-incidents::{}:incident-record/{plan_name}/{id}", state.account);
+            let arn = format!(
+                "arn:aws:ssm-incidents::{}:incident-record/{plan_name}/{id}",
+                state.account
+            );
             let t = now();
-            let creator = format!("arn:aws:iam::{}:role/investigation-escalator", state.account);
+            let creator = format!(
+                "arn:aws:iam::{}:role/investigation-escalator",
+                state.account
+            );
             let mut source = json!({
                 "createdBy": creator,
                 "source": input["triggerDetails"]["source"].as_str().unwrap_or("aws.ssm-incidents.custom"),
@@ -130,17 +197,22 @@ pub(crate) fn handle(state: &mut State, _ctx: &Ctx<'_>, op: &str, input: &Value)
                 "automationExecutions": [],
             });
             state.incident_records.insert(arn.clone(), record);
-            state.related_items.insert(arn.clone(), input["relatedItems"].as_array().cloned().unwrap_or_default());
+            state.related_items.insert(
+                arn.clone(),
+                input["relatedItems"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default(),
+            );
             state.timeline_events.insert(arn.clone(), Vec::new());
             Ok(json!({ "incidentRecordArn": arn }))
         }
         "UpdateIncidentRecord" => {
             let arn = s(input, "arn").to_string();
             let account = state.account.clone();
-            let record = state
-                .incident_records
-                .get_mut(&arn)
-                .ok_or_else(|| SimError::not_found(SERVICE, format!("Incident record {arn} was not found")))?;
+            let record = state.incident_records.get_mut(&arn).ok_or_else(|| {
+                SimError::not_found(SERVICE, format!("Incident record {arn} was not found"))
+            })?;
             for key in ["title", "summary", "impact", "status"] {
                 if !input[key].is_null() {
                     record[key] = input[key].clone();
@@ -151,10 +223,15 @@ pub(crate) fn handle(state: &mut State, _ctx: &Ctx<'_>, op: &str, input: &Value)
                 record["resolvedTime"] = json!(t);
             }
             record["lastModifiedTime"] = json!(t);
-            record["lastModifiedBy"] = json!(format!("arn:aws:iam::{account}:role/investigation-escalator"));
+            record["lastModifiedBy"] = json!(format!(
+                "arn:aws:iam::{account}:role/investigation-escalator"
+            ));
             Ok(json!({}))
         }
-        other => Err(SimError::invalid(SERVICE, format!("operation {other} is not simulated"))),
+        other => Err(SimError::invalid(
+            SERVICE,
+            format!("operation {other} is not simulated"),
+        )),
     }
 }
 
@@ -174,7 +251,14 @@ fn with_next(mut out: Value, next: Option<String>) -> Value {
 
 fn uuid_like(seq: u64) -> String {
     let h = hex_id(seq).to_ascii_lowercase();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// Applies `ListIncidentRecords` filters: `creationTime`/`resolvedTime` with

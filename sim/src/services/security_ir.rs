@@ -24,7 +24,12 @@ const CASE_FIELDS: [&str; 10] = [
     "watchers",
 ];
 
-pub(crate) fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, input: &Value) -> Result<Value, SimError> {
+pub(crate) fn handle(
+    state: &mut State,
+    ctx: &Ctx<'_>,
+    op: &str,
+    input: &Value,
+) -> Result<Value, SimError> {
     match op {
         "CreateCase" => {
             let id = format!("{}", 1_000_000_000 + state.next_sequence());
@@ -35,12 +40,21 @@ pub(crate) fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, input: &Value) 
                     case.insert(key.to_string(), input[key].clone());
                 }
             }
-            case.insert("caseArn".into(), json!(format!("arn:aws:security-ir:{}:{}:case/{id}", ctx.region, state.account)));
+            case.insert(
+                "caseArn".into(),
+                json!(format!(
+                    "arn:aws:security-ir:{}:{}:case/{id}",
+                    ctx.region, state.account
+                )),
+            );
             case.insert("caseStatus".into(), json!("Submitted"));
             case.insert("pendingAction".into(), json!("None"));
             case.insert("createdDate".into(), json!(t));
             case.insert("lastUpdatedDate".into(), json!(t));
-            case.insert("tags".into(), input.get("tags").cloned().unwrap_or(json!({})));
+            case.insert(
+                "tags".into(),
+                input.get("tags").cloned().unwrap_or(json!({})),
+            );
             state.cases.insert(id.clone(), Value::Object(case));
             state.comments.insert(id.clone(), Vec::new());
             Ok(json!({ "caseId": id }))
@@ -55,8 +69,17 @@ pub(crate) fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, input: &Value) 
         }
         "UpdateCase" => {
             let case = case_mut(state, input)?;
-            let o = case.as_object_mut().ok_or_else(|| SimError::internal(SERVICE))?;
-            for key in ["title", "description", "engagementType", "reportedIncidentStartDate", "actualIncidentStartDate", "caseMetadata"] {
+            let o = case
+                .as_object_mut()
+                .ok_or_else(|| SimError::internal(SERVICE))?;
+            for key in [
+                "title",
+                "description",
+                "engagementType",
+                "reportedIncidentStartDate",
+                "actualIncidentStartDate",
+                "caseMetadata",
+            ] {
                 if !input[key].is_null() {
                     o.insert(key.to_string(), input[key].clone());
                 }
@@ -68,7 +91,13 @@ pub(crate) fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, input: &Value) 
                 ("threatActorIpAddresses", Some("ipAddress")),
                 ("watchers", Some("email")),
             ] {
-                apply_list_change(o, list, member, &input[format!("{list}ToAdd")], &input[format!("{list}ToDelete")]);
+                apply_list_change(
+                    o,
+                    list,
+                    member,
+                    &input[format!("{list}ToAdd")],
+                    &input[format!("{list}ToDelete")],
+                );
             }
             o.insert("lastUpdatedDate".into(), json!(now()));
             Ok(json!({}))
@@ -91,9 +120,18 @@ pub(crate) fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, input: &Value) 
         }
         "ListComments" => {
             case(state, input)?;
-            let all = state.comments.get(s(input, "caseId")).cloned().unwrap_or_default();
+            let all = state
+                .comments
+                .get(s(input, "caseId"))
+                .cloned()
+                .unwrap_or_default();
             let total = all.len();
-            let (items, next) = paginate(SERVICE, all, input["nextToken"].as_str(), page_size(input, 25))?;
+            let (items, next) = paginate(
+                SERVICE,
+                all,
+                input["nextToken"].as_str(),
+                page_size(input, 25),
+            )?;
             let mut out = json!({ "items": items, "total": total });
             if let Some(next) = next {
                 out["nextToken"] = json!(next);
@@ -107,7 +145,17 @@ pub(crate) fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, input: &Value) 
                 .rev()
                 .map(|(id, c)| {
                     let mut item = json!({ "caseId": id });
-                    for key in ["caseArn", "title", "caseStatus", "createdDate", "lastUpdatedDate", "closedDate", "engagementType", "resolverType", "pendingAction"] {
+                    for key in [
+                        "caseArn",
+                        "title",
+                        "caseStatus",
+                        "createdDate",
+                        "lastUpdatedDate",
+                        "closedDate",
+                        "engagementType",
+                        "resolverType",
+                        "pendingAction",
+                    ] {
                         if !c[key].is_null() {
                             item[key] = c[key].clone();
                         }
@@ -115,35 +163,57 @@ pub(crate) fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, input: &Value) 
                     item
                 })
                 .collect();
-            let (items, next) = paginate(SERVICE, items, input["nextToken"].as_str(), page_size(input, 25))?;
+            let (items, next) = paginate(
+                SERVICE,
+                items,
+                input["nextToken"].as_str(),
+                page_size(input, 25),
+            )?;
             let mut out = json!({ "items": items });
             if let Some(next) = next {
                 out["nextToken"] = json!(next);
             }
             Ok(out)
         }
-        other => Err(SimError::invalid(SERVICE, format!("operation {other} is not simulated"))),
+        other => Err(SimError::invalid(
+            SERVICE,
+            format!("operation {other} is not simulated"),
+        )),
     }
 }
 
 fn case<'a>(state: &'a State, input: &Value) -> Result<&'a Value, SimError> {
     let id = s(input, "caseId");
-    state.cases.get(id).ok_or_else(|| SimError::not_found(SERVICE, format!("Case {id} was not found")))
+    state
+        .cases
+        .get(id)
+        .ok_or_else(|| SimError::not_found(SERVICE, format!("Case {id} was not found")))
 }
 
 fn case_mut<'a>(state: &'a mut State, input: &Value) -> Result<&'a mut Value, SimError> {
     let id = s(input, "caseId");
-    state.cases.get_mut(id).ok_or_else(|| SimError::not_found(SERVICE, format!("Case {id} was not found")))
+    state
+        .cases
+        .get_mut(id)
+        .ok_or_else(|| SimError::not_found(SERVICE, format!("Case {id} was not found")))
 }
 
 /// Adds and removes list entries, matching structures on their key member.
-fn apply_list_change(case: &mut Map<String, Value>, list: &str, key: Option<&str>, add: &Value, delete: &Value) {
+fn apply_list_change(
+    case: &mut Map<String, Value>,
+    list: &str,
+    key: Option<&str>,
+    add: &Value,
+    delete: &Value,
+) {
     let same = |a: &Value, b: &Value| match key {
         Some(k) => a[k] == b[k],
         None => a == b,
     };
     let entry = case.entry(list.to_string()).or_insert_with(|| json!([]));
-    let Some(items) = entry.as_array_mut() else { return };
+    let Some(items) = entry.as_array_mut() else {
+        return;
+    };
     for d in delete.as_array().into_iter().flatten() {
         items.retain(|i| !same(i, d));
     }

@@ -24,21 +24,13 @@ const LATENCY_MS: u64 = 50;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), String> {
-    let mut binary = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/target/release/investigation-escalator"
-    ));
+    let mut binary = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/investigation-escalator"));
     let mut runs = 15usize;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--binary" => binary = args.next().ok_or("--binary takes a path")?.into(),
-            "--runs" => {
-                runs = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .ok_or("--runs takes a number")?
-            }
+            "--runs" => runs = args.next().and_then(|n| n.parse().ok()).ok_or("--runs takes a number")?,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -49,12 +41,7 @@ async fn main() -> Result<(), String> {
         ));
     }
     let event = event("investigation-critical")?;
-    println!(
-        "machine: {} cores, {}, load average {}",
-        cores(),
-        cpu_model(),
-        load_average()
-    );
+    println!("machine: {} cores, {}, load average {}", cores(), cpu_model(), load_average());
     println!(
         "binary: {} ({} bytes)",
         binary.display(),
@@ -92,11 +79,7 @@ async fn main() -> Result<(), String> {
     }
     let chain_ms = f64::from(CHAIN) * LATENCY_MS as f64;
     report("cold start: process start to first /next", &cold, 20.0);
-    report(
-        "first invocation end to end, no added latency",
-        &first,
-        50.0,
-    );
+    report("first invocation end to end, no added latency", &first, 50.0);
     report(
         &format!("first invocation, {LATENCY_MS} ms added to each of its {calls} AWS calls"),
         &slow,
@@ -127,10 +110,7 @@ async fn cold_run(binary: &PathBuf, sim: &Sim, event: &Value) -> Result<Run, Str
     let api = RuntimeApi::start().await?;
     let started = Instant::now();
     let mut child = spawn(binary, sim, &api)?;
-    let polled = api
-        .wait_first_poll(TIMEOUT)
-        .await
-        .ok_or("the function never polled /next")?;
+    let polled = api.wait_first_poll(TIMEOUT).await.ok_or("the function never polled /next")?;
     let cold = ms(polled - started);
     let t = Instant::now();
     let answer = api.invoke(event.clone(), TIMEOUT).await?;
@@ -140,43 +120,29 @@ async fn cold_run(binary: &PathBuf, sim: &Sim, event: &Value) -> Result<Run, Str
     }
     let peak_rss_kb = child.id().and_then(peak_rss_kb).unwrap_or(0);
     let _ = child.kill().await;
-    Ok(Run {
-        cold,
-        first,
-        peak_rss_kb,
-    })
+    Ok(Run { cold, first, peak_rss_kb })
 }
 
-async fn concurrent(
-    binary: &PathBuf,
-    sim: &Sim,
-    event: &Value,
-    n: usize,
-) -> Result<String, String> {
+async fn concurrent(binary: &PathBuf, sim: &Sim, event: &Value, n: usize) -> Result<String, String> {
     let mut functions = Vec::new();
     for _ in 0..n {
         let api = RuntimeApi::start().await?;
         let child = spawn(binary, sim, &api)?;
-        api.wait_first_poll(TIMEOUT)
-            .await
-            .ok_or("the function never polled /next")?;
+        api.wait_first_poll(TIMEOUT).await.ok_or("the function never polled /next")?;
         functions.push((api, child));
     }
-    let answers = futures_util::future::join_all(
-        functions
-            .iter()
-            .map(|(api, _)| api.invoke(event.clone(), TIMEOUT)),
-    )
-    .await;
-    let ok = answers
-        .iter()
-        .filter(|a| matches!(a, Ok(Invocation::Response(_))))
-        .count();
+    let answers = futures_util::future::join_all(functions.iter().map(|(api, _)| api.invoke(event.clone(), TIMEOUT))).await;
+    let ok = answers.iter().filter(|a| matches!(a, Ok(Invocation::Response(_)))).count();
     for (_, mut child) in functions {
         let _ = child.kill().await;
     }
     Ok(sim.state(|s| {
-        let related = s.related_items.values().flatten().filter(|i| i.to_string().contains("security-ir")).count();
+        let related = s
+            .related_items
+            .values()
+            .flatten()
+            .filter(|i| i.to_string().contains("security-ir"))
+            .count();
         format!(
             "{ok}/{n} answered; {} case(s), {} comment(s), {related} related item(s), {} timeline event(s)",
             s.cases.len(),
@@ -194,10 +160,7 @@ fn spawn(binary: &PathBuf, sim: &Sim, api: &RuntimeApi) -> Result<Child, String>
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
-        .env(
-            "AWS_LAMBDA_LOG_GROUP_NAME",
-            "/aws/lambda/investigation-escalator",
-        )
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/investigation-escalator")
         .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "AKIDSIMULATION")

@@ -9,9 +9,11 @@
 //! event, the result JSON and what changed in the simulated services.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use escalator_sim::{demo_fixture, sdk_config, Fixture, Sim};
 use investigation_escalator::config::Config;
+use investigation_escalator::handler::Invocation;
 use investigation_escalator::{handler, logging, App};
 use serde_json::{json, Value};
 
@@ -42,33 +44,28 @@ async fn run() -> Result<bool, String> {
         }
     }
     if events.is_empty() {
-        return Err(
-            "usage: cargo run --example local-run -- EVENT.json [EVENT.json…] [--fixture FILE]"
-                .into(),
-        );
+        return Err("usage: cargo run --example local-run -- EVENT.json [EVENT.json…] [--fixture FILE]".into());
     }
     let config = Config::from_env().map_err(|e| e.to_string())?;
     let sim = Sim::start(fixture).await?;
     let app = App::new(config, &sdk_config(&sim).await);
     let mut all_ok = true;
-    for path in events {
+    for (n, path) in events.into_iter().enumerate() {
         let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
-        let payload: Value =
-            serde_json::from_str(&text).map_err(|e| format!("{path}: not JSON: {e}"))?;
+        let payload: Value = serde_json::from_str(&text).map_err(|e| format!("{path}: not JSON: {e}"))?;
         let before = sim.snapshot();
         let calls_before = sim.state(|s| s.log.len());
         println!("\n=== {path}");
-        let result = match handler::run(&app, &payload).await {
+        // Each event is its own invocation, with Lambda's default 60 s budget of this template.
+        let invocation = Invocation::new(format!("local-run-{}", n + 1), Duration::from_secs(60));
+        let result = match handler::run(&app, &payload, &invocation).await {
             Ok(outcome) => serde_json::to_value(&outcome).unwrap_or(Value::Null),
             Err(e) => {
                 all_ok = false;
                 json!({"error": e.kind(), "message": e.to_string()})
             }
         };
-        println!(
-            "result: {}",
-            serde_json::to_string_pretty(&result).unwrap_or_default()
-        );
+        println!("result: {}", serde_json::to_string_pretty(&result).unwrap_or_default());
         let calls: Vec<String> = sim.state(|s| {
             s.log[calls_before..]
                 .iter()
@@ -76,26 +73,15 @@ async fn run() -> Result<bool, String> {
                     format!(
                         "{}{}{}",
                         e.operation,
-                        e.error
-                            .as_ref()
-                            .map(|c| format!(" → {c}"))
-                            .unwrap_or_default(),
-                        if e.replayed {
-                            " (replayed from its token)"
-                        } else {
-                            ""
-                        }
+                        e.error.as_ref().map(|c| format!(" → {c}")).unwrap_or_default(),
+                        if e.replayed { " (replayed from its token)" } else { "" }
                     )
                 })
                 .collect()
         });
         println!(
             "AWS calls: {}",
-            if calls.is_empty() {
-                "none".to_string()
-            } else {
-                calls.join(", ")
-            }
+            if calls.is_empty() { "none".to_string() } else { calls.join(", ") }
         );
         print_changes(&before, &sim.snapshot());
     }
@@ -112,8 +98,7 @@ fn print_changes(before: &Value, after: &Value) {
         ("relatedItems", "related items of incident"),
         ("timelineEvents", "timeline events of incident"),
     ] {
-        let (Some(old), Some(new)) = (before[section].as_object(), after[section].as_object())
-        else {
+        let (Some(old), Some(new)) = (before[section].as_object(), after[section].as_object()) else {
             continue;
         };
         for (key, value) in new {
@@ -123,16 +108,10 @@ fn print_changes(before: &Value, after: &Value) {
             }
             any = true;
             let shown = match (previous, value) {
-                (Some(Value::Array(p)), Value::Array(v)) => {
-                    Value::Array(v[p.len().min(v.len())..].to_vec())
-                }
+                (Some(Value::Array(p)), Value::Array(v)) => Value::Array(v[p.len().min(v.len())..].to_vec()),
                 _ => value.clone(),
             };
-            let verb = if previous.is_some() {
-                "added to"
-            } else {
-                "new"
-            };
+            let verb = if previous.is_some() { "added to" } else { "new" };
             println!(
                 "{verb} {label} {key}:\n{}",
                 serde_json::to_string_pretty(&shown).unwrap_or_default()

@@ -8,12 +8,9 @@ use std::collections::HashMap;
 use aws_config::SdkConfig;
 use aws_sdk_guardduty::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_guardduty::primitives::DateTime;
-use aws_sdk_securityir::types::{
-    AwsRegion, CaseMetadataEntry, EngagementType, ImpactedAwsRegion, ResolverType,
-};
+use aws_sdk_securityir::types::{AwsRegion, CaseMetadataEntry, EngagementType, ImpactedAwsRegion, ResolverType};
 use aws_sdk_ssmincidents::types::{
-    AttributeValueList, Condition, Filter, ItemIdentifier, ItemType, ItemValue, RelatedItem,
-    RelatedItemsUpdate, TriggerDetails,
+    AttributeValueList, Condition, Filter, ItemIdentifier, ItemType, ItemValue, RelatedItem, RelatedItemsUpdate, TriggerDetails,
 };
 use thiserror::Error;
 
@@ -48,13 +45,14 @@ impl AwsError {
         self.code == "ConflictException"
     }
 
-    fn is_not_found(&self) -> bool {
+    /// The named resource does not exist.
+    pub fn is_not_found(&self) -> bool {
         self.code == "ResourceNotFoundException"
     }
 }
 
 /// Turns an SDK error into an [`AwsError`] naming the operation.
-fn fail<E, R>(operation: &'static str) -> impl FnOnce(SdkError<E, R>) -> AwsError
+pub(crate) fn fail<E, R>(operation: &'static str) -> impl FnOnce(SdkError<E, R>) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
@@ -69,20 +67,12 @@ where
             _ => "Unknown",
         }
         .to_string();
-        let message = err
-            .message()
-            .map_or_else(|| DisplayErrorContext(&err).to_string(), str::to_string);
-        AwsError {
-            operation,
-            code,
-            message,
-        }
+        let message = err.message().map_or_else(|| DisplayErrorContext(&err).to_string(), str::to_string);
+        AwsError { operation, code, message }
     }
 }
 
-fn build_error(
-    operation: &'static str,
-) -> impl FnOnce(aws_sdk_guardduty::error::BuildError) -> AwsError {
+fn build_error(operation: &'static str) -> impl FnOnce(aws_sdk_guardduty::error::BuildError) -> AwsError {
     move |e| AwsError::new(operation, "ConstructionFailure", e.to_string())
 }
 
@@ -111,11 +101,30 @@ pub struct IncidentSummary {
     pub arn: String,
 }
 
-/// What the case holds that the links need.
+/// What the case holds that the links and the close-out need.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CaseView {
     /// Its metadata entries, in order.
     pub metadata: Vec<(String, String)>,
+    /// Its status, e.g. `Closed`.
+    pub status: Option<String>,
+    /// Its closure code, once closed.
+    pub closure_code: Option<String>,
+    /// When it was closed, in milliseconds since the epoch.
+    pub closed_ms: Option<i64>,
+}
+
+/// One investigation as `ListInvestigations` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvestigationSummary {
+    /// Its id.
+    pub id: String,
+    /// Its status.
+    pub status: Status,
+    /// Its start, in milliseconds since the epoch.
+    pub start_ms: Option<i64>,
+    /// Its end, in milliseconds since the epoch.
+    pub end_ms: Option<i64>,
 }
 
 /// The three service clients, built once per cold start.
@@ -134,9 +143,7 @@ impl Aws {
             guardduty: aws_sdk_guardduty::Client::new(config),
             security_ir: aws_sdk_securityir::Client::new(config),
             incidents: aws_sdk_ssmincidents::Client::new(config),
-            region: config
-                .region()
-                .map_or_else(|| "us-east-1".to_string(), |r| r.to_string()),
+            region: config.region().map_or_else(|| "us-east-1".to_string(), |r| r.to_string()),
         }
     }
 
@@ -151,11 +158,7 @@ impl Aws {
     }
 
     /// `GetInvestigation`.
-    pub async fn get_investigation(
-        &self,
-        detector_id: &str,
-        investigation_id: &str,
-    ) -> Result<Investigation, AwsError> {
+    pub async fn get_investigation(&self, detector_id: &str, investigation_id: &str) -> Result<Investigation, AwsError> {
         const OP: &str = "GetInvestigation";
         let out = self
             .guardduty
@@ -171,10 +174,7 @@ impl Aws {
         let millis = |t: Option<&DateTime>| t.and_then(|t| t.to_millis().ok());
         Ok(Investigation {
             detector_id: detector_id.to_string(),
-            id: inv
-                .investigation_id()
-                .unwrap_or(investigation_id)
-                .to_string(),
+            id: inv.investigation_id().unwrap_or(investigation_id).to_string(),
             status: Status::parse(inv.status().map_or("", |s| s.as_str())),
             risk_level: inv.risk_level().map(|r| r.as_str().to_string()),
             confidence: inv.confidence().map(|c| c.as_str().to_string()),
@@ -187,6 +187,81 @@ impl Aws {
             end_ms: millis(inv.end_time()),
             error: inv.error().map(str::to_string),
         })
+    }
+
+    /// `ListInvestigations` of a detector, newest end time first, every page until
+    /// one ends before `ended_after_ms` (older ones are left out).
+    pub async fn investigations_ended_since(&self, detector_id: &str, ended_after_ms: i64) -> Result<Vec<InvestigationSummary>, AwsError> {
+        const OP: &str = "ListInvestigations";
+        let sort = aws_sdk_guardduty::types::InvestigationSortCriteria::builder()
+            .attribute_name(aws_sdk_guardduty::types::InvestigationSortField::EndTime)
+            .order_by(aws_sdk_guardduty::types::OrderBy::Desc)
+            .build();
+        let mut found = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let out = self
+                .guardduty
+                .list_investigations()
+                .detector_id(detector_id)
+                .sort_criteria(sort.clone())
+                .max_results(50)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(fail(OP))?;
+            let mut older = false;
+            for i in out.investigations() {
+                let millis = |t: Option<&DateTime>| t.and_then(|t| t.to_millis().ok());
+                let summary = InvestigationSummary {
+                    id: i.investigation_id().unwrap_or_default().to_string(),
+                    status: Status::parse(i.status().map_or("", |s| s.as_str())),
+                    start_ms: millis(i.start_time()),
+                    end_ms: millis(i.end_time()),
+                };
+                if summary.end_ms.is_some_and(|end| end < ended_after_ms) {
+                    older = true;
+                    continue;
+                }
+                if !summary.id.is_empty() {
+                    found.push(summary);
+                }
+            }
+            match out.next_token() {
+                Some(t) if !older && !t.is_empty() => next_token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        Ok(found)
+    }
+
+    /// `CreateInvestigation` with a deterministic token. Returns the investigation id.
+    pub async fn create_investigation(&self, detector_id: &str, trigger_prompt: &str, token: &str) -> Result<String, AwsError> {
+        let out = self
+            .guardduty
+            .create_investigation()
+            .detector_id(detector_id)
+            .trigger_prompt(trigger_prompt)
+            .client_token(token)
+            .send()
+            .await
+            .map_err(fail("CreateInvestigation"))?;
+        out.investigation_id()
+            .map(str::to_string)
+            .ok_or_else(|| AwsError::new("CreateInvestigation", "EmptyAnswer", "the answer holds no investigation id"))
+    }
+
+    /// `UpdateIncidentRecord` setting the record `RESOLVED`, with a deterministic token.
+    pub async fn resolve_incident(&self, arn: &str, token: &str) -> Result<(), AwsError> {
+        self.incidents
+            .update_incident_record()
+            .arn(arn)
+            .status(aws_sdk_ssmincidents::types::IncidentRecordStatus::Resolved)
+            .client_token(token)
+            .send()
+            .await
+            .map_err(fail("UpdateIncidentRecord"))?;
+        Ok(())
     }
 
     /// `CreateCase`, with the request's deterministic token. Returns the case id.
@@ -206,18 +281,10 @@ impl Aws {
         let regions = req
             .impacted_regions
             .iter()
-            .map(|r| {
-                ImpactedAwsRegion::builder()
-                    .region(AwsRegion::from(r.as_str()))
-                    .build()
-            })
+            .map(|r| ImpactedAwsRegion::builder().region(AwsRegion::from(r.as_str())).build())
             .collect::<Result<Vec<_>, _>>()
             .map_err(build_error(OP))?;
-        let tags: HashMap<String, String> = req
-            .tags
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let tags: HashMap<String, String> = req.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         let out = self
             .security_ir
             .create_case()
@@ -239,28 +306,21 @@ impl Aws {
 
     /// `GetCase`: what the links need to know of a case.
     pub async fn get_case(&self, case_id: &str) -> Result<CaseView, AwsError> {
-        let out = self
-            .security_ir
-            .get_case()
-            .case_id(case_id)
-            .send()
-            .await
-            .map_err(fail("GetCase"))?;
+        let out = self.security_ir.get_case().case_id(case_id).send().await.map_err(fail("GetCase"))?;
         Ok(CaseView {
             metadata: out
                 .case_metadata()
                 .iter()
                 .map(|e| (e.key().to_string(), e.value().to_string()))
                 .collect(),
+            status: out.case_status().map(|s| s.as_str().to_string()),
+            closure_code: out.closure_code().map(|c| c.as_str().to_string()),
+            closed_ms: out.closed_date().and_then(|t| t.to_millis().ok()),
         })
     }
 
     /// `UpdateCase` setting the case's metadata to `entries`.
-    pub async fn set_case_metadata(
-        &self,
-        case_id: &str,
-        entries: &[(String, String)],
-    ) -> Result<(), AwsError> {
+    pub async fn set_case_metadata(&self, case_id: &str, entries: &[(String, String)]) -> Result<(), AwsError> {
         const OP: &str = "UpdateCase";
         let entries = entries
             .iter()
@@ -278,12 +338,7 @@ impl Aws {
     }
 
     /// `CreateCaseComment` with a deterministic token.
-    pub async fn comment_on_case(
-        &self,
-        case_id: &str,
-        body: &str,
-        token: &str,
-    ) -> Result<Written, AwsError> {
+    pub async fn comment_on_case(&self, case_id: &str, body: &str, token: &str) -> Result<Written, AwsError> {
         written(
             self.security_ir
                 .create_case_comment()
@@ -321,26 +376,18 @@ impl Aws {
             title: r.title().to_string(),
             summary: r.summary().map(str::to_string),
             dedupe_string: Some(r.dedupe_string().to_string()).filter(|s| !s.is_empty()),
-            source_resource_arn: r
-                .incident_record_source()
-                .and_then(|s| s.resource_arn())
-                .map(str::to_string),
+            source_resource_arn: r.incident_record_source().and_then(|s| s.resource_arn()).map(str::to_string),
             open: r.status().as_str() == "OPEN",
             related_items: related?,
         }))
     }
 
     /// `ListIncidentRecords` of open records created after `after_ms`, every page.
-    pub async fn open_incidents_since(
-        &self,
-        after_ms: i64,
-    ) -> Result<Vec<IncidentSummary>, AwsError> {
+    pub async fn open_incidents_since(&self, after_ms: i64) -> Result<Vec<IncidentSummary>, AwsError> {
         const OP: &str = "ListIncidentRecords";
         let status = Filter::builder()
             .key("status")
-            .condition(Condition::Equals(AttributeValueList::StringValues(vec![
-                "OPEN".to_string(),
-            ])))
+            .condition(Condition::Equals(AttributeValueList::StringValues(vec!["OPEN".to_string()])))
             .build()
             .map_err(build_error(OP))?;
         let created = Filter::builder()
@@ -362,9 +409,7 @@ impl Aws {
             found.extend(
                 page.incident_record_summaries()
                     .iter()
-                    .map(|s| IncidentSummary {
-                        arn: s.arn().to_string(),
-                    }),
+                    .map(|s| IncidentSummary { arn: s.arn().to_string() }),
             );
         }
         Ok(found)
@@ -384,9 +429,7 @@ impl Aws {
             let page = page.map_err(fail("ListRelatedItems"))?;
             for item in page.related_items() {
                 let value = match item.identifier().and_then(|i| i.value()) {
-                    Some(
-                        ItemValue::Url(v) | ItemValue::Arn(v) | ItemValue::MetricDefinition(v),
-                    ) => v.clone(),
+                    Some(ItemValue::Url(v) | ItemValue::Arn(v) | ItemValue::MetricDefinition(v)) => v.clone(),
                     _ => String::new(),
                 };
                 items.push(RelatedItemView {
@@ -399,12 +442,7 @@ impl Aws {
     }
 
     /// `UpdateRelatedItems` adding the case to an incident, with a deterministic token.
-    pub async fn add_case_item(
-        &self,
-        incident_arn: &str,
-        item: &CaseItem,
-        token: &str,
-    ) -> Result<Written, AwsError> {
+    pub async fn add_case_item(&self, incident_arn: &str, item: &CaseItem, token: &str) -> Result<Written, AwsError> {
         const OP: &str = "UpdateRelatedItems";
         let related = related_item(item).map_err(build_error(OP))?;
         written(
@@ -420,12 +458,7 @@ impl Aws {
     }
 
     /// `CreateTimelineEvent` with a deterministic token.
-    pub async fn add_timeline_event(
-        &self,
-        incident_arn: &str,
-        event: &TimelineEvent,
-        token: &str,
-    ) -> Result<Written, AwsError> {
+    pub async fn add_timeline_event(&self, incident_arn: &str, event: &TimelineEvent, token: &str) -> Result<Written, AwsError> {
         written(
             self.incidents
                 .create_timeline_event()
@@ -441,12 +474,7 @@ impl Aws {
     }
 
     /// `StartIncident` from a response plan, with a deterministic token. Returns its ARN.
-    pub async fn start_incident(
-        &self,
-        plan_arn: &str,
-        spec: &StartIncident,
-        token: &str,
-    ) -> Result<String, AwsError> {
+    pub async fn start_incident(&self, plan_arn: &str, spec: &StartIncident, token: &str) -> Result<String, AwsError> {
         const OP: &str = "StartIncident";
         let trigger = TriggerDetails::builder()
             .source(INCIDENT_SOURCE)
@@ -475,8 +503,5 @@ fn related_item(item: &CaseItem) -> Result<RelatedItem, aws_sdk_guardduty::error
         .r#type(ItemType::Other)
         .value(ItemValue::Url(item.url.clone()))
         .build()?;
-    Ok(RelatedItem::builder()
-        .title(&item.title)
-        .identifier(identifier)
-        .build())
+    Ok(RelatedItem::builder().title(&item.title).identifier(identifier).build())
 }

@@ -54,9 +54,7 @@ pub struct CaseRequest {
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum CaseError {
     /// A completed investigation with neither start nor end time.
-    #[error(
-        "investigation {0} has no startTime or endTime, and a case needs the incident's start date"
-    )]
+    #[error("investigation {0} has no startTime or endTime, and a case needs the incident's start date")]
     NoStartTime(String),
 }
 
@@ -80,9 +78,7 @@ pub fn build_case(
     home_region: &str,
     accepted_regions: &[&str],
 ) -> Result<(CaseRequest, Omissions), CaseError> {
-    let start = inv
-        .reference_time_ms()
-        .ok_or_else(|| CaseError::NoStartTime(inv.id.clone()))?;
+    let start = inv.reference_time_ms().ok_or_else(|| CaseError::NoStartTime(inv.id.clone()))?;
     let mut omissions = Omissions::default();
     let impacted_accounts = match inv.account.as_deref().map(pad_account) {
         Some(Some(account)) => vec![account],
@@ -114,10 +110,7 @@ pub fn build_case(
     let title = format!("[{risk}] GuardDuty investigation {}: {headline}", inv.id);
     let mut tags = BTreeMap::new();
     tags.insert(TAG_INVESTIGATION.to_string(), inv.id.clone());
-    tags.insert(
-        TAG_DETECTOR.to_string(),
-        truncate(&inv.detector_id, 256).into_owned(),
-    );
+    tags.insert(TAG_DETECTOR.to_string(), truncate(&inv.detector_id, 256).into_owned());
     tags.insert(TAG_CREATED_BY.to_string(), CREATED_BY.to_string());
     Ok((
         CaseRequest {
@@ -138,12 +131,7 @@ pub fn build_case(
 
 /// The description: the facts first, then the free text in what room is left,
 /// so the ids and the console link survive any summary length.
-fn description(
-    inv: &Investigation,
-    risk: RiskLevel,
-    confidence: Confidence,
-    home_region: &str,
-) -> String {
+fn description(inv: &Investigation, risk: RiskLevel, confidence: Confidence, home_region: &str) -> String {
     let region = inv.region.as_deref().unwrap_or(home_region);
     let facts = format!(
         "Amazon GuardDuty investigation {id} completed with risk level {risk} (confidence {confidence}).\n\n\
@@ -156,8 +144,7 @@ fn description(
     );
     let risk_text = inv.risk.as_deref().unwrap_or("(none given)");
     let summary = inv.summary.as_deref().unwrap_or("(none given)");
-    let room =
-        DESCRIPTION_MAX.saturating_sub(facts.chars().count() + "\n\nRisk: \n\nSummary:\n".len());
+    let room = DESCRIPTION_MAX.saturating_sub(facts.chars().count() + "\n\nRisk: \n\nSummary:\n".len());
     // Risk text is at most 1024 characters by the model; the summary takes the rest.
     let risk_text = truncate(risk_text, room.min(1024));
     let summary = truncate(summary, room.saturating_sub(risk_text.chars().count()));
@@ -172,8 +159,7 @@ fn first_line(s: &str) -> &str {
 /// Left-pads a numeric account id to 12 digits; `None` for anything else.
 pub fn pad_account(account: &str) -> Option<String> {
     let a = account.trim();
-    (!a.is_empty() && a.len() <= 12 && a.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| format!("{a:0>12}"))
+    (!a.is_empty() && a.len() <= 12 && a.bytes().all(|b| b.is_ascii_digit())).then(|| format!("{a:0>12}"))
 }
 
 #[cfg(test)]
@@ -184,39 +170,28 @@ mod tests {
     const REGIONS: &[&str] = &["us-east-1", "eu-west-1"];
 
     fn config() -> Config {
-        Config::from_lookup(|k| {
-            (k == "CASE_WATCHERS").then(|| "Jane <jane@example.com>".to_string())
-        })
-        .expect("valid")
+        Config::from_lookup(|k| (k == "CASE_WATCHERS").then(|| "Jane <jane@example.com>".to_string())).expect("valid")
     }
 
     fn build(inv: &Investigation) -> (CaseRequest, Omissions) {
-        build_case(
-            inv,
-            RiskLevel::Critical,
-            Confidence::High,
-            &config(),
-            "us-east-1",
-            REGIONS,
-        )
-        .expect("buildable")
+        build_case(inv, RiskLevel::Critical, Confidence::High, &config(), "us-east-1", REGIONS).expect("buildable")
     }
 
     #[test]
     fn the_case_carries_the_investigation() {
         let (case, omissions) = build(&sample());
         assert_eq!(omissions, Omissions::default());
-        assert_eq!(case.title, "[Critical] GuardDuty investigation c0ffee00-0000-4000-8000-000000000001: Credential theft from a production bastion.");
+        assert_eq!(
+            case.title,
+            "[Critical] GuardDuty investigation c0ffee00-0000-4000-8000-000000000001: Credential theft from a production bastion."
+        );
         assert_eq!(case.impacted_accounts, vec!["123456789012"]);
         assert_eq!(case.impacted_regions, vec!["us-east-1"]);
         assert_eq!(case.reported_incident_start_ms, 1_795_165_800_000);
         assert_eq!(case.engagement_type, "Security Incident");
         assert_eq!(case.resolver_type, "Self");
         assert_eq!(case.watchers.len(), 1);
-        assert_eq!(
-            case.tags[TAG_INVESTIGATION],
-            "c0ffee00-0000-4000-8000-000000000001"
-        );
+        assert_eq!(case.tags[TAG_INVESTIGATION], "c0ffee00-0000-4000-8000-000000000001");
         assert_eq!(case.tags[TAG_DETECTOR], "12abc34d567e8fa901bc2d34e56789f0");
         for needle in [
             "Critical",
@@ -278,9 +253,7 @@ mod tests {
         assert!(case.title.ends_with(crate::text::MARKER));
         assert!(case.description.chars().count() <= DESCRIPTION_MAX);
         // The facts survive the cut: ids and the console link come first.
-        assert!(case
-            .description
-            .contains("Detector: 12abc34d567e8fa901bc2d34e56789f0"));
+        assert!(case.description.contains("Detector: 12abc34d567e8fa901bc2d34e56789f0"));
         assert!(case.description.contains("Console: https://"));
         assert!(case.description.contains(crate::text::MARKER));
     }
@@ -292,14 +265,7 @@ mod tests {
         assert_eq!(build(&inv).0.reported_incident_start_ms, 1_795_166_220_000);
         inv.end_ms = None;
         assert_eq!(
-            build_case(
-                &inv,
-                RiskLevel::High,
-                Confidence::High,
-                &config(),
-                "us-east-1",
-                REGIONS
-            ),
+            build_case(&inv, RiskLevel::High, Confidence::High, &config(), "us-east-1", REGIONS),
             Err(CaseError::NoStartTime(inv.id.clone()))
         );
     }

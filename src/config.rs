@@ -71,16 +71,26 @@ impl Config {
     /// Reads configuration through `lookup`; an empty value counts as unset
     /// (SAM passes empty strings for parameters left at their default).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         Ok(Config {
-            risk_threshold: parse_level(get("RISK_THRESHOLD"), "RISK_THRESHOLD", RiskLevel::High, &RiskLevel::ALL.map(|l| l.as_str()))?,
-            min_confidence: parse_level(get("MIN_CONFIDENCE"), "MIN_CONFIDENCE", Confidence::Unknown, &Confidence::ALL.map(|l| l.as_str()))?,
+            risk_threshold: parse_level(
+                get("RISK_THRESHOLD"),
+                "RISK_THRESHOLD",
+                RiskLevel::High,
+                &RiskLevel::ALL.map(|l| l.as_str()),
+            )?,
+            min_confidence: parse_level(
+                get("MIN_CONFIDENCE"),
+                "MIN_CONFIDENCE",
+                Confidence::Unknown,
+                &Confidence::ALL.map(|l| l.as_str()),
+            )?,
             resolver_type: one_of(get("CASE_RESOLVER_TYPE"), "CASE_RESOLVER_TYPE", &["Self", "AWS"])?,
-            engagement_type: one_of(get("CASE_ENGAGEMENT_TYPE"), "CASE_ENGAGEMENT_TYPE", &["Security Incident", "Investigation"])?,
+            engagement_type: one_of(
+                get("CASE_ENGAGEMENT_TYPE"),
+                "CASE_ENGAGEMENT_TYPE",
+                &["Security Incident", "Investigation"],
+            )?,
             watchers: parse_watchers(get("CASE_WATCHERS").as_deref().unwrap_or(""))?,
             incident_lookback_hours: whole(get("INCIDENT_LOOKBACK_HOURS"), "INCIDENT_LOOKBACK_HOURS", 24, 1)?,
             response_plan_arn: match get("INCIDENT_RESPONSE_PLAN_ARN") {
@@ -119,12 +129,7 @@ impl Config {
     }
 }
 
-fn parse_level<T: FromStr>(
-    value: Option<String>,
-    variable: &'static str,
-    default: T,
-    accepted: &[&str],
-) -> Result<T, ConfigError> {
+fn parse_level<T: FromStr>(value: Option<String>, variable: &'static str, default: T, accepted: &[&str]) -> Result<T, ConfigError> {
     match value {
         None => Ok(default),
         Some(v) => v.parse().map_err(|_| ConfigError {
@@ -135,11 +140,7 @@ fn parse_level<T: FromStr>(
     }
 }
 
-fn one_of(
-    value: Option<String>,
-    variable: &'static str,
-    accepted: &[&str],
-) -> Result<String, ConfigError> {
+fn one_of(value: Option<String>, variable: &'static str, accepted: &[&str]) -> Result<String, ConfigError> {
     match value {
         None => Ok(accepted[0].to_string()),
         Some(v) if accepted.contains(&v.as_str()) => Ok(v),
@@ -163,30 +164,19 @@ fn boolean(value: Option<String>, variable: &'static str) -> Result<bool, Config
     }
 }
 
-fn whole(
-    value: Option<String>,
-    variable: &'static str,
-    default: u32,
-    min: u32,
-) -> Result<u32, ConfigError> {
+fn whole(value: Option<String>, variable: &'static str, default: u32, min: u32) -> Result<u32, ConfigError> {
     match value {
         None => Ok(default),
-        Some(v) => v
-            .parse::<u32>()
-            .ok()
-            .filter(|n| *n >= min)
-            .ok_or(ConfigError {
-                variable,
-                value: v,
-                expected: format!("a whole number of at least {min}"),
-            }),
+        Some(v) => v.parse::<u32>().ok().filter(|n| *n >= min).ok_or(ConfigError {
+            variable,
+            value: v,
+            expected: format!("a whole number of at least {min}"),
+        }),
     }
 }
 
 fn is_response_plan_arn(arn: &str) -> bool {
-    arn.starts_with("arn:aws")
-        && arn.contains(":ssm-incidents::")
-        && arn.contains(":response-plan/")
+    arn.starts_with("arn:aws") && arn.contains(":ssm-incidents::") && arn.contains(":response-plan/")
 }
 
 /// Parses `CASE_WATCHERS`: comma-separated `email` or `Name <email>`, checked
@@ -204,26 +194,17 @@ fn parse_watchers(raw: &str) -> Result<Vec<Watcher>, ConfigError> {
                 let email = rest
                     .strip_suffix('>')
                     .ok_or_else(|| bad(entry, "a `<` must close with `>` at the end"))?;
-                (
-                    Some(name.trim().to_string()).filter(|n| !n.is_empty()),
-                    email.trim().to_string(),
-                )
+                (Some(name.trim().to_string()).filter(|n| !n.is_empty()), email.trim().to_string())
             }
             None => (None, entry.to_string()),
         };
         if !is_email(&email) {
-            return Err(bad(
-                entry,
-                "each email must look like name@example.com and be 6 to 254 characters",
-            ));
+            return Err(bad(entry, "each email must look like name@example.com and be 6 to 254 characters"));
         }
         if name.as_ref().is_some_and(|n| n.chars().count() > 50) {
             return Err(bad(entry, "a name is at most 50 characters"));
         }
-        if !watchers
-            .iter()
-            .any(|w| w.email.eq_ignore_ascii_case(&email))
-        {
+        if !watchers.iter().any(|w| w.email.eq_ignore_ascii_case(&email)) {
             watchers.push(Watcher { email, name });
         }
     }
@@ -255,10 +236,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn with(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -283,12 +261,7 @@ mod tests {
 
     #[test]
     fn empty_strings_count_as_unset() {
-        let c = with(&[
-            ("RISK_THRESHOLD", ""),
-            ("INCIDENT_RESPONSE_PLAN_ARN", " "),
-            ("DETECTOR_ID", ""),
-        ])
-        .expect("valid");
+        let c = with(&[("RISK_THRESHOLD", ""), ("INCIDENT_RESPONSE_PLAN_ARN", " "), ("DETECTOR_ID", "")]).expect("valid");
         assert_eq!(c.risk_threshold, RiskLevel::High);
         assert_eq!(c.response_plan_arn, None);
         assert_eq!(c.detector_id, None);
@@ -298,54 +271,36 @@ mod tests {
     fn bad_values_name_the_variable_and_the_accepted_values() {
         let e = with(&[("RISK_THRESHOLD", "Severe")]).unwrap_err();
         assert_eq!(e.variable, "RISK_THRESHOLD");
-        assert_eq!(e.to_string(), "configuration: RISK_THRESHOLD=\"Severe\" is not valid: expected one of Info, Low, Medium, High, Critical");
         assert_eq!(
-            with(&[("MIN_CONFIDENCE", "high")]).unwrap_err().variable,
-            "MIN_CONFIDENCE"
+            e.to_string(),
+            "configuration: RISK_THRESHOLD=\"Severe\" is not valid: expected one of Info, Low, Medium, High, Critical"
         );
+        assert_eq!(with(&[("MIN_CONFIDENCE", "high")]).unwrap_err().variable, "MIN_CONFIDENCE");
+        assert_eq!(with(&[("CASE_RESOLVER_TYPE", "Me")]).unwrap_err().variable, "CASE_RESOLVER_TYPE");
         assert_eq!(
-            with(&[("CASE_RESOLVER_TYPE", "Me")]).unwrap_err().variable,
-            "CASE_RESOLVER_TYPE"
-        );
-        assert_eq!(
-            with(&[("CASE_ENGAGEMENT_TYPE", "Incident")])
-                .unwrap_err()
-                .variable,
+            with(&[("CASE_ENGAGEMENT_TYPE", "Incident")]).unwrap_err().variable,
             "CASE_ENGAGEMENT_TYPE"
         );
         assert_eq!(
-            with(&[("INCIDENT_LOOKBACK_HOURS", "1.5")])
-                .unwrap_err()
-                .variable,
+            with(&[("INCIDENT_LOOKBACK_HOURS", "1.5")]).unwrap_err().variable,
             "INCIDENT_LOOKBACK_HOURS"
         );
         assert_eq!(
-            with(&[("INCIDENT_LOOKBACK_HOURS", "0")])
-                .unwrap_err()
-                .variable,
+            with(&[("INCIDENT_LOOKBACK_HOURS", "0")]).unwrap_err().variable,
             "INCIDENT_LOOKBACK_HOURS"
         );
         assert_eq!(with(&[("DRY_RUN", "yes")]).unwrap_err().variable, "DRY_RUN");
         assert_eq!(
-            with(&[("SWEEP_LOOKBACK_HOURS", "-1")])
-                .unwrap_err()
-                .variable,
+            with(&[("SWEEP_LOOKBACK_HOURS", "-1")]).unwrap_err().variable,
             "SWEEP_LOOKBACK_HOURS"
         );
         assert_eq!(
-            with(&[("FINDING_MIN_SEVERITY", "11")])
-                .unwrap_err()
-                .variable,
+            with(&[("FINDING_MIN_SEVERITY", "11")]).unwrap_err().variable,
             "FINDING_MIN_SEVERITY"
         );
+        assert_eq!(with(&[("LEDGER_LEASE_SECONDS", "0")]).unwrap_err().variable, "LEDGER_LEASE_SECONDS");
         assert_eq!(
-            with(&[("LEDGER_LEASE_SECONDS", "0")]).unwrap_err().variable,
-            "LEDGER_LEASE_SECONDS"
-        );
-        assert_eq!(
-            with(&[("INCIDENT_RESPONSE_PLAN_ARN", "plan")])
-                .unwrap_err()
-                .variable,
+            with(&[("INCIDENT_RESPONSE_PLAN_ARN", "plan")]).unwrap_err().variable,
             "INCIDENT_RESPONSE_PLAN_ARN"
         );
     }
@@ -353,26 +308,16 @@ mod tests {
     #[test]
     fn every_level_is_accepted() {
         for l in RiskLevel::ALL {
-            assert_eq!(
-                with(&[("RISK_THRESHOLD", l.as_str())]).map(|c| c.risk_threshold),
-                Ok(l)
-            );
+            assert_eq!(with(&[("RISK_THRESHOLD", l.as_str())]).map(|c| c.risk_threshold), Ok(l));
         }
         for l in Confidence::ALL {
-            assert_eq!(
-                with(&[("MIN_CONFIDENCE", l.as_str())]).map(|c| c.min_confidence),
-                Ok(l)
-            );
+            assert_eq!(with(&[("MIN_CONFIDENCE", l.as_str())]).map(|c| c.min_confidence), Ok(l));
         }
     }
 
     #[test]
     fn watchers_parse_both_forms_and_drop_duplicates() {
-        let c = with(&[(
-            "CASE_WATCHERS",
-            "soc@example.com, Jane Doe <jane@example.com>,SOC@example.com",
-        )])
-        .expect("valid");
+        let c = with(&[("CASE_WATCHERS", "soc@example.com, Jane Doe <jane@example.com>,SOC@example.com")]).expect("valid");
         assert_eq!(
             c.watchers,
             vec![
@@ -397,11 +342,7 @@ mod tests {
             "x@y.c",
             &format!("{} <a@example.com>", "N".repeat(51)),
         ] {
-            assert_eq!(
-                with(&[("CASE_WATCHERS", bad)]).unwrap_err().variable,
-                "CASE_WATCHERS",
-                "{bad}"
-            );
+            assert_eq!(with(&[("CASE_WATCHERS", bad)]).unwrap_err().variable, "CASE_WATCHERS", "{bad}");
         }
         let many: Vec<String> = (0..31).map(|i| format!("w{i}@example.com")).collect();
         assert!(with(&[("CASE_WATCHERS", &many.join(","))]).is_err());

@@ -70,12 +70,7 @@ impl RiskLevel {
 
 impl Confidence {
     /// Every level, lowest first.
-    pub const ALL: [Confidence; 4] = [
-        Confidence::Unknown,
-        Confidence::Low,
-        Confidence::Medium,
-        Confidence::High,
-    ];
+    pub const ALL: [Confidence; 4] = [Confidence::Unknown, Confidence::Low, Confidence::Medium, Confidence::High];
 
     /// The wire spelling.
     pub fn as_str(self) -> &'static str {
@@ -91,20 +86,14 @@ impl Confidence {
 impl FromStr for RiskLevel {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
-        RiskLevel::ALL
-            .into_iter()
-            .find(|l| l.as_str() == s)
-            .ok_or(())
+        RiskLevel::ALL.into_iter().find(|l| l.as_str() == s).ok_or(())
     }
 }
 
 impl FromStr for Confidence {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
-        Confidence::ALL
-            .into_iter()
-            .find(|l| l.as_str() == s)
-            .ok_or(())
+        Confidence::ALL.into_iter().find(|l| l.as_str() == s).ok_or(())
     }
 }
 
@@ -132,6 +121,16 @@ pub enum SkipReason {
     LowConfidence,
     /// Risk level missing, or one this build does not know.
     UnknownRisk,
+    /// A CloudTrail record of a `CreateInvestigation` call that failed.
+    CreateInvestigationFailed,
+    /// A finding arrived but `START_INVESTIGATIONS` is off.
+    StartInvestigationsOff,
+    /// A finding below `FINDING_MIN_SEVERITY`.
+    BelowMinSeverity,
+    /// GuardDuty refused to start another investigation (preview quota); not retried.
+    InvestigationQuota,
+    /// A closed case this product did not open.
+    UnknownCase,
 }
 
 impl SkipReason {
@@ -142,7 +141,40 @@ impl SkipReason {
             SkipReason::BelowThreshold => "below_threshold",
             SkipReason::LowConfidence => "low_confidence",
             SkipReason::UnknownRisk => "unknown_risk",
+            SkipReason::CreateInvestigationFailed => "create_investigation_failed",
+            SkipReason::StartInvestigationsOff => "start_investigations_off",
+            SkipReason::BelowMinSeverity => "below_min_severity",
+            SkipReason::InvestigationQuota => "investigation_quota",
+            SkipReason::UnknownCase => "unknown_case",
         }
+    }
+
+    /// Parses the spelling of [`SkipReason::as_str`] (as the ledger stores it).
+    pub fn parse(s: &str) -> Option<SkipReason> {
+        use SkipReason::*;
+        [
+            InvestigationFailed,
+            BelowThreshold,
+            LowConfidence,
+            UnknownRisk,
+            CreateInvestigationFailed,
+            StartInvestigationsOff,
+            BelowMinSeverity,
+            InvestigationQuota,
+            UnknownCase,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+
+    /// True when a stored skip stands whatever the configuration: a failed
+    /// investigation stays failed, while a threshold or confidence skip must be
+    /// decided again (a lowered threshold must take effect).
+    pub fn is_final(self) -> bool {
+        !matches!(
+            self,
+            SkipReason::BelowThreshold | SkipReason::LowConfidence | SkipReason::UnknownRisk
+        )
     }
 }
 
@@ -180,11 +212,7 @@ pub fn decide(inv: &Investigation, gates: &Gates) -> Decision {
         Status::Running | Status::Other(_) => Decision::Pending,
         Status::Failed => Decision::Skip(SkipReason::InvestigationFailed),
         Status::Completed => {
-            let Some(risk) = inv
-                .risk_level
-                .as_deref()
-                .and_then(|r| r.parse::<RiskLevel>().ok())
-            else {
+            let Some(risk) = inv.risk_level.as_deref().and_then(|r| r.parse::<RiskLevel>().ok()) else {
                 return Decision::Skip(SkipReason::UnknownRisk);
             };
             // A missing or unrecognised confidence is "Unknown": it passes only an ungated build.
@@ -239,10 +267,7 @@ mod tests {
     fn failed_is_skipped_whatever_its_risk() {
         let mut inv = completed(Some("Critical"), Some("High"));
         inv.status = Status::Failed;
-        assert_eq!(
-            decide(&inv, &DEFAULT),
-            Decision::Skip(SkipReason::InvestigationFailed)
-        );
+        assert_eq!(decide(&inv, &DEFAULT), Decision::Skip(SkipReason::InvestigationFailed));
     }
 
     #[test]
@@ -276,11 +301,7 @@ mod tests {
             };
             for level in RiskLevel::ALL {
                 let d = decide(&completed(Some(level.as_str()), Some("High")), &gates);
-                assert_eq!(
-                    matches!(d, Decision::Escalate { .. }),
-                    level >= threshold,
-                    "{level} vs {threshold}"
-                );
+                assert_eq!(matches!(d, Decision::Escalate { .. }), level >= threshold, "{level} vs {threshold}");
             }
         }
     }
@@ -331,6 +352,28 @@ mod tests {
             decide(&completed(Some("critical"), Some("High")), &DEFAULT),
             Decision::Skip(SkipReason::UnknownRisk)
         );
+    }
+
+    #[test]
+    fn skip_reasons_round_trip_and_only_gate_skips_are_redecided() {
+        for r in [
+            SkipReason::InvestigationFailed,
+            SkipReason::BelowThreshold,
+            SkipReason::LowConfidence,
+            SkipReason::UnknownRisk,
+            SkipReason::CreateInvestigationFailed,
+            SkipReason::StartInvestigationsOff,
+            SkipReason::BelowMinSeverity,
+            SkipReason::InvestigationQuota,
+            SkipReason::UnknownCase,
+        ] {
+            assert_eq!(SkipReason::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(SkipReason::parse("nope"), None);
+        assert!(SkipReason::InvestigationFailed.is_final());
+        assert!(!SkipReason::BelowThreshold.is_final());
+        assert!(!SkipReason::LowConfidence.is_final());
+        assert!(!SkipReason::UnknownRisk.is_final());
     }
 
     #[test]

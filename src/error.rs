@@ -20,22 +20,32 @@ pub enum Error {
     /// The investigation lacks what a case needs.
     #[error(transparent)]
     Case(#[from] CaseError),
-    /// The case exists but some links failed; a retry completes them without a second case.
-    #[error("case {case_id} was opened but {} link write(s) failed (a retry completes them): {}", failures.len(), join(failures))]
+    /// The case exists but some writes to link it (or, at close-out, to resolve its
+    /// incidents) failed; a retry completes them without a second case.
+    #[error("case {case_id}: {} write(s) to link it with its incident records failed (a retry completes them): {}", failures.len(), join(failures))]
     Links {
         /// The case.
         case_id: String,
         /// Each failed write.
         failures: Vec<AwsError>,
     },
+    /// A scheduled sweep arrived but `DETECTOR_ID` is not set.
+    #[error("the scheduled sweep needs DETECTOR_ID (the GuardDuty detector whose investigations it lists); it is not set")]
+    NoDetector,
+    /// A sweep in which some investigations failed (the others were finished).
+    #[error("sweep: {} investigation(s) failed ({counts:?}, complete: {complete}): {}", failures.len(), failures.join("; "))]
+    Sweep {
+        /// What the sweep did.
+        counts: crate::outcome::Counts,
+        /// Whether it reached the end of its list.
+        complete: bool,
+        /// `investigationId: error` for each failure.
+        failures: Vec<String>,
+    },
 }
 
 fn join(failures: &[AwsError]) -> String {
-    failures
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
+    failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
 impl Error {
@@ -46,6 +56,8 @@ impl Error {
             Error::Aws(_) => "AwsCallFailed",
             Error::Case(_) => "InvestigationIncomplete",
             Error::Links { .. } => "LinkFailed",
+            Error::NoDetector => "SweepNotConfigured",
+            Error::Sweep { .. } => "SweepPartlyFailed",
         }
     }
 }

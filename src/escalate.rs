@@ -13,6 +13,9 @@
 //!
 //! Every write carries a token derived from the investigation (see [`crate::token`]),
 //! so a retry or a duplicate delivery repeats the same requests and changes nothing.
+//! With a ledger ([`crate::ledger`]), an escalated investigation is never taken up
+//! again, only one invocation at a time works on one, and a takeover after a
+//! crash resumes with the case already opened.
 
 use futures_util::future::{join_all, BoxFuture, FutureExt};
 use tracing::{info, warn};
@@ -22,11 +25,10 @@ use crate::case_builder::build_case;
 use crate::decision::{decide, Confidence, Decision, RiskLevel, SkipReason};
 use crate::error::Error;
 use crate::event::InvestigationRef;
-use crate::handler::App;
-use crate::incident_matcher::{
-    match_candidate, needles, window_start_ms, Candidate, MatchRule, Needles,
-};
+use crate::handler::{App, Invocation};
+use crate::incident_matcher::{match_candidate, needles, window_start_ms, Candidate, MatchRule, Needles};
 use crate::investigation::Investigation;
+use crate::ledger::{investigation_key, now_secs, Claim, Entry, Ledger};
 use crate::links;
 use crate::outcome::Outcome;
 use crate::token::Scope;
@@ -42,38 +44,124 @@ struct Found {
     rule: MatchRule,
 }
 
+/// Where an escalation under the ledger records its progress.
+struct Progress<'a> {
+    ledger: &'a Ledger,
+    key: &'a str,
+    owner: &'a str,
+    /// The case an earlier lease holder opened.
+    case_id: Option<String>,
+}
+
 /// Fetches, decides and, when the gates pass, escalates one investigation.
-pub async fn escalate(app: &App, target: &InvestigationRef) -> Result<Outcome, Error> {
-    let inv = app
-        .aws
-        .get_investigation(&target.detector_id, &target.investigation_id)
-        .await?;
+pub async fn escalate(app: &App, target: &InvestigationRef, invocation: &Invocation) -> Result<Outcome, Error> {
+    let key = investigation_key(app.aws.region(), &target.detector_id, &target.investigation_id);
+    let prior = match &app.ledger {
+        Some(ledger) => ledger.get(&key).await?,
+        None => Entry::Absent,
+    };
+    match &prior {
+        Entry::Escalated { .. } => {
+            info!("the ledger says escalated: nothing to do");
+            return Ok(from_ledger(&target.investigation_id, &prior));
+        }
+        Entry::Skipped { reason } if reason.is_final() => return Ok(Outcome::skipped(*reason, &target.investigation_id, None)),
+        _ => {}
+    }
+    let inv = app.aws.get_investigation(&target.detector_id, &target.investigation_id).await?;
     let decision = decide(&inv, &app.config.gates());
     info!(status = ?inv.status, risk_level = ?inv.risk_level, confidence = ?inv.confidence, decision = ?decision, "decided");
+    let writes_allowed = !app.config.dry_run;
     match decision {
-        Decision::Pending => Ok(Outcome::Pending {
-            investigation_id: inv.id,
-        }),
+        Decision::Pending => Ok(Outcome::pending(&inv.id)),
         Decision::Skip(reason) => {
             match reason {
                 SkipReason::InvestigationFailed => warn!(
                     error = inv.error.as_deref().unwrap_or("(no error text)"),
                     "the investigation failed"
                 ),
-                SkipReason::UnknownRisk => {
-                    warn!(raw_risk_level = ?inv.risk_level, "risk level missing or unknown to this build")
-                }
+                SkipReason::UnknownRisk => warn!(raw_risk_level = ?inv.risk_level, "risk level missing or unknown to this build"),
                 _ => {}
             }
-            Ok(Outcome::Skipped {
-                reason,
-                investigation_id: inv.id,
-                risk_level: inv.risk_level,
-            })
+            if let Some(ledger) = app.ledger.as_ref().filter(|_| writes_allowed) {
+                if prior != (Entry::Skipped { reason }) {
+                    ledger.record_skip(&key, reason, now_secs()).await?;
+                }
+            }
+            Ok(Outcome::skipped(reason, &inv.id, inv.risk_level))
         }
         Decision::Escalate { risk, confidence } => {
-            open_and_link(app, target, &inv, risk, confidence).await
+            let Some(ledger) = app.ledger.as_ref().filter(|_| writes_allowed) else {
+                return open_and_link(app, target, &inv, risk, confidence, None).await;
+            };
+            let owner = invocation.request_id.as_str();
+            let case_id = match ledger.claim(&key, owner, now_secs()).await? {
+                Claim::Won { case_id } => case_id,
+                Claim::Held => {
+                    info!("another invocation holds this investigation's lease: pending");
+                    return Ok(Outcome::pending(&inv.id));
+                }
+                Claim::Done(entry) => return Ok(from_ledger(&inv.id, &entry)),
+            };
+            let progress = Progress {
+                ledger,
+                key: &key,
+                owner,
+                case_id,
+            };
+            match open_and_link(app, target, &inv, risk, confidence, Some(&progress)).await {
+                Ok(outcome) => {
+                    if let Outcome::Escalated {
+                        case_id: Some(case_id),
+                        incident_record_arns,
+                        ..
+                    } = &outcome
+                    {
+                        ledger
+                            .finish(
+                                &key,
+                                owner,
+                                app.aws.region(),
+                                case_id,
+                                incident_record_arns,
+                                risk.as_str(),
+                                confidence.as_str(),
+                                now_secs(),
+                            )
+                            .await?;
+                    }
+                    Ok(outcome)
+                }
+                Err(e) => {
+                    if let Err(release) = ledger.release(&key, owner, now_secs()).await {
+                        warn!(error = %release, "could not release the lease; it expires on its own");
+                    }
+                    Err(e)
+                }
+            }
         }
+    }
+}
+
+/// The outcome of an investigation the ledger says was escalated.
+fn from_ledger(investigation_id: &str, entry: &Entry) -> Outcome {
+    let Entry::Escalated {
+        case_id,
+        incidents,
+        risk_level,
+        confidence,
+    } = entry
+    else {
+        return Outcome::pending(investigation_id);
+    };
+    Outcome::Escalated {
+        investigation_id: investigation_id.to_string(),
+        risk_level: risk_level.clone(),
+        confidence: confidence.clone(),
+        case_id: Some(case_id.clone()),
+        incident_record_arns: incidents.clone(),
+        incident_started: false,
+        dry_run: false,
     }
 }
 
@@ -83,16 +171,10 @@ async fn open_and_link(
     inv: &Investigation,
     risk: RiskLevel,
     confidence: Confidence,
+    progress: Option<&Progress<'_>>,
 ) -> Result<Outcome, Error> {
     let region = app.aws.region();
-    let (case, omissions) = build_case(
-        inv,
-        risk,
-        confidence,
-        &app.config,
-        region,
-        crate::aws::Aws::case_regions(),
-    )?;
+    let (case, omissions) = build_case(inv, risk, confidence, &app.config, region, crate::aws::Aws::case_regions())?;
     if let Some(account) = &omissions.account {
         warn!(
             account,
@@ -106,34 +188,32 @@ async fn open_and_link(
         );
     }
     let needles = needles(inv, &target.finding_ids);
-    let window_start = window_start_ms(
-        case.reported_incident_start_ms,
-        app.config.incident_lookback_hours,
-    );
+    let window_start = window_start_ms(case.reported_incident_start_ms, app.config.incident_lookback_hours);
 
     if app.config.dry_run {
         let found = find_incidents(app, target, &needles, window_start).await?;
         info!(incidents = ?arns(&found), "dry run: no case opened, nothing written");
-        return Ok(escalated(
-            inv,
-            risk,
-            confidence,
-            None,
-            arns(&found),
-            false,
-            true,
-        ));
+        return Ok(escalated(inv, risk, confidence, None, arns(&found), false, true));
     }
 
     let open_case = async {
-        let case_id = app.aws.create_case(&case).await?;
+        let case_id = match progress.and_then(|p| p.case_id.clone()) {
+            Some(case_id) => {
+                info!(case_id, "resuming with the case an earlier invocation opened");
+                case_id
+            }
+            None => {
+                let case_id = app.aws.create_case(&case).await?;
+                if let Some(p) = progress {
+                    p.ledger.record_case(p.key, p.owner, &case_id, now_secs()).await?;
+                }
+                case_id
+            }
+        };
         let view = app.aws.get_case(&case_id).await?;
         Ok::<_, AwsError>((case_id, view))
     };
-    let ((case_id, case_view), mut found) = tokio::try_join!(
-        open_case,
-        find_incidents(app, target, &needles, window_start)
-    )?;
+    let ((case_id, case_view), mut found) = tokio::try_join!(open_case, find_incidents(app, target, &needles, window_start))?;
     info!(case_id, "case opened (or found by its token)");
 
     let scope = Scope {
@@ -150,10 +230,7 @@ async fn open_and_link(
                 .start_incident(plan, &spec, &scope.start_incident())
                 .await
                 .map_err(|e| links_failed(&case_id, vec![e]))?;
-            info!(
-                incident = arn,
-                "no incident matched; started one from the response plan"
-            );
+            info!(incident = arn, "no incident matched; started one from the response plan");
             found.push(Found {
                 record: Candidate {
                     arn,
@@ -176,29 +253,11 @@ async fn open_and_link(
         info!(incident = f.record.arn, rule = %f.rule, "linking incident");
     }
 
-    let failures = link(
-        app,
-        inv,
-        risk,
-        confidence,
-        &case_id,
-        &case_view.metadata,
-        &found,
-        scope,
-    )
-    .await;
+    let failures = link(app, inv, risk, confidence, &case_id, &case_view.metadata, &found, scope).await;
     if !failures.is_empty() {
         return Err(links_failed(&case_id, failures));
     }
-    Ok(escalated(
-        inv,
-        risk,
-        confidence,
-        Some(case_id),
-        arns(&found),
-        started,
-        false,
-    ))
+    Ok(escalated(inv, risk, confidence, Some(case_id), arns(&found), started, false))
 }
 
 fn links_failed(case_id: &str, failures: Vec<AwsError>) -> Error {
@@ -229,15 +288,7 @@ async fn link(
         let arn = f.record.arn.as_str();
         if !links::has_case_item(&f.record.related_items, &item) {
             let (item, token) = (&item, scope.related_item(arn));
-            writes.push(
-                async move {
-                    app.aws
-                        .add_case_item(arn, item, &token)
-                        .await
-                        .map(|w| ("related item", w))
-                }
-                .boxed(),
-            );
+            writes.push(async move { app.aws.add_case_item(arn, item, &token).await.map(|w| ("related item", w)) }.boxed());
         }
         let (timeline, token) = (&timeline, scope.timeline_event(arn));
         writes.push(
@@ -251,15 +302,7 @@ async fn link(
         );
         let body = links::case_comment(&f.record.title, arn, region);
         let token = scope.comment(case_id, arn);
-        writes.push(
-            async move {
-                app.aws
-                    .comment_on_case(case_id, &body, &token)
-                    .await
-                    .map(|w| ("case comment", w))
-            }
-            .boxed(),
-        );
+        writes.push(async move { app.aws.comment_on_case(case_id, &body, &token).await.map(|w| ("case comment", w)) }.boxed());
     }
     let (entries, left_out) = links::metadata_with(metadata, &arns(found));
     if !left_out.is_empty() {
@@ -291,12 +334,7 @@ async fn link(
 }
 
 /// Finds the incident records of the investigation, by the rules in order.
-async fn find_incidents(
-    app: &App,
-    target: &InvestigationRef,
-    needles: &Needles,
-    window_start_ms: i64,
-) -> Result<Vec<Found>, AwsError> {
+async fn find_incidents(app: &App, target: &InvestigationRef, needles: &Needles, window_start_ms: i64) -> Result<Vec<Found>, AwsError> {
     if let Some(arn) = &target.incident_record_arn {
         match app.aws.incident(arn).await? {
             // The sender named it: link it whatever its text says.

@@ -6,10 +6,42 @@ use serde_json::Value;
 use thiserror::Error;
 
 /// What an invocation asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Trigger {
-    /// Escalate one named investigation (an investigation event or a direct invoke).
+    /// Escalate one named investigation (an investigation event, a direct invoke,
+    /// or a CloudTrail record of a successful `CreateInvestigation`).
     Investigation(InvestigationRef),
+    /// A CloudTrail record of a `CreateInvestigation` call that failed.
+    FailedCreateInvestigation {
+        /// The call's `errorCode`.
+        error_code: String,
+    },
+    /// The scheduled sweep (an EventBridge `Scheduled Event`).
+    Sweep,
+    /// A `GuardDuty Finding` event.
+    Finding(Finding),
+    /// A Security IR `Case Closed` event.
+    CaseClosed {
+        /// The closed case.
+        case_id: String,
+    },
+}
+
+/// The facts of a GuardDuty finding that do not change between its updates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// Finding id.
+    pub id: String,
+    /// Finding type, e.g. `UnauthorizedAccess:EC2/SSHBruteForce`.
+    pub finding_type: String,
+    /// Account of the finding.
+    pub account: String,
+    /// Region of the finding.
+    pub region: String,
+    /// The detector that made it.
+    pub detector_id: String,
+    /// Severity, 1.0-10.0 (it can change between updates; only the gate reads it).
+    pub severity: f64,
 }
 
 /// A named investigation, with what the event adds to it.
@@ -62,13 +94,22 @@ pub enum EventError {
 
 /// Recognises the trigger in an invocation payload.
 pub fn parse(payload: &Value) -> Result<Trigger, EventError> {
-    let obj = payload
-        .as_object()
-        .ok_or(EventError::NotAnObject(json_kind(payload)))?;
+    let obj = payload.as_object().ok_or(EventError::NotAnObject(json_kind(payload)))?;
     if obj.contains_key("detail-type") || obj.contains_key("source") {
-        let envelope: EventBridgeEvent<Value> = serde_json::from_value(payload.clone())
-            .map_err(|e| EventError::Envelope(e.to_string()))?;
+        let envelope: EventBridgeEvent<Value> = serde_json::from_value(payload.clone()).map_err(|e| EventError::Envelope(e.to_string()))?;
         let detail = &envelope.detail;
+        match (envelope.source.as_str(), envelope.detail_type.as_str()) {
+            (_, "Scheduled Event") => return Ok(Trigger::Sweep),
+            ("aws.guardduty", "AWS API Call via CloudTrail") if detail["eventName"] == "CreateInvestigation" => {
+                return cloudtrail_create_investigation(detail);
+            }
+            ("aws.guardduty", "GuardDuty Finding") => return finding(detail).map(Trigger::Finding),
+            ("aws.security-ir", "Case Closed") => {
+                let case_id = required_text(detail, "caseId", "detail.")?;
+                return Ok(Trigger::CaseClosed { case_id });
+            }
+            _ => {}
+        }
         if detail.get("detectorId").is_some() || detail.get("investigationId").is_some() {
             return investigation_ref(detail, "detail.").map(Trigger::Investigation);
         }
@@ -78,6 +119,63 @@ pub fn parse(payload: &Value) -> Result<Trigger, EventError> {
         });
     }
     investigation_ref(payload, "").map(Trigger::Investigation)
+}
+
+/// A CloudTrail record of `CreateInvestigation`: the new investigation, or the failure.
+fn cloudtrail_create_investigation(detail: &Value) -> Result<Trigger, EventError> {
+    if let Some(code) = detail["errorCode"].as_str() {
+        return Ok(Trigger::FailedCreateInvestigation {
+            error_code: code.to_string(),
+        });
+    }
+    let ids = serde_json::json!({
+        "detectorId": detail["requestParameters"]["detectorId"],
+        "investigationId": detail["responseElements"]["investigationId"],
+    });
+    investigation_ref(&ids, "detail.requestParameters|responseElements.").map(Trigger::Investigation)
+}
+
+/// The stable facts of a `GuardDuty Finding` event.
+fn finding(detail: &Value) -> Result<Finding, EventError> {
+    let p = "detail.";
+    let severity = match &detail["severity"] {
+        Value::Number(n) => n.as_f64().unwrap_or_default(),
+        Value::Null => {
+            return Err(EventError::Missing {
+                field: format!("{p}severity"),
+            })
+        }
+        other => {
+            return Err(EventError::Invalid {
+                field: format!("{p}severity"),
+                value: other.to_string(),
+                why: "must be a number",
+            })
+        }
+    };
+    Ok(Finding {
+        id: required_text(detail, "id", p)?,
+        finding_type: required_text(detail, "type", p)?,
+        account: required_text(detail, "accountId", p)?,
+        region: required_text(detail, "region", p)?,
+        detector_id: required_text(&detail["service"], "detectorId", "detail.service.")?,
+        severity,
+    })
+}
+
+/// A non-empty string field, or an error naming it.
+fn required_text(fields: &Value, name: &str, prefix: &str) -> Result<String, EventError> {
+    match fields.get(name) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+        None | Some(Value::Null) | Some(Value::String(_)) => Err(EventError::Missing {
+            field: format!("{prefix}{name}"),
+        }),
+        Some(other) => Err(EventError::Invalid {
+            field: format!("{prefix}{name}"),
+            value: other.to_string(),
+            why: "must be a string",
+        }),
+    }
 }
 
 fn investigation_ref(fields: &Value, prefix: &str) -> Result<InvestigationRef, EventError> {
@@ -107,11 +205,7 @@ fn investigation_ref(fields: &Value, prefix: &str) -> Result<InvestigationRef, E
             why: "a detector id is 1 to 300 characters",
         });
     }
-    if investigation_id.len() > 64
-        || !investigation_id
-            .chars()
-            .all(|c| c.is_ascii_hexdigit() || c == '-')
-    {
+    if investigation_id.len() > 64 || !investigation_id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
         return Err(EventError::Invalid {
             field: format!("{prefix}investigationId"),
             value: investigation_id,
@@ -120,10 +214,7 @@ fn investigation_ref(fields: &Value, prefix: &str) -> Result<InvestigationRef, E
     }
     let incident_record_arn = text("incidentRecordArn")?;
     if let Some(arn) = &incident_record_arn {
-        if !arn.starts_with("arn:aws")
-            || !arn.contains(":ssm-incidents:")
-            || !arn.contains(":incident-record/")
-        {
+        if !arn.starts_with("arn:aws") || !arn.contains(":ssm-incidents:") || !arn.contains(":incident-record/") {
             return Err(EventError::Invalid {
                 field: format!("{prefix}incidentRecordArn"),
                 value: arn.clone(),
@@ -189,10 +280,7 @@ mod tests {
 
     #[test]
     fn investigation_event_is_recognised_from_any_source() {
-        let t = parse(&envelope(
-            json!({"detectorId": DET, "investigationId": INV}),
-        ))
-        .expect("valid");
+        let t = parse(&envelope(json!({"detectorId": DET, "investigationId": INV}))).expect("valid");
         assert_eq!(
             t,
             Trigger::Investigation(InvestigationRef {
@@ -249,10 +337,7 @@ mod tests {
 
     #[test]
     fn wrong_types_and_values_are_named() {
-        assert!(matches!(
-            parse(&json!([1])),
-            Err(EventError::NotAnObject("an array"))
-        ));
+        assert!(matches!(parse(&json!([1])), Err(EventError::NotAnObject("an array"))));
         assert!(
             matches!(parse(&json!({"detectorId": 7, "investigationId": INV})), Err(EventError::Invalid { field, .. }) if field == "detectorId")
         );
@@ -276,12 +361,80 @@ mod tests {
         assert!(matches!(parse(&e), Err(EventError::Envelope(_))));
     }
 
+    fn sample(name: &str) -> Value {
+        let path = format!("{}/events/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("sample event")).expect("json")
+    }
+
+    #[test]
+    fn the_unattended_triggers_are_recognised() {
+        assert_eq!(parse(&sample("scheduled-sweep")), Ok(Trigger::Sweep));
+        assert_eq!(
+            parse(&sample("case-closed")),
+            Ok(Trigger::CaseClosed {
+                case_id: "1234567890".into()
+            })
+        );
+        let Ok(Trigger::Investigation(r)) = parse(&sample("cloudtrail-create-investigation")) else {
+            panic!("cloudtrail")
+        };
+        assert_eq!(
+            (r.detector_id.as_str(), r.investigation_id.as_str()),
+            (DET, "c0ffee00-0000-4000-8000-000000000004")
+        );
+        assert_eq!(
+            parse(&sample("cloudtrail-create-investigation-failed")),
+            Ok(Trigger::FailedCreateInvestigation {
+                error_code: "AccessDeniedException".into()
+            })
+        );
+        let Ok(Trigger::Finding(f)) = parse(&sample("guardduty-finding")) else {
+            panic!("finding")
+        };
+        assert_eq!(f.id, "5ab4c8d9e0f1a2b3c4d5e6f7a8b9c0d1");
+        assert_eq!(f.finding_type, "UnauthorizedAccess:EC2/SSHBruteForce");
+        assert_eq!(
+            (f.account.as_str(), f.region.as_str(), f.detector_id.as_str()),
+            ("123456789012", "us-east-1", DET)
+        );
+        assert_eq!(f.severity, 8.0);
+    }
+
+    #[test]
+    fn incomplete_unattended_triggers_name_what_is_missing() {
+        let mut f = sample("guardduty-finding");
+        f["detail"].as_object_mut().map(|o| o.remove("severity"));
+        assert_eq!(
+            parse(&f),
+            Err(EventError::Missing {
+                field: "detail.severity".into()
+            })
+        );
+        let mut f = sample("guardduty-finding");
+        f["detail"]["service"] = json!({});
+        assert_eq!(
+            parse(&f),
+            Err(EventError::Missing {
+                field: "detail.service.detectorId".into()
+            })
+        );
+        let mut c = sample("case-closed");
+        c["detail"] = json!({});
+        assert_eq!(
+            parse(&c),
+            Err(EventError::Missing {
+                field: "detail.caseId".into()
+            })
+        );
+        let mut t = sample("cloudtrail-create-investigation");
+        t["detail"]["responseElements"] = Value::Null;
+        assert!(matches!(parse(&t), Err(EventError::Missing { field }) if field.ends_with("investigationId")));
+    }
+
     #[test]
     fn other_eventbridge_events_are_unsupported_by_name() {
         let mut e = envelope(json!({"caseId": "1234567890"}));
         e["detail-type"] = json!("Something Else");
-        assert!(
-            matches!(parse(&e), Err(EventError::Unsupported { detail_type, .. }) if detail_type == "Something Else")
-        );
+        assert!(matches!(parse(&e), Err(EventError::Unsupported { detail_type, .. }) if detail_type == "Something Else"));
     }
 }

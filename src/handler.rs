@@ -1,7 +1,7 @@
 //! The Lambda handler: one span per invocation, the trigger routed to its work,
 //! the outcome logged, counted (EMF) and returned as JSON.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_config::SdkConfig;
 use lambda_runtime::LambdaEvent;
@@ -10,11 +10,14 @@ use tracing::{field, info, info_span, warn, Instrument};
 
 use crate::aws::Aws;
 use crate::config::{Config, ConfigError};
+use crate::decision::SkipReason;
 use crate::error::Error;
 use crate::escalate::escalate;
 use crate::event::{self, Trigger};
+use crate::ledger::Ledger;
 use crate::metrics::emf_line;
 use crate::outcome::Outcome;
+use crate::{closeout, findings, sweep};
 
 /// What every invocation shares: built once per cold start, outside the handler.
 #[derive(Debug, Clone)]
@@ -23,14 +26,21 @@ pub struct App {
     pub config: Config,
     /// The AWS clients.
     pub aws: Aws,
+    /// The ledger, when `LEDGER_TABLE` is set.
+    pub ledger: Option<Ledger>,
 }
 
 impl App {
     /// Builds the app from a configuration and an SDK configuration.
     pub fn new(config: Config, sdk: &SdkConfig) -> App {
+        let ledger = config
+            .ledger_table
+            .as_deref()
+            .map(|table| Ledger::new(aws_sdk_dynamodb::Client::new(sdk), table, config.ledger_lease_seconds));
         App {
-            config,
             aws: Aws::new(sdk),
+            ledger,
+            config,
         }
     }
 
@@ -43,13 +53,40 @@ impl App {
     }
 }
 
+/// What the handler knows of the invocation it serves.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    /// The request id: the owner of any ledger lease taken.
+    pub request_id: String,
+    /// When Lambda stops the invocation.
+    pub deadline: SystemTime,
+}
+
+impl Invocation {
+    /// An invocation with `budget` left (for local runs and tests).
+    pub fn new(request_id: impl Into<String>, budget: Duration) -> Invocation {
+        Invocation {
+            request_id: request_id.into(),
+            deadline: SystemTime::now() + budget,
+        }
+    }
+
+    /// Time left before the deadline.
+    pub fn remaining(&self) -> Duration {
+        self.deadline.duration_since(SystemTime::now()).unwrap_or_default()
+    }
+}
+
 /// Handles one Lambda invocation.
 pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
     let (payload, context) = event.into_parts();
-    let span =
-        info_span!("escalation", requestId = %context.request_id, investigationId = field::Empty);
+    let invocation = Invocation {
+        request_id: context.request_id.clone(),
+        deadline: context.deadline(),
+    };
+    let span = info_span!("escalation", requestId = %context.request_id, investigationId = field::Empty);
     async move {
-        let result = run(app, &payload).await;
+        let result = run(app, &payload, &invocation).await;
         let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
         match &result {
             Ok(outcome) => {
@@ -68,11 +105,25 @@ pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error
 }
 
 /// Recognises the trigger and does its work (everything but the Lambda plumbing).
-pub async fn run(app: &App, payload: &Value) -> Result<Outcome, Error> {
+pub async fn run(app: &App, payload: &Value, invocation: &Invocation) -> Result<Outcome, Error> {
     match event::parse(payload)? {
         Trigger::Investigation(target) => {
             tracing::Span::current().record("investigationId", target.investigation_id.as_str());
-            escalate(app, &target).await
+            escalate(app, &target, invocation).await
         }
+        Trigger::FailedCreateInvestigation { error_code } => {
+            info!(error_code, "a CreateInvestigation call failed: nothing to escalate");
+            let reason = SkipReason::CreateInvestigationFailed;
+            Ok(Outcome::Skipped {
+                reason,
+                investigation_id: None,
+                finding_id: None,
+                case_id: None,
+                risk_level: None,
+            })
+        }
+        Trigger::Sweep => sweep::sweep(app, invocation).await,
+        Trigger::Finding(finding) => findings::start_investigation(app, &finding, invocation).await,
+        Trigger::CaseClosed { case_id } => closeout::close(app, &case_id).await,
     }
 }

@@ -175,10 +175,7 @@ mod tests {
             inv.detector_id
         );
         let n = needles(&inv, &["E1".into(), FINDING.into()]);
-        assert_eq!(
-            n.ids(),
-            &[inv.id.clone(), FINDING.to_string(), "e1".to_string()]
-        );
+        assert_eq!(n.ids(), &[inv.id.clone(), FINDING.to_string(), "e1".to_string()]);
     }
 
     #[test]
@@ -194,10 +191,7 @@ mod tests {
     #[test]
     fn each_field_can_match() {
         let n = needles(&sample(), &[]);
-        assert_eq!(
-            match_candidate(&open(&format!("Finding {FINDING}")), &n),
-            Some(MatchRule::Title)
-        );
+        assert_eq!(match_candidate(&open(&format!("Finding {FINDING}")), &n), Some(MatchRule::Title));
         let c = Candidate {
             summary: Some(format!("see {}", sample().id.to_uppercase())),
             ..open("x")
@@ -209,9 +203,7 @@ mod tests {
         };
         assert_eq!(match_candidate(&c, &n), Some(MatchRule::DedupeString));
         let c = Candidate {
-            source_resource_arn: Some(format!(
-                "arn:aws:guardduty:us-east-1:1:detector/d/finding/{FINDING}"
-            )),
+            source_resource_arn: Some(format!("arn:aws:guardduty:us-east-1:1:detector/d/finding/{FINDING}")),
             ..open("x")
         };
         assert_eq!(match_candidate(&c, &n), Some(MatchRule::SourceResource));
@@ -256,10 +248,7 @@ mod tests {
             open("unrelated"),
             open(&format!("B {}", sample().id)),
         ];
-        let matched: Vec<bool> = candidates
-            .iter()
-            .map(|c| match_candidate(c, &n).is_some())
-            .collect();
+        let matched: Vec<bool> = candidates.iter().map(|c| match_candidate(c, &n).is_some()).collect();
         assert_eq!(matched, vec![true, false, true]);
     }
 

@@ -9,11 +9,8 @@ use std::time::Duration;
 /// Posts `{errorType, errorMessage}` to `/init/error` of `AWS_LAMBDA_RUNTIME_API`.
 /// Best effort: the caller exits with an error either way.
 pub fn report(error_type: &str, message: &str) -> std::io::Result<()> {
-    let api = std::env::var("AWS_LAMBDA_RUNTIME_API")
-        .map_err(|_| std::io::Error::other("AWS_LAMBDA_RUNTIME_API is not set"))?;
-    let body =
-        serde_json::json!({ "errorType": error_type, "errorMessage": message, "stackTrace": [] })
-            .to_string();
+    let api = std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| std::io::Error::other("AWS_LAMBDA_RUNTIME_API is not set"))?;
+    let body = serde_json::json!({ "errorType": error_type, "errorMessage": message, "stackTrace": [] }).to_string();
     let mut stream = TcpStream::connect(&api)?;
     stream.set_read_timeout(Some(Duration::from_secs(2)))?;
     write!(

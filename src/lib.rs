@@ -29,6 +29,10 @@
 //!
 //! - [`aws`]: every AWS call, behind one type, SDK types in, plain data out.
 //! - [`escalate`]: fetch, decide, open the case and link, concurrently where it can.
+//! - [`sweep`]: the scheduled sweep of recently finished investigations.
+//! - [`findings`]: starting an investigation for a severe GuardDuty finding.
+//! - [`closeout`]: resolving a closed case's incident records.
+//! - [`ledger`]: the DynamoDB ledger that makes "once" hold beyond token windows.
 //! - [`handler`]: the Lambda handler: span, trigger routing, result, metrics.
 //! - [`error`]: the errors an invocation ends with, and their Lambda error types.
 //! - [`logging`]: `tracing` setup honouring Lambda's log format and level.
@@ -36,20 +40,24 @@
 
 pub mod aws;
 pub mod case_builder;
+pub mod closeout;
 pub mod config;
 pub mod console;
 pub mod decision;
 pub mod error;
 pub mod escalate;
 pub mod event;
+pub mod findings;
 pub mod handler;
 pub mod incident_matcher;
 pub mod init_error;
 pub mod investigation;
+pub mod ledger;
 pub mod links;
 pub mod logging;
 pub mod metrics;
 pub mod outcome;
+pub mod sweep;
 pub mod text;
 pub mod token;
 

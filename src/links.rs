@@ -53,13 +53,7 @@ pub struct TimelineEvent {
 }
 
 /// The timeline event for an escalation.
-pub fn timeline_event(
-    inv: &Investigation,
-    risk: RiskLevel,
-    confidence: Confidence,
-    case_id: &str,
-    region: &str,
-) -> TimelineEvent {
+pub fn timeline_event(inv: &Investigation, risk: RiskLevel, confidence: Confidence, case_id: &str, region: &str) -> TimelineEvent {
     let data = format!(
         "GuardDuty investigation {} ({risk} risk, confidence {confidence}) was escalated to AWS Security Incident Response case {case_id}: {}",
         inv.id,
@@ -68,6 +62,20 @@ pub fn timeline_event(
     TimelineEvent {
         event_type: TIMELINE_EVENT_TYPE,
         event_time_ms: inv.end_ms.or(inv.start_ms).unwrap_or_default(),
+        event_data: truncate(&data, COMMENT_MAX).into_owned(),
+    }
+}
+
+/// The timeline event recording that the case was closed, on an incident the close-out resolves.
+pub fn close_timeline_event(case_id: &str, closure_code: Option<&str>, closed_ms: i64, region: &str) -> TimelineEvent {
+    let data = format!(
+        "AWS Security Incident Response case {case_id} was closed ({}): resolving this incident. {}",
+        closure_code.unwrap_or("no closure code"),
+        console::case_url(region, case_id)
+    );
+    TimelineEvent {
+        event_type: TIMELINE_EVENT_TYPE,
+        event_time_ms: closed_ms,
         event_data: truncate(&data, COMMENT_MAX).into_owned(),
     }
 }
@@ -86,10 +94,7 @@ pub fn case_comment(incident_title: &str, incident_arn: &str, region: &str) -> S
 /// is missing (so `UpdateCase`, which takes no token, writes only when it must).
 /// Entries that would pass the service's limit of 30 are left out; the second
 /// value of the tuple names them.
-pub fn metadata_with(
-    existing: &[(String, String)],
-    incident_arns: &[String],
-) -> (Option<Vec<(String, String)>>, Vec<String>) {
+pub fn metadata_with(existing: &[(String, String)], incident_arns: &[String]) -> (Option<Vec<(String, String)>>, Vec<String>) {
     let mut entries = existing.to_vec();
     let mut left_out = Vec::new();
     for arn in incident_arns {
@@ -142,12 +147,7 @@ pub struct StartIncident {
 }
 
 /// The incident to start from the response plan when none matched.
-pub fn start_incident(
-    inv: &Investigation,
-    risk: RiskLevel,
-    case_id: &str,
-    region: &str,
-) -> StartIncident {
+pub fn start_incident(inv: &Investigation, risk: RiskLevel, case_id: &str, region: &str) -> StartIncident {
     StartIncident {
         title: truncate(&format!("[{risk}] GuardDuty investigation {}", inv.id), 200).into_owned(),
         impact: risk.impact(),
@@ -180,49 +180,36 @@ mod tests {
             value: item.url.clone(),
         }];
         assert!(has_case_item(&present, &item));
-        assert!(!has_case_item(
-            &present,
-            &case_item("us-east-1", "1000000002")
-        ));
+        assert!(!has_case_item(&present, &case_item("us-east-1", "1000000002")));
         assert!(!has_case_item(&[], &item));
     }
 
     #[test]
     fn the_timeline_event_is_fixed_in_time_and_names_the_case() {
-        let e = timeline_event(
-            &sample(),
-            RiskLevel::Critical,
-            Confidence::High,
-            "1000000001",
-            "us-east-1",
-        );
+        let e = timeline_event(&sample(), RiskLevel::Critical, Confidence::High, "1000000001", "us-east-1");
         assert_eq!(e.event_time_ms, 1_795_166_220_000);
         assert_eq!(e.event_type, "Custom Event");
-        assert!(
-            e.event_data.contains("1000000001")
-                && e.event_data.contains("Critical")
-                && e.event_data.contains(&sample().id)
-        );
+        assert!(e.event_data.contains("1000000001") && e.event_data.contains("Critical") && e.event_data.contains(&sample().id));
         assert_eq!(
             e,
-            timeline_event(
-                &sample(),
-                RiskLevel::Critical,
-                Confidence::High,
-                "1000000001",
-                "us-east-1"
-            )
+            timeline_event(&sample(), RiskLevel::Critical, Confidence::High, "1000000001", "us-east-1")
         );
+    }
+
+    #[test]
+    fn the_close_event_names_the_case_and_its_closure() {
+        let e = close_timeline_event("1000000001", Some("False Positive"), 1_795_200_000_000, "us-east-1");
+        assert_eq!(e.event_time_ms, 1_795_200_000_000);
+        assert!(e.event_data.contains("1000000001") && e.event_data.contains("False Positive"));
+        assert!(close_timeline_event("1", None, 0, "us-east-1")
+            .event_data
+            .contains("no closure code"));
     }
 
     #[test]
     fn the_comment_names_the_incident_and_fits() {
         let c = case_comment("SSH brute force", ARN1, "us-east-1");
-        assert!(
-            c.contains("SSH brute force")
-                && c.contains(ARN1)
-                && c.contains("systems-manager/incidents")
-        );
+        assert!(c.contains("SSH brute force") && c.contains(ARN1) && c.contains("systems-manager/incidents"));
         let long = case_comment(&"ü".repeat(20_000), ARN1, "us-east-1");
         assert_eq!(long.chars().count(), COMMENT_MAX);
         assert!(case_comment("", ARN1, "us-east-1").contains("(untitled)"));
@@ -254,9 +241,7 @@ mod tests {
 
     #[test]
     fn metadata_never_passes_the_limit() {
-        let full: Vec<(String, String)> = (0..METADATA_MAX)
-            .map(|i| (format!("k{i}"), format!("v{i}")))
-            .collect();
+        let full: Vec<(String, String)> = (0..METADATA_MAX).map(|i| (format!("k{i}"), format!("v{i}"))).collect();
         let (updated, left_out) = metadata_with(&full, &[ARN1.into()]);
         assert_eq!(updated, None);
         assert_eq!(left_out, vec![ARN1.to_string()]);

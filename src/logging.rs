@@ -10,10 +10,8 @@ pub fn init() {
         .unwrap_or_else(|_| "info".to_string())
         .to_lowercase();
     // The SDK's own INFO lines are noise in a function's logs; keep its warnings.
-    let filter = EnvFilter::try_new(format!(
-        "{level},aws_smithy_runtime=warn,aws_config=warn,hyper=warn"
-    ))
-    .unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_new(format!("{level},aws_smithy_runtime=warn,aws_config=warn,hyper=warn"))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)

@@ -19,8 +19,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         }
     };
     let app = &app;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        handler::handle(app, event)
-    }))
-    .await
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| handler::handle(app, event))).await
 }

@@ -39,12 +39,7 @@ mod tests {
 
     #[test]
     fn a_skip_is_counted_by_outcome_and_reason() {
-        let v: Value = serde_json::from_str(&emf_line(
-            "skipped",
-            Some("below_threshold"),
-            1_700_000_000_000,
-        ))
-        .expect("json");
+        let v: Value = serde_json::from_str(&emf_line("skipped", Some("below_threshold"), 1_700_000_000_000)).expect("json");
         assert_eq!(v["_aws"]["Timestamp"], 1_700_000_000_000i64);
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], NAMESPACE);
         assert_eq!(
@@ -59,10 +54,7 @@ mod tests {
     #[test]
     fn other_outcomes_have_one_dimension() {
         let v: Value = serde_json::from_str(&emf_line("failed", None, 1)).expect("json");
-        assert_eq!(
-            v["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-            serde_json::json!([["Outcome"]])
-        );
+        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Dimensions"], serde_json::json!([["Outcome"]]));
         assert!(v.get("Reason").is_none());
     }
 }

@@ -12,6 +12,21 @@ pub fn derive(parts: &[&str]) -> String {
     Uuid::new_v5(&NAMESPACE, parts.join("/").as_bytes()).to_string()
 }
 
+/// `CreateInvestigation` for a finding: `create-investigation/{region}/{detectorId}/{findingId}`.
+pub fn create_investigation(region: &str, detector_id: &str, finding_id: &str) -> String {
+    derive(&["create-investigation", region, detector_id, finding_id])
+}
+
+/// The close-out's `CreateTimelineEvent` on one incident of a closed case.
+pub fn close_timeline_event(region: &str, case_id: &str, incident_arn: &str) -> String {
+    derive(&["close-timeline-event", region, case_id, incident_arn])
+}
+
+/// The close-out's `UpdateIncidentRecord` resolving one incident of a closed case.
+pub fn resolve_incident(region: &str, case_id: &str, incident_arn: &str) -> String {
+    derive(&["resolve-incident", region, case_id, incident_arn])
+}
+
 /// The identity of one investigation: every write for it derives its token from this.
 #[derive(Debug, Clone, Copy)]
 pub struct Scope<'a> {
@@ -72,16 +87,10 @@ mod tests {
         // means redeliveries after an upgrade would write everything again.
         assert_eq!(SCOPE.create_case(), "618de4a6-2925-5548-94da-279bac33786f");
         assert_eq!(
-            SCOPE.comment(
-                "1000000001",
-                "arn:aws:ssm-incidents::123456789012:incident-record/P/1"
-            ),
+            SCOPE.comment("1000000001", "arn:aws:ssm-incidents::123456789012:incident-record/P/1"),
             "60722447-7b3a-5021-b554-868fdb3fda56"
         );
-        assert_eq!(
-            Uuid::parse_str(&SCOPE.create_case()).map(|u| u.get_version_num()),
-            Ok(5)
-        );
+        assert_eq!(Uuid::parse_str(&SCOPE.create_case()).map(|u| u.get_version_num()), Ok(5));
     }
 
     #[test]
@@ -101,14 +110,15 @@ mod tests {
             elsewhere.create_case(),
             SCOPE.comment("1000000001", arn),
             SCOPE.comment("1000000002", arn),
-            SCOPE.comment(
-                "1000000001",
-                "arn:aws:ssm-incidents::123456789012:incident-record/P/2",
-            ),
+            SCOPE.comment("1000000001", "arn:aws:ssm-incidents::123456789012:incident-record/P/2"),
             SCOPE.related_item(arn),
             SCOPE.timeline_event(arn),
             SCOPE.start_incident(),
             other.start_incident(),
+            create_investigation("us-east-1", SCOPE.detector_id, "f1"),
+            create_investigation("us-east-1", SCOPE.detector_id, "f2"),
+            close_timeline_event("us-east-1", "1000000001", arn),
+            resolve_incident("us-east-1", "1000000001", arn),
         ];
         let distinct: std::collections::HashSet<_> = all.iter().collect();
         assert_eq!(distinct.len(), all.len());

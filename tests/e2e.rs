@@ -31,10 +31,7 @@ fn launch(api: RuntimeApi, sim: &Sim, env: &[(&str, &str)]) -> Function {
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/22/[$LATEST]test")
-        .env(
-            "AWS_LAMBDA_LOG_GROUP_NAME",
-            "/aws/lambda/investigation-escalator",
-        )
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/investigation-escalator")
         .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "AKIDSIMULATION")
@@ -63,10 +60,7 @@ fn launch(api: RuntimeApi, sim: &Sim, env: &[(&str, &str)]) -> Function {
 
 impl Function {
     async fn invoke(&self, event: Value) -> Invocation {
-        self.api
-            .invoke(event, TIMEOUT)
-            .await
-            .expect("the function answers")
+        self.api.invoke(event, TIMEOUT).await.expect("the function answers")
     }
 
     fn logs(&self) -> Vec<Value> {
@@ -83,10 +77,7 @@ impl Function {
 async fn the_binary_handles_each_kind_of_event() {
     let sim = Sim::start(demo_fixture()).await.expect("simulation");
     let f = launch(RuntimeApi::start().await.expect("runtime api"), &sim, &[]);
-    assert!(
-        f.api.wait_first_poll(TIMEOUT).await.is_some(),
-        "the function never polled /next"
-    );
+    assert!(f.api.wait_first_poll(TIMEOUT).await.is_some(), "the function never polled /next");
 
     let Invocation::Response(critical) = f.invoke(event("investigation-critical")).await else {
         panic!("critical failed")
@@ -102,22 +93,13 @@ async fn the_binary_handles_each_kind_of_event() {
     );
     assert_eq!(
         f.invoke(event("investigation-running")).await,
-        Invocation::Response(
-            json!({"outcome": "pending", "investigationId": "c0ffee00-0000-4000-8000-000000000004"})
-        )
+        Invocation::Response(json!({"outcome": "pending", "investigationId": "c0ffee00-0000-4000-8000-000000000004"}))
     );
-    let Invocation::Error {
-        error_type,
-        error_message,
-    } = f.invoke(event("malformed")).await
-    else {
+    let Invocation::Error { error_type, error_message } = f.invoke(event("malformed")).await else {
         panic!("malformed succeeded")
     };
     assert_eq!(error_type, "MalformedEvent");
-    assert!(
-        error_message.contains("detail.investigationId"),
-        "{error_message}"
-    );
+    assert!(error_message.contains("detail.investigationId"), "{error_message}");
 
     // The same critical event again: the same case, nothing new.
     let Invocation::Response(again) = f.invoke(event("investigation-critical")).await else {
@@ -138,23 +120,10 @@ async fn the_binary_handles_each_kind_of_event() {
     // JSON logs carry the request and investigation ids; EMF lines count the outcomes.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let logs = f.logs();
-    let decided = logs
-        .iter()
-        .find(|l| l["message"] == "decided")
-        .expect("a decision log line");
-    let span = &decided["spans"]
-        .as_array()
-        .and_then(|s| s.last())
-        .cloned()
-        .unwrap_or_default();
-    assert_eq!(
-        span["investigationId"], "c0ffee00-0000-4000-8000-000000000001",
-        "{decided}"
-    );
-    assert!(
-        span["requestId"].as_str().is_some_and(|r| !r.is_empty()),
-        "{decided}"
-    );
+    let decided = logs.iter().find(|l| l["message"] == "decided").expect("a decision log line");
+    let span = &decided["spans"].as_array().and_then(|s| s.last()).cloned().unwrap_or_default();
+    assert_eq!(span["investigationId"], "c0ffee00-0000-4000-8000-000000000001", "{decided}");
+    assert!(span["requestId"].as_str().is_some_and(|r| !r.is_empty()), "{decided}");
     let emf: Vec<(String, Option<String>)> = logs
         .iter()
         .filter(|l| l.get("_aws").is_some())
@@ -185,18 +154,12 @@ async fn a_bad_configuration_stops_the_cold_start_naming_the_variable() {
         &sim,
         &[("RISK_THRESHOLD", "Severe")],
     );
-    let status = tokio::time::timeout(TIMEOUT, f.child.wait())
-        .await
-        .expect("exits")
-        .expect("status");
+    let status = tokio::time::timeout(TIMEOUT, f.child.wait()).await.expect("exits").expect("status");
     assert!(!status.success());
     let reported = f.api.init_error().expect("reported to /init/error");
     assert_eq!(reported["errorType"], "Runtime.ConfigError");
     let message = reported["errorMessage"].as_str().unwrap_or_default();
-    assert!(
-        message.contains("RISK_THRESHOLD") && message.contains("Critical"),
-        "{message}"
-    );
+    assert!(message.contains("RISK_THRESHOLD") && message.contains("Critical"), "{message}");
     assert!(
         f.api.first_poll().is_none(),
         "a function that failed its init must not poll for events"

@@ -11,7 +11,7 @@ use investigation_escalator::Outcome;
 use serde_json::{json, Value};
 
 async fn outcome(env: &TestEnv, name: &str) -> Value {
-    let o = run(&env.app, &event(name))
+    let o = run(&env.app, &event(name), &invocation())
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     serde_json::to_value(o).expect("json")
@@ -29,18 +29,13 @@ async fn critical_escalates_and_links_the_matching_incident_both_ways() {
     );
     let state = env.sim.snapshot();
     let case = &state["cases"][&case_id];
-    assert!(case["title"].as_str().is_some_and(|t| t
-        .starts_with("[Critical] GuardDuty investigation c0ffee00-0000-4000-8000-000000000001")));
+    assert!(case["title"]
+        .as_str()
+        .is_some_and(|t| t.starts_with("[Critical] GuardDuty investigation c0ffee00-0000-4000-8000-000000000001")));
     assert_eq!(case["impactedAccounts"], json!(["123456789012"]));
     assert_eq!(case["impactedAwsRegions"], json!([{"region": "us-east-1"}]));
-    assert_eq!(
-        case["tags"]["guardduty:investigation-id"],
-        "c0ffee00-0000-4000-8000-000000000001"
-    );
-    assert_eq!(
-        case["tags"]["guardduty:detector-id"],
-        "12abc34d567e8fa901bc2d34e56789f0"
-    );
+    assert_eq!(case["tags"]["guardduty:investigation-id"], "c0ffee00-0000-4000-8000-000000000001");
+    assert_eq!(case["tags"]["guardduty:detector-id"], "12abc34d567e8fa901bc2d34e56789f0");
     assert_eq!(case["reportedIncidentStartDate"], json!(1_795_165_800));
     assert_eq!(
         case["caseMetadata"],
@@ -59,10 +54,7 @@ async fn critical_escalates_and_links_the_matching_incident_both_ways() {
     assert!(items[0]["identifier"]["value"]["url"]
         .as_str()
         .is_some_and(|u| u.ends_with(&format!("#/cases/{case_id}"))));
-    assert_eq!(
-        state["timelineEvents"][MATCHING].as_array().map(Vec::len),
-        Some(1)
-    );
+    assert_eq!(state["timelineEvents"][MATCHING].as_array().map(Vec::len), Some(1));
     // The unrelated and the resolved incident were left alone.
     for other in [UNRELATED, RESOLVED] {
         assert_eq!(state["relatedItems"][other], json!([]), "{other}");
@@ -119,8 +111,9 @@ async fn an_explicit_incident_is_linked_even_if_nothing_mentions_the_investigati
 async fn a_missing_explicit_incident_falls_back_to_the_search() {
     let env = start(&[]).await;
     let mut e = event("investigation-critical");
-    e["detail"]["incidentRecordArn"] = json!("arn:aws:ssm-incidents::123456789012:incident-record/SecurityResponse/00000000000000000000000000000000");
-    let result = serde_json::to_value(run(&env.app, &e).await.expect("escalated")).expect("json");
+    e["detail"]["incidentRecordArn"] =
+        json!("arn:aws:ssm-incidents::123456789012:incident-record/SecurityResponse/00000000000000000000000000000000");
+    let result = serde_json::to_value(run(&env.app, &e, &invocation()).await.expect("escalated")).expect("json");
     assert_eq!(result["incidentRecordArns"], json!([MATCHING]));
 }
 
@@ -129,18 +122,13 @@ async fn direct_invoke_works_like_the_event() {
     let env = start(&[]).await;
     let result = outcome(&env, "direct-invoke").await;
     assert_eq!(result["outcome"], "escalated");
-    assert_eq!(
-        result["investigationId"],
-        "c0ffee00-0000-4000-8000-000000000002"
-    );
+    assert_eq!(result["investigationId"], "c0ffee00-0000-4000-8000-000000000002");
 }
 
 #[tokio::test]
 async fn a_malformed_event_fails_at_once_without_any_aws_call() {
     let env = start(&[]).await;
-    let err = run(&env.app, &event("malformed"))
-        .await
-        .expect_err("malformed");
+    let err = run(&env.app, &event("malformed"), &invocation()).await.expect_err("malformed");
     assert_eq!(err.kind(), "MalformedEvent");
     assert!(err.to_string().contains("detail.investigationId"), "{err}");
     assert!(operations(&env.sim).is_empty());
@@ -152,6 +140,7 @@ async fn an_unknown_investigation_fails_naming_the_call() {
     let err = run(
         &env.app,
         &json!({"detectorId": "12abc34d567e8fa901bc2d34e56789f0", "investigationId": "dead"}),
+        &invocation(),
     )
     .await
     .expect_err("not found");
@@ -182,10 +171,7 @@ async fn three_deliveries_make_one_case_one_comment_one_related_item() {
         }
     );
     // The second and third delivery found the related item there and did not add it again.
-    let adds = operations(&env.sim)
-        .iter()
-        .filter(|o| *o == "UpdateRelatedItems")
-        .count();
+    let adds = operations(&env.sim).iter().filter(|o| *o == "UpdateRelatedItems").count();
     assert_eq!(adds, 1);
 }
 
@@ -193,7 +179,8 @@ async fn three_deliveries_make_one_case_one_comment_one_related_item() {
 async fn concurrent_deliveries_make_exactly_one_of_everything() {
     let env = start(&[]).await;
     let e = event("investigation-critical");
-    let runs = (0..8).map(|_| run(&env.app, &e));
+    let invocations: Vec<_> = (0..8).map(|_| invocation()).collect();
+    let runs = invocations.iter().map(|i| run(&env.app, &e, i));
     let results = futures_util::future::join_all(runs).await;
     let ids: Vec<Option<String>> = results
         .into_iter()
@@ -218,38 +205,19 @@ async fn concurrent_deliveries_make_exactly_one_of_everything() {
 #[tokio::test]
 async fn throttled_create_case_is_retried_into_one_case() {
     let env = start(&[]).await;
-    env.sim
-        .faults(|f| f.fail_next("CreateCase", 2, FailKind::Throttle));
-    assert_eq!(
-        outcome(&env, "investigation-critical").await["outcome"],
-        "escalated"
-    );
+    env.sim.faults(|f| f.fail_next("CreateCase", 2, FailKind::Throttle));
+    assert_eq!(outcome(&env, "investigation-critical").await["outcome"], "escalated");
     assert_eq!(writes(&env.sim).cases, 1);
-    assert_eq!(
-        operations(&env.sim)
-            .iter()
-            .filter(|o| *o == "CreateCase")
-            .count(),
-        3
-    );
+    assert_eq!(operations(&env.sim).iter().filter(|o| *o == "CreateCase").count(), 3);
 }
 
 #[tokio::test]
 async fn lost_answers_are_retried_with_the_same_tokens() {
     let env = start(&[]).await;
-    for op in [
-        "CreateCase",
-        "CreateCaseComment",
-        "UpdateRelatedItems",
-        "CreateTimelineEvent",
-    ] {
-        env.sim
-            .faults(|f| f.fail_next(op, 1, FailKind::ServerErrorAfterWrite));
+    for op in ["CreateCase", "CreateCaseComment", "UpdateRelatedItems", "CreateTimelineEvent"] {
+        env.sim.faults(|f| f.fail_next(op, 1, FailKind::ServerErrorAfterWrite));
     }
-    assert_eq!(
-        outcome(&env, "investigation-critical").await["outcome"],
-        "escalated"
-    );
+    assert_eq!(outcome(&env, "investigation-critical").await["outcome"], "escalated");
     assert_eq!(
         writes(&env.sim),
         Writes {
@@ -274,7 +242,7 @@ async fn a_failed_link_is_an_error_and_the_redelivery_completes_it() {
             },
         )
     });
-    let err = run(&env.app, &event("investigation-critical"))
+    let err = run(&env.app, &event("investigation-critical"), &invocation())
         .await
         .expect_err("the link fails");
     assert_eq!(err.kind(), "LinkFailed");
@@ -292,10 +260,7 @@ async fn a_failed_link_is_an_error_and_the_redelivery_completes_it() {
     );
 
     env.sim.faults(|f| f.operations.clear());
-    assert_eq!(
-        outcome(&env, "investigation-critical").await["outcome"],
-        "escalated"
-    );
+    assert_eq!(outcome(&env, "investigation-critical").await["outcome"], "escalated");
     assert_eq!(
         writes(&env.sim),
         Writes {
@@ -327,9 +292,7 @@ async fn dry_run_decides_and_reports_but_writes_nothing() {
             incidents: 4
         }
     );
-    let reads_only = operations(&env.sim)
-        .iter()
-        .all(|o| o.starts_with("Get") || o.starts_with("List"));
+    let reads_only = operations(&env.sim).iter().all(|o| o.starts_with("Get") || o.starts_with("List"));
     assert!(reads_only, "{:?}", operations(&env.sim));
 }
 
@@ -338,17 +301,11 @@ async fn with_a_response_plan_an_incident_is_started_once() {
     let env = start(&[("INCIDENT_RESPONSE_PLAN_ARN", PLAN)]).await;
     let first = outcome(&env, "investigation-high").await;
     assert_eq!(first["incidentStarted"], true);
-    let started = first["incidentRecordArns"][0]
-        .as_str()
-        .expect("an incident")
-        .to_string();
+    let started = first["incidentRecordArns"][0].as_str().expect("an incident").to_string();
     let state = env.sim.snapshot();
     assert_eq!(state["incidentRecords"][&started]["impact"], 2);
     assert_eq!(state["incidentRecords"][&started]["status"], "OPEN");
-    assert_eq!(
-        state["relatedItems"][&started].as_array().map(Vec::len),
-        Some(1)
-    );
+    assert_eq!(state["relatedItems"][&started].as_array().map(Vec::len), Some(1));
     // A redelivery finds the started incident by its title and starts none.
     let again = outcome(&env, "investigation-high").await;
     assert_eq!(again["incidentRecordArns"], json!([started]));
@@ -368,10 +325,7 @@ async fn with_a_response_plan_an_incident_is_started_once() {
 #[tokio::test]
 async fn thresholds_come_from_the_configuration() {
     let env = start(&[("RISK_THRESHOLD", "Low"), ("MIN_CONFIDENCE", "High")]).await;
-    assert_eq!(
-        outcome(&env, "investigation-low").await["outcome"],
-        "escalated"
-    );
+    assert_eq!(outcome(&env, "investigation-low").await["outcome"], "escalated");
     let high_medium_confidence = outcome(&env, "investigation-high").await;
     assert_eq!(high_medium_confidence["reason"], "low_confidence");
 }
@@ -387,8 +341,5 @@ async fn a_missing_risk_level_is_skipped_as_unknown() {
             inv.as_object_mut().map(|o| o.remove("riskLevel"));
         }
     });
-    assert_eq!(
-        outcome(&env, "investigation-critical").await["reason"],
-        "unknown_risk"
-    );
+    assert_eq!(outcome(&env, "investigation-critical").await["reason"], "unknown_risk");
 }

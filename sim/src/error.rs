@@ -48,11 +48,7 @@ impl SimError {
         let message = format!(
             "{n} validation error{} detected: {}",
             if n == 1 { "" } else { "s" },
-            problems
-                .iter()
-                .map(|(_, m)| m.as_str())
-                .collect::<Vec<_>>()
-                .join("; ")
+            problems.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join("; ")
         );
         let err = Self::new(400, service.validation_error(), message);
         match service {
@@ -86,16 +82,10 @@ impl SimError {
     }
 
     /// A conflicting write: a reused idempotency token with another body, or a duplicate.
-    pub fn conflict(
-        service: Service,
-        message: impl Into<String>,
-        resource: &str,
-        resource_type: &str,
-    ) -> Self {
+    pub fn conflict(service: Service, message: impl Into<String>, resource: &str, resource_type: &str) -> Self {
         match service {
             // GuardDuty's model has no ConflictException; it answers bad request.
-            Service::GuardDuty => Self::new(400, "BadRequestException", message)
-                .with("type", json!("IdempotencyConflict")),
+            Service::GuardDuty => Self::new(400, "BadRequestException", message).with("type", json!("IdempotencyConflict")),
             Service::SecurityIr => Self::new(409, "ConflictException", message)
                 .with("resourceId", json!(resource))
                 .with("resourceType", json!(resource_type)),
@@ -110,16 +100,11 @@ impl SimError {
         let err = Self::new(429, "ThrottlingException", "Rate exceeded");
         match service {
             Service::SecurityIr => {
-                let mut err = err
-                    .with("serviceCode", json!("security-ir"))
-                    .with("quotaCode", json!("sim-rate"));
-                err.headers
-                    .push(("Retry-After".to_string(), "0".to_string()));
+                let mut err = err.with("serviceCode", json!("security-ir")).with("quotaCode", json!("sim-rate"));
+                err.headers.push(("Retry-After".to_string(), "0".to_string()));
                 err
             }
-            Service::Incidents => err
-                .with("serviceCode", json!("ssm-incidents"))
-                .with("quotaCode", json!("sim-rate")),
+            Service::Incidents => err.with("serviceCode", json!("ssm-incidents")).with("quotaCode", json!("sim-rate")),
             Service::GuardDuty => err,
         }
     }
@@ -140,11 +125,7 @@ impl SimError {
 
     /// A path and method that no operation serves.
     pub fn unknown_operation(method: &str, path: &str) -> Self {
-        Self::new(
-            404,
-            "UnknownOperationException",
-            format!("no operation serves {method} {path}"),
-        )
+        Self::new(404, "UnknownOperationException", format!("no operation serves {method} {path}"))
     }
 
     fn with_type_for(self, service: Service) -> Self {

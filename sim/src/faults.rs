@@ -62,11 +62,7 @@ impl Faults {
     pub fn draw(&mut self, operation: &str) -> (Duration, Option<FailKind>) {
         let f = self.operations.get(operation).unwrap_or(&self.all).clone();
         let latency = Duration::from_millis(f.latency_ms);
-        if let Some(kind) = self
-            .fail_next
-            .get_mut(operation)
-            .and_then(VecDeque::pop_front)
-        {
+        if let Some(kind) = self.fail_next.get_mut(operation).and_then(VecDeque::pop_front) {
             return (latency, Some(kind));
         }
         let roll = self.roll();

@@ -58,9 +58,7 @@ pub async fn sdk_config(sim: &Sim) -> aws_config::SdkConfig {
             None,
             "escalator-sim",
         ))
-        .retry_config(
-            RetryConfig::standard().with_initial_backoff(std::time::Duration::from_millis(10)),
-        )
+        .retry_config(RetryConfig::standard().with_initial_backoff(std::time::Duration::from_millis(10)))
         .load()
         .await
 }

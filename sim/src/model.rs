@@ -102,10 +102,7 @@ pub struct Routed<'a> {
 impl Models {
     /// Loads the committed models. Fails only if a committed file is broken.
     pub fn load() -> Result<Self, String> {
-        let models = Service::ALL
-            .iter()
-            .map(|&s| Model::load(s))
-            .collect::<Result<Vec<_>, _>>()?;
+        let models = Service::ALL.iter().map(|&s| Model::load(s)).collect::<Result<Vec<_>, _>>()?;
         Ok(Models { models })
     }
 
@@ -127,8 +124,7 @@ impl Models {
 
 impl Model {
     fn load(service: Service) -> Result<Self, String> {
-        let doc: Value = serde_json::from_str(service.model_json())
-            .map_err(|e| format!("model of {service:?} is not JSON: {e}"))?;
+        let doc: Value = serde_json::from_str(service.model_json()).map_err(|e| format!("model of {service:?} is not JSON: {e}"))?;
         let shapes = doc["shapes"].as_object().cloned().unwrap_or_default();
         let mut operations = Vec::new();
         for (name, op) in doc["operations"].as_object().into_iter().flatten() {
@@ -139,12 +135,10 @@ impl Model {
                 .unwrap_or("")
                 .split('/')
                 .filter(|s| !s.is_empty())
-                .map(
-                    |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                        Some(label) => Segment::Label(label.to_string()),
-                        None => Segment::Literal(s.to_string()),
-                    },
-                )
+                .map(|s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    Some(label) => Segment::Label(label.to_string()),
+                    None => Segment::Literal(s.to_string()),
+                })
                 .collect();
             operations.push(Operation {
                 service,
@@ -208,16 +202,8 @@ impl Model {
         } else {
             match serde_json::from_slice(body) {
                 Ok(Value::Object(m)) => m,
-                Ok(_) => {
-                    return Err(SimError::serialization(
-                        "the request body is not a JSON object",
-                    ))
-                }
-                Err(e) => {
-                    return Err(SimError::serialization(format!(
-                        "the request body is not valid JSON: {e}"
-                    )))
-                }
+                Ok(_) => return Err(SimError::serialization("the request body is not a JSON object")),
+                Err(e) => return Err(SimError::serialization(format!("the request body is not valid JSON: {e}"))),
             }
         };
         let Some(input_shape) = &routed.operation.input else {
@@ -231,16 +217,10 @@ impl Model {
             let value = match def["location"].as_str() {
                 Some("uri") => routed.labels.get(wire).map(|s| scalar_from_text(target, s)),
                 Some("querystring") => {
-                    let vals: Vec<&String> = query
-                        .iter()
-                        .filter(|(k, _)| k == wire)
-                        .map(|(_, v)| v)
-                        .collect();
+                    let vals: Vec<&String> = query.iter().filter(|(k, _)| k == wire).map(|(_, v)| v).collect();
                     match (target["type"].as_str(), vals.first()) {
                         (_, None) => None,
-                        (Some("list"), _) => Some(Value::Array(
-                            vals.iter().map(|v| Value::String((*v).clone())).collect(),
-                        )),
+                        (Some("list"), _) => Some(Value::Array(vals.iter().map(|v| Value::String((*v).clone())).collect())),
                         (_, Some(v)) => Some(scalar_from_text(target, v)),
                     }
                 }
@@ -264,66 +244,92 @@ impl Model {
     }
 
     /// Checks `value` against shape `name`, collecting `(field path, message)` problems.
-    pub fn validate(
-        &self,
-        name: &str,
-        value: &Value,
-        path: &str,
-        problems: &mut Vec<(String, String)>,
-    ) {
+    pub fn validate(&self, name: &str, value: &Value, path: &str, problems: &mut Vec<(String, String)>) {
         let shape = &self.shapes[name];
         let mut fail = |msg: String| problems.push((path.to_string(), msg));
         let shown = || shorten(value);
         match shape["type"].as_str().unwrap_or("structure") {
             "string" => {
                 let Some(s) = value.as_str() else {
-                    return fail(format!("Value {} at '{path}' failed to satisfy constraint: Member must be a string", shown()));
+                    return fail(format!(
+                        "Value {} at '{path}' failed to satisfy constraint: Member must be a string",
+                        shown()
+                    ));
                 };
                 let len = s.chars().count() as u64;
                 if let Some(min) = shape["min"].as_u64().filter(|&m| len < m) {
-                    fail(format!("Value '{}' at '{path}' failed to satisfy constraint: Member must have length greater than or equal to {min}", shorten_str(s)));
+                    fail(format!(
+                        "Value '{}' at '{path}' failed to satisfy constraint: Member must have length greater than or equal to {min}",
+                        shorten_str(s)
+                    ));
                 }
                 if let Some(max) = shape["max"].as_u64().filter(|&m| len > m) {
-                    fail(format!("Value '{}' at '{path}' failed to satisfy constraint: Member must have length less than or equal to {max}", shorten_str(s)));
+                    fail(format!(
+                        "Value '{}' at '{path}' failed to satisfy constraint: Member must have length less than or equal to {max}",
+                        shorten_str(s)
+                    ));
                 }
                 if let Some(values) = shape["enum"].as_array() {
                     if !values.iter().any(|v| v.as_str() == Some(s)) {
                         let set: Vec<&str> = values.iter().filter_map(Value::as_str).collect();
-                        fail(format!("Value '{}' at '{path}' failed to satisfy constraint: Member must satisfy enum value set: [{}]", shorten_str(s), set.join(", ")));
+                        fail(format!(
+                            "Value '{}' at '{path}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+                            shorten_str(s),
+                            set.join(", ")
+                        ));
                     }
                 }
                 if let Some(p) = shape["pattern"].as_str() {
                     // Smithy patterns are not implicitly anchored: a search, as the services do.
                     if self.patterns.get(p).is_some_and(|re| !re.is_match(s)) {
-                        fail(format!("Value '{}' at '{path}' failed to satisfy constraint: Member must satisfy regular expression pattern: {p}", shorten_str(s)));
+                        fail(format!(
+                            "Value '{}' at '{path}' failed to satisfy constraint: Member must satisfy regular expression pattern: {p}",
+                            shorten_str(s)
+                        ));
                     }
                 }
             }
             "integer" | "long" => {
                 let Some(n) = value.as_i64() else {
-                    return fail(format!("Value {} at '{path}' failed to satisfy constraint: Member must be an integer", shown()));
+                    return fail(format!(
+                        "Value {} at '{path}' failed to satisfy constraint: Member must be an integer",
+                        shown()
+                    ));
                 };
                 if let Some(min) = shape["min"].as_i64().filter(|&m| n < m) {
-                    fail(format!("Value '{n}' at '{path}' failed to satisfy constraint: Member must have value greater than or equal to {min}"));
+                    fail(format!(
+                        "Value '{n}' at '{path}' failed to satisfy constraint: Member must have value greater than or equal to {min}"
+                    ));
                 }
                 if let Some(max) = shape["max"].as_i64().filter(|&m| n > m) {
-                    fail(format!("Value '{n}' at '{path}' failed to satisfy constraint: Member must have value less than or equal to {max}"));
+                    fail(format!(
+                        "Value '{n}' at '{path}' failed to satisfy constraint: Member must have value less than or equal to {max}"
+                    ));
                 }
             }
             "double" | "float" | "timestamp" => {
                 // restJson1 bodies carry timestamps as epoch seconds.
                 if !value.is_number() {
-                    fail(format!("Value {} at '{path}' failed to satisfy constraint: Member must be a number", shown()));
+                    fail(format!(
+                        "Value {} at '{path}' failed to satisfy constraint: Member must be a number",
+                        shown()
+                    ));
                 }
             }
             "boolean" => {
                 if !value.is_boolean() {
-                    fail(format!("Value {} at '{path}' failed to satisfy constraint: Member must be a boolean", shown()));
+                    fail(format!(
+                        "Value {} at '{path}' failed to satisfy constraint: Member must be a boolean",
+                        shown()
+                    ));
                 }
             }
             "blob" => {
                 if !value.is_string() {
-                    fail(format!("Value {} at '{path}' failed to satisfy constraint: Member must be a base64 string", shown()));
+                    fail(format!(
+                        "Value {} at '{path}' failed to satisfy constraint: Member must be a base64 string",
+                        shown()
+                    ));
                 }
             }
             "list" => {
@@ -350,12 +356,7 @@ impl Model {
                 let key = shape["key"]["shape"].as_str().unwrap_or_default();
                 let val = shape["value"]["shape"].as_str().unwrap_or_default();
                 for (k, v) in entries {
-                    self.validate(
-                        key,
-                        &Value::String(k.clone()),
-                        &format!("{path}.{k}.key"),
-                        problems,
-                    );
+                    self.validate(key, &Value::String(k.clone()), &format!("{path}.{k}.key"), problems);
                     self.validate(val, v, &format!("{path}.{k}.value"), problems);
                 }
             }
@@ -363,13 +364,7 @@ impl Model {
         }
     }
 
-    fn validate_structure(
-        &self,
-        shape: &Value,
-        value: &Value,
-        path: &str,
-        problems: &mut Vec<(String, String)>,
-    ) {
+    fn validate_structure(&self, shape: &Value, value: &Value, path: &str, problems: &mut Vec<(String, String)>) {
         let Some(obj) = value.as_object() else {
             problems.push((
                 path.to_string(),
@@ -388,19 +383,14 @@ impl Model {
                 format!("{path}.{wire}")
             }
         };
-        for required in shape["required"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-        {
-            let wire = members
-                .get(required)
-                .and_then(|m| m["locationName"].as_str())
-                .unwrap_or(required);
+        for required in shape["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+            let wire = members.get(required).and_then(|m| m["locationName"].as_str()).unwrap_or(required);
             if obj.get(wire).is_none_or(Value::is_null) {
                 let at = child(wire);
-                problems.push((at.clone(), format!("Value null at '{at}' failed to satisfy constraint: Member must not be null")));
+                problems.push((
+                    at.clone(),
+                    format!("Value null at '{at}' failed to satisfy constraint: Member must not be null"),
+                ));
             }
         }
         let mut set_members = 0;
@@ -408,45 +398,39 @@ impl Model {
             let wire = def["locationName"].as_str().unwrap_or(member);
             if let Some(v) = obj.get(wire).filter(|v| !v.is_null()) {
                 set_members += 1;
-                self.validate(
-                    def["shape"].as_str().unwrap_or_default(),
-                    v,
-                    &child(wire),
-                    problems,
-                );
+                self.validate(def["shape"].as_str().unwrap_or_default(), v, &child(wire), problems);
             }
         }
         if shape["union"].as_bool() == Some(true) && set_members != 1 {
-            problems.push((path.to_string(), format!("Value at '{path}' failed to satisfy constraint: Union must have exactly one member set, found {set_members}")));
+            problems.push((
+                path.to_string(),
+                format!("Value at '{path}' failed to satisfy constraint: Union must have exactly one member set, found {set_members}"),
+            ));
         }
     }
 
-    fn check_size(
-        &self,
-        shape: &Value,
-        len: usize,
-        path: &str,
-        problems: &mut Vec<(String, String)>,
-    ) {
+    fn check_size(&self, shape: &Value, len: usize, path: &str, problems: &mut Vec<(String, String)>) {
         let len = len as u64;
         if let Some(min) = shape["min"].as_u64().filter(|&m| len < m) {
-            problems.push((path.to_string(), format!("Value at '{path}' failed to satisfy constraint: Member must have length greater than or equal to {min}")));
+            problems.push((
+                path.to_string(),
+                format!("Value at '{path}' failed to satisfy constraint: Member must have length greater than or equal to {min}"),
+            ));
         }
         if let Some(max) = shape["max"].as_u64().filter(|&m| len > m) {
-            problems.push((path.to_string(), format!("Value at '{path}' failed to satisfy constraint: Member must have length less than or equal to {max}")));
+            problems.push((
+                path.to_string(),
+                format!("Value at '{path}' failed to satisfy constraint: Member must have length less than or equal to {max}"),
+            ));
         }
     }
 
     /// The member names of the operation's input that carry an idempotency token.
     pub fn token_member(&self, op: &Operation) -> Option<String> {
         let shape = &self.shapes[op.input.as_deref()?];
-        shape["members"]
-            .as_object()?
-            .iter()
-            .find_map(|(name, def)| {
-                (def["idempotencyToken"].as_bool() == Some(true))
-                    .then(|| def["locationName"].as_str().unwrap_or(name).to_string())
-            })
+        shape["members"].as_object()?.iter().find_map(|(name, def)| {
+            (def["idempotencyToken"].as_bool() == Some(true)).then(|| def["locationName"].as_str().unwrap_or(name).to_string())
+        })
     }
 
     /// Checks a response body against the operation's output shape (used by the
@@ -466,16 +450,12 @@ impl Model {
 
     fn output_shape(&self, op: &Operation) -> Option<String> {
         let doc: Value = serde_json::from_str(self.service.model_json()).ok()?;
-        doc["operations"][&op.name]["output"]["shape"]
-            .as_str()
-            .map(str::to_string)
+        doc["operations"][&op.name]["output"]["shape"].as_str().map(str::to_string)
     }
 
     /// The HTTP status a modelled error answers with (its `error.httpStatusCode`).
     pub fn error_status(&self, code: &str) -> Option<u16> {
-        self.shapes.get(code)?["error"]["httpStatusCode"]
-            .as_u64()
-            .map(|s| s as u16)
+        self.shapes.get(code)?["error"]["httpStatusCode"].as_u64().map(|s| s as u16)
     }
 }
 
@@ -489,10 +469,7 @@ pub mod http_headers {
         /// The first value of a header, by case-insensitive name.
         pub fn get(&self, name: &str) -> Option<&str> {
             let name = name.to_ascii_lowercase();
-            self.0
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.as_str())
+            self.0.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
         }
     }
 }
@@ -528,11 +505,7 @@ pub fn percent_decode(s: &str, plus_is_space: bool) -> String {
                 i += 3;
             }
             None => {
-                out.push(if plus_is_space && bytes[i] == b'+' {
-                    b' '
-                } else {
-                    bytes[i]
-                });
+                out.push(if plus_is_space && bytes[i] == b'+' { b' ' } else { bytes[i] });
                 i += 1;
             }
         }

@@ -67,16 +67,13 @@ pub struct RuntimeApi {
 impl RuntimeApi {
     /// Starts the emulator on a port the OS picks.
     pub async fn start() -> Result<RuntimeApi, String> {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| format!("cannot bind: {e}"))?;
+        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| format!("cannot bind: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let inner = Arc::new(Inner {
             shared: Mutex::new(Shared::default()),
             queued: Notify::new(),
             polled: Notify::new(),
-            function_arn: "arn:aws:lambda:us-east-1:123456789012:function:investigation-escalator"
-                .to_string(),
+            function_arn: "arn:aws:lambda:us-east-1:123456789012:function:investigation-escalator".to_string(),
         });
         let served = inner.clone();
         let task = tokio::spawn(async move {
@@ -111,10 +108,7 @@ impl RuntimeApi {
             let mut s = lock(&self.inner.shared);
             s.sequence += 1;
             let request_id = format!("00000000-0000-4000-8000-{:012}", s.sequence);
-            let now_ms = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_millis() as u64;
+            let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
             s.waiting.insert(request_id.clone(), tx);
             let sequence = s.sequence;
             s.queue.push_back(Pending {
@@ -131,9 +125,7 @@ impl RuntimeApi {
             Ok(Err(_)) => Err(format!("invocation {request_id}: the emulator dropped it")),
             Err(_) => {
                 lock(&self.inner.shared).waiting.remove(&request_id);
-                Err(format!(
-                    "invocation {request_id}: no answer within {timeout:?}"
-                ))
+                Err(format!("invocation {request_id}: no answer within {timeout:?}"))
             }
         }
     }
@@ -172,10 +164,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-async fn serve(
-    inner: Arc<Inner>,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn serve(inner: Arc<Inner>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let error_type_header = req
@@ -183,44 +172,26 @@ async fn serve(
         .get("lambda-runtime-function-error-type")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let body = req
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let Some(route) = path.strip_prefix(PREFIX) else {
-        return Ok(reply(
-            404,
-            json!({"errorMessage": format!("unknown path {path}")}),
-            &[],
-        ));
+        return Ok(reply(404, json!({"errorMessage": format!("unknown path {path}")}), &[]));
     };
     if method == hyper::Method::GET && route == "/invocation/next" {
         return Ok(next(&inner).await);
     }
     if method != hyper::Method::POST {
-        return Ok(reply(
-            405,
-            json!({"errorMessage": "method not allowed"}),
-            &[],
-        ));
+        return Ok(reply(405, json!({"errorMessage": "method not allowed"}), &[]));
     }
     if route == "/init/error" {
-        lock(&inner.shared).init_error = Some(
-            serde_json::from_slice(&body)
-                .unwrap_or_else(|_| json!({"raw": String::from_utf8_lossy(&body)})),
-        );
+        lock(&inner.shared).init_error =
+            Some(serde_json::from_slice(&body).unwrap_or_else(|_| json!({"raw": String::from_utf8_lossy(&body)})));
         return Ok(reply(202, json!({"status": "OK"}), &[]));
     }
     let parts: Vec<&str> = route.trim_start_matches('/').split('/').collect();
     let outcome = match parts.as_slice() {
         ["invocation", id, "response"] => (
             id.to_string(),
-            Invocation::Response(
-                serde_json::from_slice(&body)
-                    .unwrap_or_else(|_| json!(String::from_utf8_lossy(&body))),
-            ),
+            Invocation::Response(serde_json::from_slice(&body).unwrap_or_else(|_| json!(String::from_utf8_lossy(&body)))),
         ),
         ["invocation", id, "error"] => {
             let v: Value = serde_json::from_slice(&body).unwrap_or_default();
@@ -230,21 +201,9 @@ async fn serve(
                 .or(error_type_header)
                 .unwrap_or_default();
             let error_message = v["errorMessage"].as_str().unwrap_or_default().to_string();
-            (
-                id.to_string(),
-                Invocation::Error {
-                    error_type,
-                    error_message,
-                },
-            )
+            (id.to_string(), Invocation::Error { error_type, error_message })
         }
-        _ => {
-            return Ok(reply(
-                404,
-                json!({"errorMessage": format!("unknown path {path}")}),
-                &[],
-            ))
-        }
+        _ => return Ok(reply(404, json!({"errorMessage": format!("unknown path {path}")}), &[])),
     };
     let sender = lock(&inner.shared).waiting.remove(&outcome.0);
     match sender {
@@ -274,14 +233,8 @@ async fn next(inner: &Inner) -> Response<Full<Bytes>> {
             let headers = [
                 ("lambda-runtime-aws-request-id", p.request_id.clone()),
                 ("lambda-runtime-deadline-ms", p.deadline_ms.to_string()),
-                (
-                    "lambda-runtime-invoked-function-arn",
-                    inner.function_arn.clone(),
-                ),
-                (
-                    "lambda-runtime-trace-id",
-                    format!("Root=1-00000000-{:024x};Sampled=0", p.sequence),
-                ),
+                ("lambda-runtime-invoked-function-arn", inner.function_arn.clone()),
+                ("lambda-runtime-trace-id", format!("Root=1-00000000-{:024x};Sampled=0", p.sequence)),
             ];
             return reply(200, p.event, &headers);
         }
@@ -295,12 +248,9 @@ async fn next(inner: &Inner) -> Response<Full<Bytes>> {
 
 fn reply(status: u16, body: Value, headers: &[(&'static str, String)]) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::from(body.to_string())));
-    *resp.status_mut() =
-        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
-    resp.headers_mut().insert(
-        "content-type",
-        hyper::header::HeaderValue::from_static("application/json"),
-    );
+    *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut()
+        .insert("content-type", hyper::header::HeaderValue::from_static("application/json"));
     for (k, v) in headers {
         if let Ok(v) = hyper::header::HeaderValue::from_str(v) {
             resp.headers_mut().insert(*k, v);

@@ -112,10 +112,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-async fn serve(
-    inner: Arc<Inner>,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn serve(inner: Arc<Inner>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
     let query: Vec<(String, String)> = req
@@ -132,37 +129,24 @@ async fn serve(
     let headers = Headers(
         req.headers()
             .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_ascii_lowercase(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
+            .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect(),
     );
     let body = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),
-        Err(e) => {
-            return Ok(json_response(
-                400,
-                &json!({"message": format!("unreadable body: {e}")}),
-                &[],
-            ))
-        }
+        Err(e) => return Ok(json_response(400, &json!({"message": format!("unreadable body: {e}")}), &[])),
     };
     if let Some(control) = path.strip_prefix("/_sim/") {
         return Ok(serve_control(&inner, &method, control, &body));
     }
-    Ok(
-        match serve_aws(&inner, &method, &path, &query, &headers, &body).await {
-            Ok((status, body)) => json_response(status, &body, &[]),
-            Err(e) => {
-                let mut extra: Vec<(String, String)> = e.headers.clone();
-                extra.push(("x-amzn-errortype".into(), e.code.clone()));
-                json_response(e.status, &e.body(), &extra)
-            }
-        },
-    )
+    Ok(match serve_aws(&inner, &method, &path, &query, &headers, &body).await {
+        Ok((status, body)) => json_response(status, &body, &[]),
+        Err(e) => {
+            let mut extra: Vec<(String, String)> = e.headers.clone();
+            extra.push(("x-amzn-errortype".into(), e.code.clone()));
+            json_response(e.status, &e.body(), &extra)
+        }
+    })
 }
 
 /// Parses the SigV4 `Authorization` header: `(region, service)` of its credential scope.
@@ -172,21 +156,12 @@ fn credential_scope(headers: &Headers) -> Result<(String, String), SimError> {
         .ok_or_else(|| SimError::unauthenticated("Missing Authentication Token"))?;
     let scope = auth
         .strip_prefix("AWS4-HMAC-SHA256 ")
-        .and_then(|rest| {
-            rest.split(',')
-                .find_map(|p| p.trim().strip_prefix("Credential="))
-        })
-        .ok_or_else(|| {
-            SimError::unauthenticated(
-                "Authorization header is not AWS4-HMAC-SHA256 with a Credential",
-            )
-        })?;
+        .and_then(|rest| rest.split(',').find_map(|p| p.trim().strip_prefix("Credential=")))
+        .ok_or_else(|| SimError::unauthenticated("Authorization header is not AWS4-HMAC-SHA256 with a Credential"))?;
     // AKID/date/region/service/aws4_request
     let parts: Vec<&str> = scope.split('/').collect();
     if parts.len() != 5 || parts[4] != "aws4_request" || headers.get("x-amz-date").is_none() {
-        return Err(SimError::unauthenticated(format!(
-            "malformed SigV4 credential scope: {scope}"
-        )));
+        return Err(SimError::unauthenticated(format!("malformed SigV4 credential scope: {scope}")));
     }
     Ok((parts[2].to_string(), parts[3].to_string()))
 }
@@ -211,9 +186,7 @@ async fn serve_aws(
         e
     };
     let (region, signing_name) = credential_scope(headers).map_err(refused)?;
-    let service = Service::ALL
-        .into_iter()
-        .find(|s| s.signing_name() == signing_name);
+    let service = Service::ALL.into_iter().find(|s| s.signing_name() == signing_name);
     let routed = inner
         .models
         .route(service, method, path)
@@ -231,10 +204,7 @@ async fn serve_aws(
     let result = async {
         let input = routed.model.parse_input(&routed, query, headers, body)?;
         let token_member = routed.model.token_member(op);
-        let token = token_member
-            .as_deref()
-            .and_then(|m| input[m].as_str())
-            .map(str::to_string);
+        let token = token_member.as_deref().and_then(|m| input[m].as_str()).map(str::to_string);
         entry.client_token = token.clone();
 
         let (latency, fail) = lock(&inner.faults).draw(&op.name);
@@ -262,8 +232,7 @@ async fn serve_aws(
                     }
                     Some(_) => return Err(token_reused(svc, &token)),
                     None => {
-                        let answer =
-                            dispatch(&mut state, &Ctx { region: &region }, svc, &op.name, &input)?;
+                        let answer = dispatch(&mut state, &Ctx { region: &region }, svc, &op.name, &input)?;
                         state.tokens.insert(
                             key,
                             TokenRecord {
@@ -299,11 +268,7 @@ fn token_reused(service: Service, token: &str) -> SimError {
 fn serve_control(inner: &Inner, method: &str, path: &str, body: &[u8]) -> Response<Full<Bytes>> {
     match (method, path) {
         ("GET", "state") => json_response(200, &lock(&inner.state).snapshot(), &[]),
-        ("GET", "faults") => json_response(
-            200,
-            &serde_json::to_value(&*lock(&inner.faults)).unwrap_or(Value::Null),
-            &[],
-        ),
+        ("GET", "faults") => json_response(200, &serde_json::to_value(&*lock(&inner.faults)).unwrap_or(Value::Null), &[]),
         ("POST", "faults") => match serde_json::from_slice::<Faults>(body) {
             Ok(f) => {
                 *lock(&inner.faults) = f;
@@ -328,10 +293,7 @@ fn json_response(status: u16, body: &Value, headers: &[(String, String)]) -> Res
     let mut resp = Response::new(Full::new(bytes));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let h = resp.headers_mut();
-    h.insert(
-        "content-type",
-        hyper::header::HeaderValue::from_static("application/json"),
-    );
+    h.insert("content-type", hyper::header::HeaderValue::from_static("application/json"));
     h.insert(
         "x-amzn-requestid",
         hyper::header::HeaderValue::from_static("00000000-0000-4000-8000-000000000000"),

@@ -93,9 +93,7 @@ impl State {
     /// Builds the state a fixture describes, checking it names what it must.
     pub fn from_fixture(fixture: Fixture) -> Result<Self, String> {
         let mut state = State {
-            account: fixture
-                .account
-                .unwrap_or_else(|| "123456789012".to_string()),
+            account: fixture.account.unwrap_or_else(|| "123456789012".to_string()),
             investigations: BTreeMap::new(),
             cases: BTreeMap::new(),
             comments: BTreeMap::new(),
@@ -109,17 +107,14 @@ impl State {
             sequence: 0,
         };
         for mut inv in fixture.investigations {
-            let detector = take_string(&mut inv, "detectorId")
-                .ok_or("an investigation in the fixture has no detectorId")?;
+            let detector = take_string(&mut inv, "detectorId").ok_or("an investigation in the fixture has no detectorId")?;
             let id = inv["investigationId"]
                 .as_str()
                 .ok_or("an investigation in the fixture has no investigationId")?;
             state.investigations.insert(format!("{detector}/{id}"), inv);
         }
         for mut record in fixture.incident_records {
-            let related = record
-                .as_object_mut()
-                .and_then(|o| o.remove("relatedItems"));
+            let related = record.as_object_mut().and_then(|o| o.remove("relatedItems"));
             let arn = record["arn"]
                 .as_str()
                 .ok_or("an incident record in the fixture has no arn")?
@@ -154,9 +149,7 @@ impl State {
 
 /// Seconds since the epoch, as restJson1 timestamps carry them.
 pub fn now() -> f64 {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     (d.as_millis() as f64) / 1000.0
 }
 
@@ -180,9 +173,7 @@ pub(crate) fn paginate(
             .strip_prefix("page")
             .and_then(|n| n.parse::<usize>().ok())
             .filter(|&n| n <= items.len())
-            .ok_or_else(|| {
-                SimError::invalid(service, format!("The nextToken '{t}' is not valid"))
-            })?,
+            .ok_or_else(|| SimError::invalid(service, format!("The nextToken '{t}' is not valid")))?,
     };
     let end = (start + max).min(items.len());
     let next = (end < items.len()).then(|| format!("page{end}"));

@@ -3,15 +3,17 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use escalator_sim::{demo_fixture, sdk_config, Sim};
 use investigation_escalator::config::Config;
+use investigation_escalator::handler::Invocation;
 use investigation_escalator::App;
 use serde_json::Value;
 
 pub const MATCHING: &str = "arn:aws:ssm-incidents::123456789012:incident-record/SecurityResponse/1f2e3d4c5b6a79880796a5b4c3d2e1f0";
-pub const UNRELATED: &str =
-    "arn:aws:ssm-incidents::123456789012:incident-record/Checkout/2a3b4c5d6e7f80911a2b3c4d5e6f7081";
+pub const UNRELATED: &str = "arn:aws:ssm-incidents::123456789012:incident-record/Checkout/2a3b4c5d6e7f80911a2b3c4d5e6f7081";
 pub const RESOLVED: &str = "arn:aws:ssm-incidents::123456789012:incident-record/SecurityResponse/3b4c5d6e7f8091a2b3c4d5e6f7081920";
 pub const EXPLICIT: &str = "arn:aws:ssm-incidents::123456789012:incident-record/SecurityResponse/6a1b2c3d4e5f60718293a4b5c6d7e8f9";
 pub const PLAN: &str = "arn:aws:ssm-incidents::123456789012:response-plan/SecurityResponse";
@@ -25,10 +27,7 @@ pub struct TestEnv {
 /// Starts a simulation and builds the app with configuration `vars`.
 pub async fn start(vars: &[(&str, &str)]) -> TestEnv {
     let sim = Sim::start(demo_fixture()).await.expect("simulation starts");
-    let vars: HashMap<String, String> = vars
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("valid test configuration");
     let app = App::new(config, &sdk_config(&sim).await);
     TestEnv { sim, app }
@@ -36,9 +35,7 @@ pub async fn start(vars: &[(&str, &str)]) -> TestEnv {
 
 /// A sample event from `events/`.
 pub fn event(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(format!("{name}.json"));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("events").join(format!("{name}.json"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -62,11 +59,7 @@ pub fn writes(sim: &Sim) -> Writes {
             .related_items
             .values()
             .flatten()
-            .filter(|i| {
-                i["identifier"]["value"]["url"]
-                    .as_str()
-                    .is_some_and(|u| u.contains("security-ir"))
-            })
+            .filter(|i| i["identifier"]["value"]["url"].as_str().is_some_and(|u| u.contains("security-ir")))
             .count(),
         timeline_events: s.timeline_events.values().map(Vec::len).sum(),
         incidents: s.incident_records.len(),
@@ -76,4 +69,13 @@ pub fn writes(sim: &Sim) -> Writes {
 /// Operations the simulation received, in order.
 pub fn operations(sim: &Sim) -> Vec<String> {
     sim.state(|s| s.log.iter().map(|e| e.operation.clone()).collect())
+}
+
+/// A fresh invocation (its own request id, a 60-second budget), as Lambda would give.
+pub fn invocation() -> Invocation {
+    static NEXT: AtomicUsize = AtomicUsize::new(1);
+    Invocation::new(
+        format!("test-request-{}", NEXT.fetch_add(1, Ordering::Relaxed)),
+        Duration::from_secs(60),
+    )
 }

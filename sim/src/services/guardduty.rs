@@ -11,12 +11,7 @@ use crate::state::{now, paginate, State};
 
 const SERVICE: Service = Service::GuardDuty;
 
-pub(crate) fn handle(
-    state: &mut State,
-    ctx: &Ctx<'_>,
-    op: &str,
-    input: &Value,
-) -> Result<Value, SimError> {
+pub(crate) fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, input: &Value) -> Result<Value, SimError> {
     let detector = s(input, "DetectorId");
     match op {
         "GetInvestigation" => {
@@ -40,9 +35,7 @@ pub(crate) fn handle(
                 .filter(|(k, _)| k.starts_with(&prefix))
                 .map(|(_, v)| v)
                 .collect();
-            let field = input["sortCriteria"]["attributeName"]
-                .as_str()
-                .unwrap_or("START_TIME");
+            let field = input["sortCriteria"]["attributeName"].as_str().unwrap_or("START_TIME");
             let desc = input["sortCriteria"]["orderBy"].as_str() == Some("DESC");
             items.sort_by(|a, b| {
                 let o = compare(a, b, field);
@@ -53,12 +46,7 @@ pub(crate) fn handle(
                 }
             });
             let summaries = items.into_iter().map(summary).collect();
-            let (page, next) = paginate(
-                SERVICE,
-                summaries,
-                input["nextToken"].as_str(),
-                page_size(input, 50),
-            )?;
+            let (page, next) = paginate(SERVICE, summaries, input["nextToken"].as_str(), page_size(input, 50))?;
             let mut out = json!({ "investigations": page });
             if let Some(next) = next {
                 out["nextToken"] = json!(next);
@@ -67,7 +55,10 @@ pub(crate) fn handle(
         }
         "CreateInvestigation" => {
             if state.investigation_quota == 0 {
-                return Err(SimError::invalid(SERVICE, "The request is rejected because the investigation quota for this account has been reached (10 per day)"));
+                return Err(SimError::invalid(
+                    SERVICE,
+                    "The request is rejected because the investigation quota for this account has been reached (10 per day)",
+                ));
             }
             state.investigation_quota -= 1;
             let seq = state.next_sequence();
@@ -83,10 +74,7 @@ pub(crate) fn handle(
             state.investigations.insert(format!("{detector}/{id}"), inv);
             Ok(json!({ "investigationId": id }))
         }
-        other => Err(SimError::invalid(
-            SERVICE,
-            format!("operation {other} is not simulated"),
-        )),
+        other => Err(SimError::invalid(SERVICE, format!("operation {other} is not simulated"))),
     }
 }
 

@@ -11,12 +11,7 @@ use crate::state::{now, paginate, State};
 
 const SERVICE: Service = Service::Incidents;
 
-pub(crate) fn handle(
-    state: &mut State,
-    _ctx: &Ctx<'_>,
-    op: &str,
-    input: &Value,
-) -> Result<Value, SimError> {
+pub(crate) fn handle(state: &mut State, _ctx: &Ctx<'_>, op: &str, input: &Value) -> Result<Value, SimError> {
     match op {
         "ListIncidentRecords" => {
             let mut records: Vec<&Value> = Vec::new();
@@ -51,27 +46,13 @@ pub(crate) fn handle(
                     out
                 })
                 .collect();
-            let (page, next) = paginate(
-                SERVICE,
-                summaries,
-                input["nextToken"].as_str(),
-                page_size(input, 10),
-            )?;
+            let (page, next) = paginate(SERVICE, summaries, input["nextToken"].as_str(), page_size(input, 10))?;
             Ok(with_next(json!({ "incidentRecordSummaries": page }), next))
         }
         "GetIncidentRecord" => Ok(json!({ "incidentRecord": record(state, s(input, "arn"))? })),
         "ListRelatedItems" => {
-            let items = state
-                .related_items
-                .get(s(input, "incidentRecordArn"))
-                .cloned()
-                .unwrap_or_default();
-            let (page, next) = paginate(
-                SERVICE,
-                items,
-                input["nextToken"].as_str(),
-                page_size(input, 20),
-            )?;
+            let items = state.related_items.get(s(input, "incidentRecordArn")).cloned().unwrap_or_default();
+            let (page, next) = paginate(SERVICE, items, input["nextToken"].as_str(), page_size(input, 20))?;
             Ok(with_next(json!({ "relatedItems": page }), next))
         }
         "UpdateRelatedItems" => {
@@ -93,10 +74,7 @@ pub(crate) fn handle(
                 let before = items.len();
                 items.retain(|i| i["identifier"] != *remove);
                 if items.len() == before {
-                    return Err(SimError::not_found(
-                        SERVICE,
-                        "The related item to remove is not on this incident",
-                    ));
+                    return Err(SimError::not_found(SERVICE, "The related item to remove is not on this incident"));
                 }
             }
             Ok(json!({}))
@@ -117,11 +95,7 @@ pub(crate) fn handle(
             if !input["eventReferences"].is_null() {
                 event["eventReferences"] = input["eventReferences"].clone();
             }
-            state
-                .timeline_events
-                .entry(arn.clone())
-                .or_default()
-                .push(event);
+            state.timeline_events.entry(arn.clone()).or_default().push(event);
             Ok(json!({ "eventId": id, "incidentRecordArn": arn }))
         }
         "ListTimelineEvents" => {
@@ -148,33 +122,19 @@ pub(crate) fn handle(
                     e
                 })
                 .collect();
-            let (page, next) = paginate(
-                SERVICE,
-                summaries,
-                input["nextToken"].as_str(),
-                page_size(input, 20),
-            )?;
+            let (page, next) = paginate(SERVICE, summaries, input["nextToken"].as_str(), page_size(input, 20))?;
             Ok(with_next(json!({ "eventSummaries": page }), next))
         }
         "StartIncident" => {
             let plan = s(input, "responsePlanArn");
             if !state.response_plans.contains(plan) {
-                return Err(SimError::not_found(
-                    SERVICE,
-                    format!("Response plan {plan} was not found"),
-                ));
+                return Err(SimError::not_found(SERVICE, format!("Response plan {plan} was not found")));
             }
             let plan_name = plan.rsplit('/').next().unwrap_or("plan").to_string();
             let id = hex_id(state.next_sequence());
-            let arn = format!(
-                "arn:aws:ssm-incidents::{}:incident-record/{plan_name}/{id}",
-                state.account
-            );
+            let arn = format!("arn:aws:ssm-incidents::{}:incident-record/{plan_name}/{id}", state.account);
             let t = now();
-            let creator = format!(
-                "arn:aws:iam::{}:role/investigation-escalator",
-                state.account
-            );
+            let creator = format!("arn:aws:iam::{}:role/investigation-escalator", state.account);
             let mut source = json!({
                 "createdBy": creator,
                 "source": input["triggerDetails"]["source"].as_str().unwrap_or("aws.ssm-incidents.custom"),
@@ -197,22 +157,19 @@ pub(crate) fn handle(
                 "automationExecutions": [],
             });
             state.incident_records.insert(arn.clone(), record);
-            state.related_items.insert(
-                arn.clone(),
-                input["relatedItems"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default(),
-            );
+            state
+                .related_items
+                .insert(arn.clone(), input["relatedItems"].as_array().cloned().unwrap_or_default());
             state.timeline_events.insert(arn.clone(), Vec::new());
             Ok(json!({ "incidentRecordArn": arn }))
         }
         "UpdateIncidentRecord" => {
             let arn = s(input, "arn").to_string();
             let account = state.account.clone();
-            let record = state.incident_records.get_mut(&arn).ok_or_else(|| {
-                SimError::not_found(SERVICE, format!("Incident record {arn} was not found"))
-            })?;
+            let record = state
+                .incident_records
+                .get_mut(&arn)
+                .ok_or_else(|| SimError::not_found(SERVICE, format!("Incident record {arn} was not found")))?;
             for key in ["title", "summary", "impact", "status"] {
                 if !input[key].is_null() {
                     record[key] = input[key].clone();
@@ -223,15 +180,10 @@ pub(crate) fn handle(
                 record["resolvedTime"] = json!(t);
             }
             record["lastModifiedTime"] = json!(t);
-            record["lastModifiedBy"] = json!(format!(
-                "arn:aws:iam::{account}:role/investigation-escalator"
-            ));
+            record["lastModifiedBy"] = json!(format!("arn:aws:iam::{account}:role/investigation-escalator"));
             Ok(json!({}))
         }
-        other => Err(SimError::invalid(
-            SERVICE,
-            format!("operation {other} is not simulated"),
-        )),
+        other => Err(SimError::invalid(SERVICE, format!("operation {other} is not simulated"))),
     }
 }
 
@@ -251,14 +203,7 @@ fn with_next(mut out: Value, next: Option<String>) -> Value {
 
 fn uuid_like(seq: u64) -> String {
     let h = hex_id(seq).to_ascii_lowercase();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
 /// Applies `ListIncidentRecords` filters: `creationTime`/`resolvedTime` with
@@ -273,15 +218,28 @@ fn filters_match(record: &Value, filters: &Value) -> Result<bool, SimError> {
                 cond["before"].as_f64().is_none_or(|b| t < b) && cond["after"].as_f64().is_none_or(|a| t > a)
             }
             "status" | "createdBy" => {
-                let actual = if key == "status" { &record["status"] } else { &record["incidentRecordSource"]["createdBy"] };
-                let values = cond["equals"]["stringValues"].as_array().ok_or_else(|| SimError::invalid(SERVICE, format!("Filter {key} takes stringValues")))?;
+                let actual = if key == "status" {
+                    &record["status"]
+                } else {
+                    &record["incidentRecordSource"]["createdBy"]
+                };
+                let values = cond["equals"]["stringValues"]
+                    .as_array()
+                    .ok_or_else(|| SimError::invalid(SERVICE, format!("Filter {key} takes stringValues")))?;
                 values.iter().any(|v| v == actual)
             }
             "impact" => {
-                let values = cond["equals"]["integerValues"].as_array().ok_or_else(|| SimError::invalid(SERVICE, "Filter impact takes integerValues"))?;
+                let values = cond["equals"]["integerValues"]
+                    .as_array()
+                    .ok_or_else(|| SimError::invalid(SERVICE, "Filter impact takes integerValues"))?;
                 values.iter().any(|v| *v == record["impact"])
             }
-            other => return Err(SimError::invalid(SERVICE, format!("Filter key {other} is not supported; use one of creationTime, resolvedTime, status, createdBy, impact"))),
+            other => {
+                return Err(SimError::invalid(
+                    SERVICE,
+                    format!("Filter key {other} is not supported; use one of creationTime, resolvedTime, status, createdBy, impact"),
+                ))
+            }
         };
         if !ok {
             return Ok(false);

@@ -18,13 +18,7 @@ pub struct Ctx<'a> {
 }
 
 /// Runs one validated operation against the state.
-pub fn dispatch(
-    state: &mut State,
-    ctx: &Ctx<'_>,
-    service: Service,
-    op: &str,
-    input: &Value,
-) -> Result<Value, SimError> {
+pub fn dispatch(state: &mut State, ctx: &Ctx<'_>, service: Service, op: &str, input: &Value) -> Result<Value, SimError> {
     match service {
         Service::GuardDuty => guardduty::handle(state, ctx, op, input),
         Service::SecurityIr => security_ir::handle(state, ctx, op, input),
@@ -44,8 +38,5 @@ pub(crate) fn page_size(input: &Value, default: usize) -> usize {
 
 /// A 32-digit upper-case hex id derived from a sequence number.
 pub(crate) fn hex_id(seq: u64) -> String {
-    format!(
-        "{:032X}",
-        u128::from(seq).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835)
-    )
+    format!("{:032X}", u128::from(seq).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835))
 }

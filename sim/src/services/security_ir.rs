@@ -24,12 +24,7 @@ const CASE_FIELDS: [&str; 10] = [
     "watchers",
 ];
 
-pub(crate) fn handle(
-    state: &mut State,
-    ctx: &Ctx<'_>,
-    op: &str,
-    input: &Value,
-) -> Result<Value, SimError> {
+pub(crate) fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, input: &Value) -> Result<Value, SimError> {
     match op {
         "CreateCase" => {
             let id = format!("{}", 1_000_000_000 + state.next_sequence());
@@ -42,19 +37,13 @@ pub(crate) fn handle(
             }
             case.insert(
                 "caseArn".into(),
-                json!(format!(
-                    "arn:aws:security-ir:{}:{}:case/{id}",
-                    ctx.region, state.account
-                )),
+                json!(format!("arn:aws:security-ir:{}:{}:case/{id}", ctx.region, state.account)),
             );
             case.insert("caseStatus".into(), json!("Submitted"));
             case.insert("pendingAction".into(), json!("None"));
             case.insert("createdDate".into(), json!(t));
             case.insert("lastUpdatedDate".into(), json!(t));
-            case.insert(
-                "tags".into(),
-                input.get("tags").cloned().unwrap_or(json!({})),
-            );
+            case.insert("tags".into(), input.get("tags").cloned().unwrap_or(json!({})));
             state.cases.insert(id.clone(), Value::Object(case));
             state.comments.insert(id.clone(), Vec::new());
             Ok(json!({ "caseId": id }))
@@ -69,9 +58,7 @@ pub(crate) fn handle(
         }
         "UpdateCase" => {
             let case = case_mut(state, input)?;
-            let o = case
-                .as_object_mut()
-                .ok_or_else(|| SimError::internal(SERVICE))?;
+            let o = case.as_object_mut().ok_or_else(|| SimError::internal(SERVICE))?;
             for key in [
                 "title",
                 "description",
@@ -91,13 +78,7 @@ pub(crate) fn handle(
                 ("threatActorIpAddresses", Some("ipAddress")),
                 ("watchers", Some("email")),
             ] {
-                apply_list_change(
-                    o,
-                    list,
-                    member,
-                    &input[format!("{list}ToAdd")],
-                    &input[format!("{list}ToDelete")],
-                );
+                apply_list_change(o, list, member, &input[format!("{list}ToAdd")], &input[format!("{list}ToDelete")]);
             }
             o.insert("lastUpdatedDate".into(), json!(now()));
             Ok(json!({}))
@@ -120,18 +101,9 @@ pub(crate) fn handle(
         }
         "ListComments" => {
             case(state, input)?;
-            let all = state
-                .comments
-                .get(s(input, "caseId"))
-                .cloned()
-                .unwrap_or_default();
+            let all = state.comments.get(s(input, "caseId")).cloned().unwrap_or_default();
             let total = all.len();
-            let (items, next) = paginate(
-                SERVICE,
-                all,
-                input["nextToken"].as_str(),
-                page_size(input, 25),
-            )?;
+            let (items, next) = paginate(SERVICE, all, input["nextToken"].as_str(), page_size(input, 25))?;
             let mut out = json!({ "items": items, "total": total });
             if let Some(next) = next {
                 out["nextToken"] = json!(next);
@@ -163,22 +135,14 @@ pub(crate) fn handle(
                     item
                 })
                 .collect();
-            let (items, next) = paginate(
-                SERVICE,
-                items,
-                input["nextToken"].as_str(),
-                page_size(input, 25),
-            )?;
+            let (items, next) = paginate(SERVICE, items, input["nextToken"].as_str(), page_size(input, 25))?;
             let mut out = json!({ "items": items });
             if let Some(next) = next {
                 out["nextToken"] = json!(next);
             }
             Ok(out)
         }
-        other => Err(SimError::invalid(
-            SERVICE,
-            format!("operation {other} is not simulated"),
-        )),
+        other => Err(SimError::invalid(SERVICE, format!("operation {other} is not simulated"))),
     }
 }
 
@@ -199,13 +163,7 @@ fn case_mut<'a>(state: &'a mut State, input: &Value) -> Result<&'a mut Value, Si
 }
 
 /// Adds and removes list entries, matching structures on their key member.
-fn apply_list_change(
-    case: &mut Map<String, Value>,
-    list: &str,
-    key: Option<&str>,
-    add: &Value,
-    delete: &Value,
-) {
+fn apply_list_change(case: &mut Map<String, Value>, list: &str, key: Option<&str>, add: &Value, delete: &Value) {
     let same = |a: &Value, b: &Value| match key {
         Some(k) => a[k] == b[k],
         None => a == b,

@@ -1,0 +1,154 @@
+//! `GuardDuty Finding` events (DESIGN.md section 2): when enabled and severe
+//! enough, start a GuardDuty investigation of the finding, once.
+
+use tracing::{info, warn};
+
+use crate::aws::AwsError;
+use crate::decision::SkipReason;
+use crate::error::Error;
+use crate::event::Finding;
+use crate::handler::{App, Invocation};
+use crate::ledger::{finding_key, now_secs, FindingClaim};
+use crate::outcome::Outcome;
+use crate::text::truncate;
+use crate::token;
+
+/// `CreateInvestigation`'s trigger prompt limit, in characters.
+const PROMPT_MAX: usize = 2048;
+
+/// The trigger prompt: built only from what does not change between updates of
+/// one finding (never its severity or counts), so one token keeps one body.
+pub fn trigger_prompt(f: &Finding) -> String {
+    let prompt = format!(
+        "Investigate Amazon GuardDuty finding {} of type {} in account {}, region {}: establish what happened, \
+         which resources and identities are involved, and the risk to the account.",
+        f.id, f.finding_type, f.account, f.region
+    );
+    truncate(&prompt, PROMPT_MAX).into_owned()
+}
+
+/// True for GuardDuty's answer to the preview quota (10 a day per account).
+pub fn is_quota_error(e: &AwsError) -> bool {
+    let message = e.message.to_ascii_lowercase();
+    e.code.contains("Quota")
+        || e.code == "LimitExceededException"
+        || (e.code == "BadRequestException" && (message.contains("quota") || message.contains("limit")))
+}
+
+/// Handles one finding event.
+pub async fn start_investigation(app: &App, f: &Finding, invocation: &Invocation) -> Result<Outcome, Error> {
+    let skipped = |reason| Outcome::Skipped {
+        reason,
+        investigation_id: None,
+        finding_id: Some(f.id.clone()),
+        case_id: None,
+        risk_level: None,
+    };
+    let pending = |investigation_id, dry_run| Outcome::Pending {
+        investigation_id,
+        finding_id: Some(f.id.clone()),
+        dry_run,
+    };
+    if !app.config.start_investigations {
+        return Ok(skipped(SkipReason::StartInvestigationsOff));
+    }
+    if f.severity < app.config.finding_min_severity {
+        return Ok(skipped(SkipReason::BelowMinSeverity));
+    }
+    if app.config.dry_run {
+        info!(finding = f.id, "dry run: no investigation started");
+        return Ok(pending(None, true));
+    }
+    // The configured detector is the administrator's, where investigations start.
+    let detector = app.config.detector_id.as_deref().unwrap_or(&f.detector_id);
+    let region = app.aws.region();
+    let key = finding_key(region, detector, &f.id);
+    let owner = invocation.request_id.as_str();
+    if let Some(ledger) = &app.ledger {
+        match ledger.claim_finding(&key, owner, now_secs()).await? {
+            FindingClaim::Won => {}
+            FindingClaim::Started { investigation_id } => {
+                info!(
+                    finding = f.id,
+                    investigation = investigation_id,
+                    "an investigation was started for this finding already"
+                );
+                return Ok(pending(Some(investigation_id), false));
+            }
+            FindingClaim::Held => return Ok(pending(None, false)),
+        }
+    }
+    let token = token::create_investigation(region, detector, &f.id);
+    match app.aws.create_investigation(detector, &trigger_prompt(f), &token).await {
+        Ok(id) => {
+            info!(finding = f.id, investigation = id, "investigation started");
+            if let Some(ledger) = &app.ledger {
+                ledger.finding_started(&key, owner, &id, now_secs()).await?;
+            }
+            Ok(pending(Some(id), false))
+        }
+        Err(e) => {
+            if let Some(ledger) = &app.ledger {
+                if let Err(release) = ledger.release(&key, owner, now_secs()).await {
+                    warn!(error = %release, "could not release the finding's claim; it expires with its lease");
+                }
+            }
+            if is_quota_error(&e) {
+                warn!(finding = f.id, error = %e, "GuardDuty's investigation quota is used up; not retried");
+                Ok(skipped(SkipReason::InvestigationQuota))
+            } else {
+                Err(e.into())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(severity: f64) -> Finding {
+        Finding {
+            id: "5ab4c8d9e0f1a2b3c4d5e6f7a8b9c0d1".into(),
+            finding_type: "UnauthorizedAccess:EC2/SSHBruteForce".into(),
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+            detector_id: "12abc34d567e8fa901bc2d34e56789f0".into(),
+            severity,
+        }
+    }
+
+    #[test]
+    fn the_prompt_names_the_finding_and_ignores_what_changes() {
+        let p = trigger_prompt(&finding(8.0));
+        for needle in [
+            "5ab4c8d9e0f1a2b3c4d5e6f7a8b9c0d1",
+            "UnauthorizedAccess:EC2/SSHBruteForce",
+            "123456789012",
+            "us-east-1",
+        ] {
+            assert!(p.contains(needle), "{p}");
+        }
+        assert_eq!(p, trigger_prompt(&finding(2.0)));
+        assert!(p.chars().count() <= PROMPT_MAX);
+        let mut long = finding(8.0);
+        long.finding_type = "T".repeat(5000);
+        assert_eq!(trigger_prompt(&long).chars().count(), PROMPT_MAX);
+    }
+
+    #[test]
+    fn quota_errors_are_recognised() {
+        let e = |code: &str, message: &str| AwsError {
+            operation: "CreateInvestigation",
+            code: code.into(),
+            message: message.into(),
+        };
+        assert!(is_quota_error(&e(
+            "BadRequestException",
+            "The investigation quota for this account has been reached"
+        )));
+        assert!(is_quota_error(&e("ServiceQuotaExceededException", "")));
+        assert!(!is_quota_error(&e("BadRequestException", "The detector id is invalid")));
+        assert!(!is_quota_error(&e("InternalServerErrorException", "quota")));
+    }
+}

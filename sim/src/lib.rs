@@ -20,10 +20,12 @@
 //! - [`server`]: the HTTP server ([`Sim`]): auth, routing, validation, faults,
 //!   idempotency tokens, control endpoints (`/_sim/state`, `/_sim/faults`).
 //! - [`runtime_api`]: the Lambda Runtime API emulator ([`RuntimeApi`]).
+//! - [`moto`]: starts moto's server, an independent DynamoDB, for the ledger's tests.
 
 pub mod error;
 pub mod faults;
 pub mod model;
+pub mod moto;
 pub mod runtime_api;
 pub mod server;
 pub mod services;
@@ -31,6 +33,7 @@ pub mod state;
 
 pub use error::SimError;
 pub use faults::{FailKind, Faults, OpFaults};
+pub use moto::Moto;
 pub use runtime_api::{Invocation, RuntimeApi};
 pub use server::Sim;
 pub use state::{Fixture, State};
@@ -47,10 +50,15 @@ pub fn demo_fixture() -> Fixture {
 /// static credentials, and the standard retry policy with a short initial
 /// backoff so that tests of injected throttling run fast.
 pub async fn sdk_config(sim: &Sim) -> aws_config::SdkConfig {
+    sdk_config_at(&sim.url()).await
+}
+
+/// The same as [`sdk_config`], for any loopback endpoint (e.g. a [`Moto`] server).
+pub async fn sdk_config_at(url: &str) -> aws_config::SdkConfig {
     use aws_config::{retry::RetryConfig, BehaviorVersion, Region};
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .endpoint_url(sim.url())
+        .endpoint_url(url)
         .credentials_provider(aws_credential_types::Credentials::new(
             "AKIDSIMULATION",
             "simulation-secret",

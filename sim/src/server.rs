@@ -89,6 +89,12 @@ impl Sim {
         f(&mut lock(&self.inner.faults))
     }
 
+    /// Forgets every idempotency token, as if the services' (undocumented)
+    /// token window had passed: a repeated request is then a new one.
+    pub fn expire_tokens(&self) {
+        lock(&self.inner.state).tokens.clear();
+    }
+
     /// The state as JSON.
     pub fn snapshot(&self) -> Value {
         lock(&self.inner.state).snapshot()

@@ -6,9 +6,11 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use escalator_sim::{demo_fixture, sdk_config, Sim};
+use escalator_sim::{demo_fixture, sdk_config, sdk_config_at, Fixture, Moto, Sim};
+use investigation_escalator::aws::Aws;
 use investigation_escalator::config::Config;
 use investigation_escalator::handler::Invocation;
+use investigation_escalator::ledger::Ledger;
 use investigation_escalator::App;
 use serde_json::Value;
 
@@ -18,19 +20,168 @@ pub const RESOLVED: &str = "arn:aws:ssm-incidents::123456789012:incident-record/
 pub const EXPLICIT: &str = "arn:aws:ssm-incidents::123456789012:incident-record/SecurityResponse/6a1b2c3d4e5f60718293a4b5c6d7e8f9";
 pub const PLAN: &str = "arn:aws:ssm-incidents::123456789012:response-plan/SecurityResponse";
 
-/// A simulation seeded with the demo fixture, and the app pointed at it.
+/// A simulation seeded with a fixture, the app pointed at it and, with a
+/// ledger, the moto server that holds the ledger table.
 pub struct TestEnv {
     pub sim: Sim,
     pub app: App,
+    pub moto: Option<Moto>,
+    pub dynamo: Option<aws_sdk_dynamodb::Client>,
 }
 
-/// Starts a simulation and builds the app with configuration `vars`.
-pub async fn start(vars: &[(&str, &str)]) -> TestEnv {
-    let sim = Sim::start(demo_fixture()).await.expect("simulation starts");
+/// The ledger table's name in tests.
+pub const LEDGER_TABLE: &str = "investigation-escalator-ledger";
+
+fn config(vars: &[(&str, &str)]) -> Config {
     let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("valid test configuration");
-    let app = App::new(config, &sdk_config(&sim).await);
-    TestEnv { sim, app }
+    Config::from_lookup(|k| vars.get(k).cloned()).expect("valid test configuration")
+}
+
+/// Starts a simulation of the demo fixture and builds the app with configuration `vars`.
+pub async fn start(vars: &[(&str, &str)]) -> TestEnv {
+    start_with(demo_fixture(), vars).await
+}
+
+/// Starts a simulation of `fixture` and builds the app with configuration `vars`.
+pub async fn start_with(fixture: Fixture, vars: &[(&str, &str)]) -> TestEnv {
+    let sim = Sim::start(fixture).await.expect("simulation starts");
+    let app = App::new(config(vars), &sdk_config(&sim).await);
+    TestEnv {
+        sim,
+        app,
+        moto: None,
+        dynamo: None,
+    }
+}
+
+/// As [`start_with`], plus a ledger table in a fresh moto server.
+pub async fn start_with_ledger(fixture: Fixture, vars: &[(&str, &str)]) -> TestEnv {
+    let sim = Sim::start(fixture).await.expect("simulation starts");
+    let moto = Moto::start().expect("moto server (pip install 'moto[server]')");
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk_config_at(moto.url()).await);
+    create_ledger_table(&dynamo).await;
+    let mut vars = vars.to_vec();
+    vars.push(("LEDGER_TABLE", LEDGER_TABLE));
+    let config = config(&vars);
+    let ledger = Ledger::new(dynamo.clone(), LEDGER_TABLE, config.ledger_lease_seconds);
+    let app = App {
+        config,
+        aws: Aws::new(&sdk_config(&sim).await),
+        ledger: Some(ledger),
+    };
+    TestEnv {
+        sim,
+        app,
+        moto: Some(moto),
+        dynamo: Some(dynamo),
+    }
+}
+
+/// Creates the ledger table as template.yaml does: key `pk`, TTL on `ttl`.
+pub async fn create_ledger_table(dynamo: &aws_sdk_dynamodb::Client) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
+    };
+    dynamo
+        .create_table()
+        .table_name(LEDGER_TABLE)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attr"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("key"),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("ledger table created");
+    dynamo
+        .update_time_to_live()
+        .table_name(LEDGER_TABLE)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name("ttl")
+                .enabled(true)
+                .build()
+                .expect("ttl"),
+        )
+        .send()
+        .await
+        .expect("ttl enabled");
+}
+
+/// Every item of the ledger table, as JSON-ish strings sorted by key (for before/after comparisons).
+pub async fn ledger_items(env: &TestEnv) -> Vec<String> {
+    let dynamo = env.dynamo.as_ref().expect("a ledger");
+    let out = dynamo.scan().table_name(LEDGER_TABLE).send().await.expect("scan");
+    let mut items: Vec<String> = out
+        .items()
+        .iter()
+        .map(|i| {
+            let mut fields: Vec<String> = i.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+            fields.sort();
+            fields.join(", ")
+        })
+        .collect();
+    items.sort();
+    items
+}
+
+/// A generated backlog of `n` investigations in the demo detector, all ended in
+/// the last `n` minutes: every tenth running, every tenth (offset 1) failed, the
+/// rest completed with risk levels cycling Info..Critical. Returns the fixture
+/// and how many deserve a case at the default threshold (High).
+pub fn backlog(n: usize) -> (Fixture, usize) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let risks = ["Info", "Low", "Medium", "High", "Critical"];
+    let mut worthy = 0;
+    let investigations = (0..n)
+        .map(|i| {
+            let status = match i % 10 {
+                0 => "RUNNING",
+                1 => "FAILED",
+                _ => "COMPLETED",
+            };
+            let risk = risks[i % 5];
+            if status == "COMPLETED" && (risk == "High" || risk == "Critical") {
+                worthy += 1;
+            }
+            let end = now - 60 * i as i64;
+            let mut inv = serde_json::json!({
+                "detectorId": "12abc34d567e8fa901bc2d34e56789f0",
+                "investigationId": format!("bac4106-0000-4000-8000-{i:012}"),
+                "status": status,
+                "triggerPrompt": format!("Investigate finding {i:032x}"),
+                "triggeredBy": "arn:aws:iam::123456789012:role/SecurityAnalyst",
+                "startTime": end - 300,
+                "cloud": {"account": "123456789012", "provider": "AWS", "region": "us-east-1"},
+                "riskLevel": risk,
+                "confidence": "High",
+                "summary": format!("Backlog investigation {i}"),
+            });
+            if status != "RUNNING" {
+                inv["endTime"] = serde_json::json!(end);
+            }
+            inv
+        })
+        .collect();
+    (
+        Fixture {
+            investigations,
+            ..demo_fixture()
+        },
+        worthy,
+    )
 }
 
 /// A sample event from `events/`.

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use escalator_sim::{demo_fixture, Invocation, RuntimeApi, Sim};
+use escalator_sim::{demo_fixture, sdk_config_at, Invocation, Moto, RuntimeApi, Sim};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -165,4 +165,68 @@ async fn a_bad_configuration_stops_the_cold_start_naming_the_variable() {
         "a function that failed its init must not poll for events"
     );
     assert!(operations(&sim).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_sweeps_a_backlog_to_the_end_with_the_ledger() {
+    let (fixture, worthy) = backlog(120);
+    let sim = Sim::start(fixture).await.expect("simulation");
+    let moto = Moto::start().expect("moto server (pip install 'moto[server]')");
+    create_ledger_table(&aws_sdk_dynamodb::Client::new(&sdk_config_at(moto.url()).await)).await;
+    let f = launch(
+        RuntimeApi::start().await.expect("runtime api"),
+        &sim,
+        &[
+            ("DETECTOR_ID", "12abc34d567e8fa901bc2d34e56789f0"),
+            ("LEDGER_TABLE", LEDGER_TABLE),
+            ("AWS_ENDPOINT_URL_DYNAMODB", moto.url()),
+        ],
+    );
+    assert!(f.api.wait_first_poll(TIMEOUT).await.is_some());
+
+    // Each invocation gets one second: the backlog drains over several, each saying whether it finished.
+    let mut rounds = Vec::new();
+    loop {
+        let started = std::time::Instant::now();
+        let Invocation::Response(result) = f
+            .api
+            .invoke(event("scheduled-sweep"), Duration::from_secs(1))
+            .await
+            .expect("answered")
+        else {
+            panic!("the sweep failed")
+        };
+        let escalated = result["counts"]["escalated"].as_u64().unwrap_or(0);
+        let skipped = result["counts"]["skipped"].as_u64().unwrap_or(0);
+        rounds.push((started.elapsed(), escalated + skipped, result["complete"] == true));
+        if result["complete"] == true {
+            break;
+        }
+        assert!(rounds.len() < 60, "the backlog never drained: {rounds:?}");
+    }
+    assert_eq!(writes(&sim).cases, worthy);
+    for (n, (took, finished, complete)) in rounds.iter().enumerate() {
+        eprintln!(
+            "sweep invocation {}: {finished} investigations settled in {took:?} (complete: {complete})",
+            n + 1
+        );
+    }
+
+    // A second full sweep writes nothing anywhere.
+    let log_before = sim.state(|s| s.log.len());
+    let Invocation::Response(full) = f.api.invoke(event("scheduled-sweep"), TIMEOUT).await.expect("answered") else {
+        panic!("sweep failed")
+    };
+    assert_eq!(
+        full["counts"],
+        json!({"escalated": worthy, "skipped": 108 - worthy, "pending": 12, "failed": 0})
+    );
+    let writes_after = sim.state(|s| {
+        s.log[log_before..]
+            .iter()
+            .filter(|e| !e.operation.starts_with("Get") && !e.operation.starts_with("List"))
+            .count()
+    });
+    assert_eq!(writes_after, 0);
+    assert_eq!(writes(&sim).cases, worthy);
 }

@@ -35,25 +35,14 @@ async fn main() -> Result<(), String> {
         }
     }
     if !binary.exists() {
-        return Err(format!(
-            "{} not found: cargo build --release --bin investigation-escalator first",
-            binary.display()
-        ));
+        return Err(format!("{} not found: cargo build --release --bin investigation-escalator first", binary.display()));
     }
     let event = event("investigation-critical")?;
     println!("machine: {} cores, {}, load average {}", cores(), cpu_model(), load_average());
-    println!(
-        "binary: {} ({} bytes)",
-        binary.display(),
-        std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0)
-    );
+    println!("binary: {} ({} bytes)", binary.display(), std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0));
     for zip in ["target/lambda/investigation-escalator/bootstrap.zip"] {
         if let Ok(m) = std::fs::metadata(zip) {
-            println!(
-                "deployment zip: {zip} ({} bytes, {:.2} MB; target ≤ 2.5 MB)",
-                m.len(),
-                m.len() as f64 / 1e6
-            );
+            println!("deployment zip: {zip} ({} bytes, {:.2} MB; target ≤ 2.5 MB)", m.len(), m.len() as f64 / 1e6);
         }
     }
     println!("runs: {runs} (each a fresh process and a fresh simulation)\n");
@@ -69,22 +58,13 @@ async fn main() -> Result<(), String> {
         calls = sim.state(|s| s.log.len());
 
         let sim = Sim::start(demo_fixture()).await?;
-        sim.faults(|f| {
-            f.all = OpFaults {
-                latency_ms: LATENCY_MS,
-                ..Default::default()
-            }
-        });
+        sim.faults(|f| f.all = OpFaults { latency_ms: LATENCY_MS, ..Default::default() });
         slow.push(cold_run(&binary, &sim, &event).await?.first);
     }
     let chain_ms = f64::from(CHAIN) * LATENCY_MS as f64;
     report("cold start: process start to first /next", &cold, 20.0);
     report("first invocation end to end, no added latency", &first, 50.0);
-    report(
-        &format!("first invocation, {LATENCY_MS} ms added to each of its {calls} AWS calls"),
-        &slow,
-        1.1 * chain_ms,
-    );
+    report(&format!("first invocation, {LATENCY_MS} ms added to each of its {calls} AWS calls"), &slow, 1.1 * chain_ms);
     println!(
         "    longest chain {CHAIN} × {LATENCY_MS} ms = {chain_ms:.0} ms; all {calls} calls in sequence would take {} ms",
         calls as u64 * LATENCY_MS
@@ -137,12 +117,7 @@ async fn concurrent(binary: &PathBuf, sim: &Sim, event: &Value, n: usize) -> Res
         let _ = child.kill().await;
     }
     Ok(sim.state(|s| {
-        let related = s
-            .related_items
-            .values()
-            .flatten()
-            .filter(|i| i.to_string().contains("security-ir"))
-            .count();
+        let related = s.related_items.values().flatten().filter(|i| i.to_string().contains("security-ir")).count();
         format!(
             "{ok}/{n} answered; {} case(s), {} comment(s), {related} related item(s), {} timeline event(s)",
             s.cases.len(),
@@ -192,10 +167,7 @@ fn ms(d: Duration) -> f64 {
 
 fn peak_rss_kb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 fn event(name: &str) -> Result<Value, String> {
@@ -211,17 +183,10 @@ fn cores() -> usize {
 fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| {
-            c.lines().find_map(|l| {
-                l.strip_prefix("model name")
-                    .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
-            })
-        })
+        .and_then(|c| c.lines().find_map(|l| l.strip_prefix("model name").map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())))
         .unwrap_or_else(|| "unknown CPU".into())
 }
 
 fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
+    std::fs::read_to_string("/proc/loadavg").map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
 }

@@ -79,10 +79,7 @@ async fn run() -> Result<bool, String> {
                 })
                 .collect()
         });
-        println!(
-            "AWS calls: {}",
-            if calls.is_empty() { "none".to_string() } else { calls.join(", ") }
-        );
+        println!("AWS calls: {}", if calls.is_empty() { "none".to_string() } else { calls.join(", ") });
         print_changes(&before, &sim.snapshot());
     }
     Ok(all_ok)
@@ -112,10 +109,7 @@ fn print_changes(before: &Value, after: &Value) {
                 _ => value.clone(),
             };
             let verb = if previous.is_some() { "added to" } else { "new" };
-            println!(
-                "{verb} {label} {key}:\n{}",
-                serde_json::to_string_pretty(&shown).unwrap_or_default()
-            );
+            println!("{verb} {label} {key}:\n{}", serde_json::to_string_pretty(&shown).unwrap_or_default());
         }
     }
     if !any {

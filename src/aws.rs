@@ -33,11 +33,7 @@ pub struct AwsError {
 
 impl AwsError {
     fn new(operation: &'static str, code: &str, message: impl Into<String>) -> Self {
-        AwsError {
-            operation,
-            code: code.to_string(),
-            message: message.into(),
-        }
+        AwsError { operation, code: code.to_string(), message: message.into() }
     }
 
     /// The service refused a reused token with another body, or a duplicate.
@@ -48,6 +44,12 @@ impl AwsError {
     /// The named resource does not exist.
     pub fn is_not_found(&self) -> bool {
         self.code == "ResourceNotFoundException"
+    }
+
+    /// The request named something this function cannot use (not found, not
+    /// allowed, or not valid): retrying will not change the answer.
+    pub fn is_unusable_reference(&self) -> bool {
+        self.is_not_found() || matches!(self.code.as_str(), "AccessDeniedException" | "ValidationException")
     }
 }
 
@@ -168,9 +170,7 @@ impl Aws {
             .send()
             .await
             .map_err(fail(OP))?;
-        let inv = out
-            .investigation()
-            .ok_or_else(|| AwsError::new(OP, "EmptyAnswer", "the answer holds no investigation"))?;
+        let inv = out.investigation().ok_or_else(|| AwsError::new(OP, "EmptyAnswer", "the answer holds no investigation"))?;
         let millis = |t: Option<&DateTime>| t.and_then(|t| t.to_millis().ok());
         Ok(Investigation {
             detector_id: detector_id.to_string(),
@@ -270,12 +270,7 @@ impl Aws {
         let watchers = req
             .watchers
             .iter()
-            .map(|w| {
-                aws_sdk_securityir::types::Watcher::builder()
-                    .email(&w.email)
-                    .set_name(w.name.clone())
-                    .build()
-            })
+            .map(|w| aws_sdk_securityir::types::Watcher::builder().email(&w.email).set_name(w.name.clone()).build())
             .collect::<Result<Vec<_>, _>>()
             .map_err(build_error(OP))?;
         let regions = req
@@ -308,11 +303,7 @@ impl Aws {
     pub async fn get_case(&self, case_id: &str) -> Result<CaseView, AwsError> {
         let out = self.security_ir.get_case().case_id(case_id).send().await.map_err(fail("GetCase"))?;
         Ok(CaseView {
-            metadata: out
-                .case_metadata()
-                .iter()
-                .map(|e| (e.key().to_string(), e.value().to_string()))
-                .collect(),
+            metadata: out.case_metadata().iter().map(|e| (e.key().to_string(), e.value().to_string())).collect(),
             status: out.case_status().map(|s| s.as_str().to_string()),
             closure_code: out.closure_code().map(|c| c.as_str().to_string()),
             closed_ms: out.closed_date().and_then(|t| t.to_millis().ok()),
@@ -327,13 +318,7 @@ impl Aws {
             .map(|(k, v)| CaseMetadataEntry::builder().key(k).value(v).build())
             .collect::<Result<Vec<_>, _>>()
             .map_err(build_error(OP))?;
-        self.security_ir
-            .update_case()
-            .case_id(case_id)
-            .set_case_metadata(Some(entries))
-            .send()
-            .await
-            .map_err(fail(OP))?;
+        self.security_ir.update_case().case_id(case_id).set_case_metadata(Some(entries)).send().await.map_err(fail(OP))?;
         Ok(())
     }
 
@@ -354,14 +339,7 @@ impl Aws {
     /// `GetIncidentRecord` + `ListRelatedItems`, concurrently: the record as
     /// matching sees it, or `None` when there is no such record.
     pub async fn incident(&self, arn: &str) -> Result<Option<Candidate>, AwsError> {
-        let record = async {
-            self.incidents
-                .get_incident_record()
-                .arn(arn)
-                .send()
-                .await
-                .map_err(fail("GetIncidentRecord"))
-        };
+        let record = async { self.incidents.get_incident_record().arn(arn).send().await.map_err(fail("GetIncidentRecord")) };
         let (record, related) = tokio::join!(record, self.related_items(arn));
         let record = match record {
             Ok(out) => out,
@@ -395,35 +373,18 @@ impl Aws {
             .condition(Condition::After(DateTime::from_millis(after_ms)))
             .build()
             .map_err(build_error(OP))?;
-        let mut pages = self
-            .incidents
-            .list_incident_records()
-            .filters(status)
-            .filters(created)
-            .max_results(100)
-            .into_paginator()
-            .send();
+        let mut pages = self.incidents.list_incident_records().filters(status).filters(created).max_results(100).into_paginator().send();
         let mut found = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(fail(OP))?;
-            found.extend(
-                page.incident_record_summaries()
-                    .iter()
-                    .map(|s| IncidentSummary { arn: s.arn().to_string() }),
-            );
+            found.extend(page.incident_record_summaries().iter().map(|s| IncidentSummary { arn: s.arn().to_string() }));
         }
         Ok(found)
     }
 
     /// `ListRelatedItems`, every page.
     pub async fn related_items(&self, arn: &str) -> Result<Vec<RelatedItemView>, AwsError> {
-        let mut pages = self
-            .incidents
-            .list_related_items()
-            .incident_record_arn(arn)
-            .max_results(100)
-            .into_paginator()
-            .send();
+        let mut pages = self.incidents.list_related_items().incident_record_arn(arn).max_results(100).into_paginator().send();
         let mut items = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(fail("ListRelatedItems"))?;
@@ -432,10 +393,7 @@ impl Aws {
                     Some(ItemValue::Url(v) | ItemValue::Arn(v) | ItemValue::MetricDefinition(v)) => v.clone(),
                     _ => String::new(),
                 };
-                items.push(RelatedItemView {
-                    title: item.title().map(str::to_string),
-                    value,
-                });
+                items.push(RelatedItemView { title: item.title().map(str::to_string), value });
             }
         }
         Ok(items)
@@ -445,16 +403,28 @@ impl Aws {
     pub async fn add_case_item(&self, incident_arn: &str, item: &CaseItem, token: &str) -> Result<Written, AwsError> {
         const OP: &str = "UpdateRelatedItems";
         let related = related_item(item).map_err(build_error(OP))?;
-        written(
-            self.incidents
-                .update_related_items()
-                .incident_record_arn(incident_arn)
-                .related_items_update(RelatedItemsUpdate::ItemToAdd(related))
-                .client_token(token)
-                .send()
-                .await
-                .map_err(fail(OP)),
-        )
+        let result = self
+            .incidents
+            .update_related_items()
+            .incident_record_arn(incident_arn)
+            .related_items_update(RelatedItemsUpdate::ItemToAdd(related))
+            .client_token(token)
+            .send()
+            .await
+            .map_err(fail(OP));
+        match result {
+            Ok(_) => Ok(Written::Done),
+            // A conflict may mean "already there" or a concurrent change to the
+            // record: only the item's presence says which.
+            Err(e) if e.is_conflict() => {
+                if self.related_items(incident_arn).await?.iter().any(|i| i.value == item.url) {
+                    Ok(Written::AlreadyThere)
+                } else {
+                    Err(e)
+                }
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// `CreateTimelineEvent` with a deterministic token.
@@ -499,9 +469,6 @@ impl Aws {
 }
 
 fn related_item(item: &CaseItem) -> Result<RelatedItem, aws_sdk_guardduty::error::BuildError> {
-    let identifier = ItemIdentifier::builder()
-        .r#type(ItemType::Other)
-        .value(ItemValue::Url(item.url.clone()))
-        .build()?;
+    let identifier = ItemIdentifier::builder().r#type(ItemType::Other).value(ItemValue::Url(item.url.clone())).build()?;
     Ok(RelatedItem::builder().title(&item.title).identifier(identifier).build())
 }

@@ -96,17 +96,8 @@ pub fn build_case(
         }
         None => vec![],
     };
-    let scope = Scope {
-        region: home_region,
-        detector_id: &inv.detector_id,
-        investigation_id: &inv.id,
-    };
-    let headline = inv
-        .risk
-        .as_deref()
-        .map(first_line)
-        .filter(|s| !s.is_empty())
-        .unwrap_or("GuardDuty investigation");
+    let scope = Scope { region: home_region, detector_id: &inv.detector_id, investigation_id: &inv.id };
+    let headline = inv.risk.as_deref().map(first_line).filter(|s| !s.is_empty()).unwrap_or("GuardDuty investigation");
     let title = format!("[{risk}] GuardDuty investigation {}: {headline}", inv.id);
     let mut tags = BTreeMap::new();
     tags.insert(TAG_INVESTIGATION.to_string(), inv.id.clone());
@@ -193,19 +184,10 @@ mod tests {
         assert_eq!(case.watchers.len(), 1);
         assert_eq!(case.tags[TAG_INVESTIGATION], "c0ffee00-0000-4000-8000-000000000001");
         assert_eq!(case.tags[TAG_DETECTOR], "12abc34d567e8fa901bc2d34e56789f0");
-        for needle in [
-            "Critical",
-            "confidence High",
-            "Credential theft",
-            "brute-forced SSH",
-            "12abc34d567e8fa901bc2d34e56789f0",
-            "guardduty/home",
-        ] {
-            assert!(
-                case.description.contains(needle),
-                "description lacks {needle}: {}",
-                case.description
-            );
+        for needle in
+            ["Critical", "confidence High", "Credential theft", "brute-forced SSH", "12abc34d567e8fa901bc2d34e56789f0", "guardduty/home"]
+        {
+            assert!(case.description.contains(needle), "description lacks {needle}: {}", case.description);
         }
     }
 

@@ -43,10 +43,7 @@ pub async fn close(app: &App, case_id: &str) -> Result<Outcome, Error> {
     };
     if app.config.dry_run {
         info!(case_id, incidents = ?incidents, "dry run: no incident resolved");
-        return Ok(Outcome::Resolved {
-            case_id: case_id.to_string(),
-            incident_record_arns: incidents,
-        });
+        return Ok(Outcome::Resolved { case_id: case_id.to_string(), incident_record_arns: incidents });
     }
     // The case's own close time keeps the body stable between deliveries.
     let closed_ms = case.closed_ms.unwrap_or_else(|| now_secs() * 1000);
@@ -54,15 +51,9 @@ pub async fn close(app: &App, case_id: &str) -> Result<Outcome, Error> {
     let results = join_all(incidents.iter().map(|arn| resolve(app, case_id, arn, &event))).await;
     let failures: Vec<AwsError> = results.into_iter().filter_map(Result::err).collect();
     if !failures.is_empty() {
-        return Err(Error::Links {
-            case_id: case_id.to_string(),
-            failures,
-        });
+        return Err(Error::Links { case_id: case_id.to_string(), failures });
     }
-    Ok(Outcome::Resolved {
-        case_id: case_id.to_string(),
-        incident_record_arns: incidents,
-    })
+    Ok(Outcome::Resolved { case_id: case_id.to_string(), incident_record_arns: incidents })
 }
 
 async fn resolve(app: &App, case_id: &str, arn: &str, event: &links::TimelineEvent) -> Result<(), AwsError> {
@@ -71,12 +62,8 @@ async fn resolve(app: &App, case_id: &str, arn: &str, event: &links::TimelineEve
         None => info!(incident = arn, "the linked incident record no longer exists"),
         Some(record) if !record.open => info!(incident = arn, "already resolved"),
         Some(_) => {
-            app.aws
-                .add_timeline_event(arn, event, &token::close_timeline_event(region, case_id, arn))
-                .await?;
-            app.aws
-                .resolve_incident(arn, &token::resolve_incident(region, case_id, arn))
-                .await?;
+            app.aws.add_timeline_event(arn, event, &token::close_timeline_event(region, case_id, arn)).await?;
+            app.aws.resolve_incident(arn, &token::resolve_incident(region, case_id, arn)).await?;
             info!(incident = arn, "resolved");
         }
     }

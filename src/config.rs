@@ -73,12 +73,7 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         Ok(Config {
-            risk_threshold: parse_level(
-                get("RISK_THRESHOLD"),
-                "RISK_THRESHOLD",
-                RiskLevel::High,
-                &RiskLevel::ALL.map(|l| l.as_str()),
-            )?,
+            risk_threshold: parse_level(get("RISK_THRESHOLD"), "RISK_THRESHOLD", RiskLevel::High, &RiskLevel::ALL.map(|l| l.as_str()))?,
             min_confidence: parse_level(
                 get("MIN_CONFIDENCE"),
                 "MIN_CONFIDENCE",
@@ -86,11 +81,7 @@ impl Config {
                 &Confidence::ALL.map(|l| l.as_str()),
             )?,
             resolver_type: one_of(get("CASE_RESOLVER_TYPE"), "CASE_RESOLVER_TYPE", &["Self", "AWS"])?,
-            engagement_type: one_of(
-                get("CASE_ENGAGEMENT_TYPE"),
-                "CASE_ENGAGEMENT_TYPE",
-                &["Security Incident", "Investigation"],
-            )?,
+            engagement_type: one_of(get("CASE_ENGAGEMENT_TYPE"), "CASE_ENGAGEMENT_TYPE", &["Security Incident", "Investigation"])?,
             watchers: parse_watchers(get("CASE_WATCHERS").as_deref().unwrap_or(""))?,
             incident_lookback_hours: whole(get("INCIDENT_LOOKBACK_HOURS"), "INCIDENT_LOOKBACK_HOURS", 24, 1)?,
             response_plan_arn: match get("INCIDENT_RESPONSE_PLAN_ARN") {
@@ -122,21 +113,14 @@ impl Config {
 
     /// The decision gates.
     pub fn gates(&self) -> Gates {
-        Gates {
-            risk_threshold: self.risk_threshold,
-            min_confidence: self.min_confidence,
-        }
+        Gates { risk_threshold: self.risk_threshold, min_confidence: self.min_confidence }
     }
 }
 
 fn parse_level<T: FromStr>(value: Option<String>, variable: &'static str, default: T, accepted: &[&str]) -> Result<T, ConfigError> {
     match value {
         None => Ok(default),
-        Some(v) => v.parse().map_err(|_| ConfigError {
-            variable,
-            value: v,
-            expected: format!("one of {}", accepted.join(", ")),
-        }),
+        Some(v) => v.parse().map_err(|_| ConfigError { variable, value: v, expected: format!("one of {}", accepted.join(", ")) }),
     }
 }
 
@@ -144,11 +128,7 @@ fn one_of(value: Option<String>, variable: &'static str, accepted: &[&str]) -> R
     match value {
         None => Ok(accepted[0].to_string()),
         Some(v) if accepted.contains(&v.as_str()) => Ok(v),
-        Some(v) => Err(ConfigError {
-            variable,
-            value: v,
-            expected: format!("one of {}", accepted.join(", ")),
-        }),
+        Some(v) => Err(ConfigError { variable, value: v, expected: format!("one of {}", accepted.join(", ")) }),
     }
 }
 
@@ -156,11 +136,7 @@ fn boolean(value: Option<String>, variable: &'static str) -> Result<bool, Config
     match value.as_deref() {
         None | Some("false") => Ok(false),
         Some("true") => Ok(true),
-        Some(v) => Err(ConfigError {
-            variable,
-            value: v.to_string(),
-            expected: "true or false".into(),
-        }),
+        Some(v) => Err(ConfigError { variable, value: v.to_string(), expected: "true or false".into() }),
     }
 }
 
@@ -191,9 +167,7 @@ fn parse_watchers(raw: &str) -> Result<Vec<Watcher>, ConfigError> {
     for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
         let (name, email) = match entry.split_once('<') {
             Some((name, rest)) => {
-                let email = rest
-                    .strip_suffix('>')
-                    .ok_or_else(|| bad(entry, "a `<` must close with `>` at the end"))?;
+                let email = rest.strip_suffix('>').ok_or_else(|| bad(entry, "a `<` must close with `>` at the end"))?;
                 (Some(name.trim().to_string()).filter(|n| !n.is_empty()), email.trim().to_string())
             }
             None => (None, entry.to_string()),
@@ -219,14 +193,9 @@ fn is_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
     };
-    let local_ok = !local.is_empty()
-        && local
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".!#$%&'*+/=?^_`{|}~-".contains(c));
-    let domain_ok = !domain.is_empty()
-        && domain
-            .split('.')
-            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    let local_ok = !local.is_empty() && local.chars().all(|c| c.is_ascii_alphanumeric() || ".!#$%&'*+/=?^_`{|}~-".contains(c));
+    let domain_ok =
+        !domain.is_empty() && domain.split('.').all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
     (6..=254).contains(&s.chars().count()) && local_ok && domain_ok
 }
 
@@ -277,32 +246,14 @@ mod tests {
         );
         assert_eq!(with(&[("MIN_CONFIDENCE", "high")]).unwrap_err().variable, "MIN_CONFIDENCE");
         assert_eq!(with(&[("CASE_RESOLVER_TYPE", "Me")]).unwrap_err().variable, "CASE_RESOLVER_TYPE");
-        assert_eq!(
-            with(&[("CASE_ENGAGEMENT_TYPE", "Incident")]).unwrap_err().variable,
-            "CASE_ENGAGEMENT_TYPE"
-        );
-        assert_eq!(
-            with(&[("INCIDENT_LOOKBACK_HOURS", "1.5")]).unwrap_err().variable,
-            "INCIDENT_LOOKBACK_HOURS"
-        );
-        assert_eq!(
-            with(&[("INCIDENT_LOOKBACK_HOURS", "0")]).unwrap_err().variable,
-            "INCIDENT_LOOKBACK_HOURS"
-        );
+        assert_eq!(with(&[("CASE_ENGAGEMENT_TYPE", "Incident")]).unwrap_err().variable, "CASE_ENGAGEMENT_TYPE");
+        assert_eq!(with(&[("INCIDENT_LOOKBACK_HOURS", "1.5")]).unwrap_err().variable, "INCIDENT_LOOKBACK_HOURS");
+        assert_eq!(with(&[("INCIDENT_LOOKBACK_HOURS", "0")]).unwrap_err().variable, "INCIDENT_LOOKBACK_HOURS");
         assert_eq!(with(&[("DRY_RUN", "yes")]).unwrap_err().variable, "DRY_RUN");
-        assert_eq!(
-            with(&[("SWEEP_LOOKBACK_HOURS", "-1")]).unwrap_err().variable,
-            "SWEEP_LOOKBACK_HOURS"
-        );
-        assert_eq!(
-            with(&[("FINDING_MIN_SEVERITY", "11")]).unwrap_err().variable,
-            "FINDING_MIN_SEVERITY"
-        );
+        assert_eq!(with(&[("SWEEP_LOOKBACK_HOURS", "-1")]).unwrap_err().variable, "SWEEP_LOOKBACK_HOURS");
+        assert_eq!(with(&[("FINDING_MIN_SEVERITY", "11")]).unwrap_err().variable, "FINDING_MIN_SEVERITY");
         assert_eq!(with(&[("LEDGER_LEASE_SECONDS", "0")]).unwrap_err().variable, "LEDGER_LEASE_SECONDS");
-        assert_eq!(
-            with(&[("INCIDENT_RESPONSE_PLAN_ARN", "plan")]).unwrap_err().variable,
-            "INCIDENT_RESPONSE_PLAN_ARN"
-        );
+        assert_eq!(with(&[("INCIDENT_RESPONSE_PLAN_ARN", "plan")]).unwrap_err().variable, "INCIDENT_RESPONSE_PLAN_ARN");
     }
 
     #[test]
@@ -321,27 +272,15 @@ mod tests {
         assert_eq!(
             c.watchers,
             vec![
-                Watcher {
-                    email: "soc@example.com".into(),
-                    name: None
-                },
-                Watcher {
-                    email: "jane@example.com".into(),
-                    name: Some("Jane Doe".into())
-                },
+                Watcher { email: "soc@example.com".into(), name: None },
+                Watcher { email: "jane@example.com".into(), name: Some("Jane Doe".into()) },
             ]
         );
     }
 
     #[test]
     fn bad_watchers_are_refused() {
-        for bad in [
-            "not-an-email",
-            "Jane <jane@example.com",
-            "a@b",
-            "x@y.c",
-            &format!("{} <a@example.com>", "N".repeat(51)),
-        ] {
+        for bad in ["not-an-email", "Jane <jane@example.com", "a@b", "x@y.c", &format!("{} <a@example.com>", "N".repeat(51))] {
             assert_eq!(with(&[("CASE_WATCHERS", bad)]).unwrap_err().variable, "CASE_WATCHERS", "{bad}");
         }
         let many: Vec<String> = (0..31).map(|i| format!("w{i}@example.com")).collect();

@@ -12,10 +12,7 @@ pub fn case_url(region: &str, case_id: &str) -> String {
 
 /// The Incident Manager console page of an incident record.
 pub fn incident_url(region: &str, incident_arn: &str) -> String {
-    format!(
-        "https://{region}.console.aws.amazon.com/systems-manager/incidents/incident/{}/home?region={region}",
-        encode(incident_arn)
-    )
+    format!("https://{region}.console.aws.amazon.com/systems-manager/incidents/incident/{}/home?region={region}", encode(incident_arn))
 }
 
 /// Percent-encodes everything but unreserved characters (RFC 3986).

@@ -37,13 +37,7 @@ pub enum Confidence {
 
 impl RiskLevel {
     /// Every level, lowest first.
-    pub const ALL: [RiskLevel; 5] = [
-        RiskLevel::Info,
-        RiskLevel::Low,
-        RiskLevel::Medium,
-        RiskLevel::High,
-        RiskLevel::Critical,
-    ];
+    pub const ALL: [RiskLevel; 5] = [RiskLevel::Info, RiskLevel::Low, RiskLevel::Medium, RiskLevel::High, RiskLevel::Critical];
 
     /// The wire spelling.
     pub fn as_str(self) -> &'static str {
@@ -171,10 +165,7 @@ impl SkipReason {
     /// investigation stays failed, while a threshold or confidence skip must be
     /// decided again (a lowered threshold must take effect).
     pub fn is_final(self) -> bool {
-        !matches!(
-            self,
-            SkipReason::BelowThreshold | SkipReason::LowConfidence | SkipReason::UnknownRisk
-        )
+        !matches!(self, SkipReason::BelowThreshold | SkipReason::LowConfidence | SkipReason::UnknownRisk)
     }
 }
 
@@ -216,11 +207,7 @@ pub fn decide(inv: &Investigation, gates: &Gates) -> Decision {
                 return Decision::Skip(SkipReason::UnknownRisk);
             };
             // A missing or unrecognised confidence is "Unknown": it passes only an ungated build.
-            let confidence = inv
-                .confidence
-                .as_deref()
-                .and_then(|c| c.parse().ok())
-                .unwrap_or(Confidence::Unknown);
+            let confidence = inv.confidence.as_deref().and_then(|c| c.parse().ok()).unwrap_or(Confidence::Unknown);
             if risk < gates.risk_threshold {
                 Decision::Skip(SkipReason::BelowThreshold)
             } else if confidence < gates.min_confidence {
@@ -237,10 +224,7 @@ mod tests {
     use super::*;
     use crate::investigation::tests::sample;
 
-    const DEFAULT: Gates = Gates {
-        risk_threshold: RiskLevel::High,
-        min_confidence: Confidence::Unknown,
-    };
+    const DEFAULT: Gates = Gates { risk_threshold: RiskLevel::High, min_confidence: Confidence::Unknown };
 
     fn completed(risk: Option<&str>, confidence: Option<&str>) -> Investigation {
         let mut inv = sample();
@@ -272,33 +256,21 @@ mod tests {
 
     #[test]
     fn below_threshold_is_skipped_and_at_threshold_escalates() {
-        assert_eq!(
-            decide(&completed(Some("Medium"), Some("High")), &DEFAULT),
-            Decision::Skip(SkipReason::BelowThreshold)
-        );
+        assert_eq!(decide(&completed(Some("Medium"), Some("High")), &DEFAULT), Decision::Skip(SkipReason::BelowThreshold));
         assert_eq!(
             decide(&completed(Some("High"), Some("Low")), &DEFAULT),
-            Decision::Escalate {
-                risk: RiskLevel::High,
-                confidence: Confidence::Low
-            }
+            Decision::Escalate { risk: RiskLevel::High, confidence: Confidence::Low }
         );
         assert_eq!(
             decide(&completed(Some("Critical"), None), &DEFAULT),
-            Decision::Escalate {
-                risk: RiskLevel::Critical,
-                confidence: Confidence::Unknown
-            }
+            Decision::Escalate { risk: RiskLevel::Critical, confidence: Confidence::Unknown }
         );
     }
 
     #[test]
     fn every_threshold_splits_the_levels_where_it_should() {
         for threshold in RiskLevel::ALL {
-            let gates = Gates {
-                risk_threshold: threshold,
-                min_confidence: Confidence::Unknown,
-            };
+            let gates = Gates { risk_threshold: threshold, min_confidence: Confidence::Unknown };
             for level in RiskLevel::ALL {
                 let d = decide(&completed(Some(level.as_str()), Some("High")), &gates);
                 assert_eq!(matches!(d, Decision::Escalate { .. }), level >= threshold, "{level} vs {threshold}");
@@ -308,50 +280,23 @@ mod tests {
 
     #[test]
     fn low_confidence_is_skipped_only_when_risk_passes() {
-        let gates = Gates {
-            risk_threshold: RiskLevel::High,
-            min_confidence: Confidence::Medium,
-        };
-        assert_eq!(
-            decide(&completed(Some("Critical"), Some("Low")), &gates),
-            Decision::Skip(SkipReason::LowConfidence)
-        );
-        assert_eq!(
-            decide(&completed(Some("Critical"), None), &gates),
-            Decision::Skip(SkipReason::LowConfidence)
-        );
-        assert_eq!(
-            decide(&completed(Some("Critical"), Some("Sure")), &gates),
-            Decision::Skip(SkipReason::LowConfidence)
-        );
-        assert_eq!(
-            decide(&completed(Some("Low"), Some("Low")), &gates),
-            Decision::Skip(SkipReason::BelowThreshold)
-        );
+        let gates = Gates { risk_threshold: RiskLevel::High, min_confidence: Confidence::Medium };
+        assert_eq!(decide(&completed(Some("Critical"), Some("Low")), &gates), Decision::Skip(SkipReason::LowConfidence));
+        assert_eq!(decide(&completed(Some("Critical"), None), &gates), Decision::Skip(SkipReason::LowConfidence));
+        assert_eq!(decide(&completed(Some("Critical"), Some("Sure")), &gates), Decision::Skip(SkipReason::LowConfidence));
+        assert_eq!(decide(&completed(Some("Low"), Some("Low")), &gates), Decision::Skip(SkipReason::BelowThreshold));
         assert_eq!(
             decide(&completed(Some("High"), Some("Medium")), &gates),
-            Decision::Escalate {
-                risk: RiskLevel::High,
-                confidence: Confidence::Medium
-            }
+            Decision::Escalate { risk: RiskLevel::High, confidence: Confidence::Medium }
         );
     }
 
     #[test]
     fn missing_or_unknown_risk_is_skipped() {
-        assert_eq!(
-            decide(&completed(None, Some("High")), &DEFAULT),
-            Decision::Skip(SkipReason::UnknownRisk)
-        );
-        assert_eq!(
-            decide(&completed(Some("Severe"), Some("High")), &DEFAULT),
-            Decision::Skip(SkipReason::UnknownRisk)
-        );
+        assert_eq!(decide(&completed(None, Some("High")), &DEFAULT), Decision::Skip(SkipReason::UnknownRisk));
+        assert_eq!(decide(&completed(Some("Severe"), Some("High")), &DEFAULT), Decision::Skip(SkipReason::UnknownRisk));
         // Case matters on the wire: "critical" is not a level the service sends.
-        assert_eq!(
-            decide(&completed(Some("critical"), Some("High")), &DEFAULT),
-            Decision::Skip(SkipReason::UnknownRisk)
-        );
+        assert_eq!(decide(&completed(Some("critical"), Some("High")), &DEFAULT), Decision::Skip(SkipReason::UnknownRisk));
     }
 
     #[test]

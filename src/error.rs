@@ -64,9 +64,6 @@ impl Error {
 
 impl From<Error> for Diagnostic {
     fn from(e: Error) -> Diagnostic {
-        Diagnostic {
-            error_type: e.kind().to_string(),
-            error_message: e.to_string(),
-        }
+        Diagnostic { error_type: e.kind().to_string(), error_message: e.to_string() }
     }
 }

@@ -76,10 +76,9 @@ pub async fn escalate(app: &App, target: &InvestigationRef, invocation: &Invocat
         Decision::Pending => Ok(Outcome::pending(&inv.id)),
         Decision::Skip(reason) => {
             match reason {
-                SkipReason::InvestigationFailed => warn!(
-                    error = inv.error.as_deref().unwrap_or("(no error text)"),
-                    "the investigation failed"
-                ),
+                SkipReason::InvestigationFailed => {
+                    warn!(error = inv.error.as_deref().unwrap_or("(no error text)"), "the investigation failed")
+                }
                 SkipReason::UnknownRisk => warn!(raw_risk_level = ?inv.risk_level, "risk level missing or unknown to this build"),
                 _ => {}
             }
@@ -103,20 +102,10 @@ pub async fn escalate(app: &App, target: &InvestigationRef, invocation: &Invocat
                 }
                 Claim::Done(entry) => return Ok(from_ledger(&inv.id, &entry)),
             };
-            let progress = Progress {
-                ledger,
-                key: &key,
-                owner,
-                case_id,
-            };
+            let progress = Progress { ledger, key: &key, owner, case_id };
             match open_and_link(app, target, &inv, risk, confidence, Some(&progress)).await {
                 Ok(outcome) => {
-                    if let Outcome::Escalated {
-                        case_id: Some(case_id),
-                        incident_record_arns,
-                        ..
-                    } = &outcome
-                    {
+                    if let Outcome::Escalated { case_id: Some(case_id), incident_record_arns, .. } = &outcome {
                         ledger
                             .finish(
                                 &key,
@@ -145,13 +134,7 @@ pub async fn escalate(app: &App, target: &InvestigationRef, invocation: &Invocat
 
 /// The outcome of an investigation the ledger says was escalated.
 fn from_ledger(investigation_id: &str, entry: &Entry) -> Outcome {
-    let Entry::Escalated {
-        case_id,
-        incidents,
-        risk_level,
-        confidence,
-    } = entry
-    else {
+    let Entry::Escalated { case_id, incidents, risk_level, confidence } = entry else {
         return Outcome::pending(investigation_id);
     };
     Outcome::Escalated {
@@ -176,16 +159,10 @@ async fn open_and_link(
     let region = app.aws.region();
     let (case, omissions) = build_case(inv, risk, confidence, &app.config, region, crate::aws::Aws::case_regions())?;
     if let Some(account) = &omissions.account {
-        warn!(
-            account,
-            "the investigation's account is not a 12-digit id; left out of impactedAccounts"
-        );
+        warn!(account, "the investigation's account is not a 12-digit id; left out of impactedAccounts");
     }
     if let Some(r) = &omissions.region {
-        warn!(
-            region = r,
-            "Security IR does not accept this region; left out of impactedAwsRegions"
-        );
+        warn!(region = r, "Security IR does not accept this region; left out of impactedAwsRegions");
     }
     let needles = needles(inv, &target.finding_ids);
     let window_start = window_start_ms(case.reported_incident_start_ms, app.config.incident_lookback_hours);
@@ -216,20 +193,12 @@ async fn open_and_link(
     let ((case_id, case_view), mut found) = tokio::try_join!(open_case, find_incidents(app, target, &needles, window_start))?;
     info!(case_id, "case opened (or found by its token)");
 
-    let scope = Scope {
-        region,
-        detector_id: &inv.detector_id,
-        investigation_id: &inv.id,
-    };
+    let scope = Scope { region, detector_id: &inv.detector_id, investigation_id: &inv.id };
     let mut started = false;
     if found.is_empty() {
         if let Some(plan) = &app.config.response_plan_arn {
             let spec = links::start_incident(inv, risk, &case_id, region);
-            let arn = app
-                .aws
-                .start_incident(plan, &spec, &scope.start_incident())
-                .await
-                .map_err(|e| links_failed(&case_id, vec![e]))?;
+            let arn = app.aws.start_incident(plan, &spec, &scope.start_incident()).await.map_err(|e| links_failed(&case_id, vec![e]))?;
             info!(incident = arn, "no incident matched; started one from the response plan");
             found.push(Found {
                 record: Candidate {
@@ -261,10 +230,7 @@ async fn open_and_link(
 }
 
 fn links_failed(case_id: &str, failures: Vec<AwsError>) -> Error {
-    Error::Links {
-        case_id: case_id.to_string(),
-        failures,
-    }
+    Error::Links { case_id: case_id.to_string(), failures }
 }
 
 /// Makes every cross-link write at once; returns the ones that failed. All are
@@ -287,19 +253,11 @@ async fn link(
     for f in found {
         let arn = f.record.arn.as_str();
         if !links::has_case_item(&f.record.related_items, &item) {
-            let (item, token) = (&item, scope.related_item(arn));
+            let (item, token) = (&item, scope.related_item(case_id, arn));
             writes.push(async move { app.aws.add_case_item(arn, item, &token).await.map(|w| ("related item", w)) }.boxed());
         }
-        let (timeline, token) = (&timeline, scope.timeline_event(arn));
-        writes.push(
-            async move {
-                app.aws
-                    .add_timeline_event(arn, timeline, &token)
-                    .await
-                    .map(|w| ("timeline event", w))
-            }
-            .boxed(),
-        );
+        let (timeline, token) = (&timeline, scope.timeline_event(case_id, arn));
+        writes.push(async move { app.aws.add_timeline_event(arn, timeline, &token).await.map(|w| ("timeline event", w)) }.boxed());
         let body = links::case_comment(&f.record.title, arn, region);
         let token = scope.comment(case_id, arn);
         writes.push(async move { app.aws.comment_on_case(case_id, &body, &token).await.map(|w| ("case comment", w)) }.boxed());
@@ -309,15 +267,7 @@ async fn link(
         warn!(incidents = ?left_out, "the case already holds 30 metadata entries; these incidents are linked by comment only");
     }
     if let Some(entries) = entries {
-        writes.push(
-            async move {
-                app.aws
-                    .set_case_metadata(case_id, &entries)
-                    .await
-                    .map(|()| ("case metadata", Written::Done))
-            }
-            .boxed(),
-        );
+        writes.push(async move { app.aws.set_case_metadata(case_id, &entries).await.map(|()| ("case metadata", Written::Done)) }.boxed());
     }
     let mut failures = Vec::new();
     for result in join_all(writes).await {
@@ -336,18 +286,16 @@ async fn link(
 /// Finds the incident records of the investigation, by the rules in order.
 async fn find_incidents(app: &App, target: &InvestigationRef, needles: &Needles, window_start_ms: i64) -> Result<Vec<Found>, AwsError> {
     if let Some(arn) = &target.incident_record_arn {
-        match app.aws.incident(arn).await? {
-            // The sender named it: link it whatever its text says.
-            Some(record) => {
-                return Ok(vec![Found {
-                    record,
-                    rule: MatchRule::Explicit,
-                }])
+        // The sender named it: link it whatever its text says, unless it cannot be
+        // used (gone, not ours to read, resolved); then the search runs instead.
+        match app.aws.incident(arn).await {
+            Ok(Some(record)) if record.open => return Ok(vec![Found { record, rule: MatchRule::Explicit }]),
+            Ok(Some(_)) => warn!(incident = arn, "the event names a resolved incident record; searching for an open one instead"),
+            Ok(None) => warn!(incident = arn, "the event names an incident record that does not exist; searching instead"),
+            Err(e) if e.is_unusable_reference() => {
+                warn!(incident = arn, error = %e, "the event names an incident record that cannot be read; searching instead")
             }
-            None => warn!(
-                incident = arn,
-                "the event names an incident record that does not exist; searching instead"
-            ),
+            Err(e) => return Err(e),
         }
     }
     let summaries = app.aws.open_incidents_since(window_start_ms).await?;

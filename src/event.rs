@@ -113,10 +113,7 @@ pub fn parse(payload: &Value) -> Result<Trigger, EventError> {
         if detail.get("detectorId").is_some() || detail.get("investigationId").is_some() {
             return investigation_ref(detail, "detail.").map(Trigger::Investigation);
         }
-        return Err(EventError::Unsupported {
-            detail_type: envelope.detail_type,
-            event_source: envelope.source,
-        });
+        return Err(EventError::Unsupported { detail_type: envelope.detail_type, event_source: envelope.source });
     }
     investigation_ref(payload, "").map(Trigger::Investigation)
 }
@@ -124,9 +121,7 @@ pub fn parse(payload: &Value) -> Result<Trigger, EventError> {
 /// A CloudTrail record of `CreateInvestigation`: the new investigation, or the failure.
 fn cloudtrail_create_investigation(detail: &Value) -> Result<Trigger, EventError> {
     if let Some(code) = detail["errorCode"].as_str() {
-        return Ok(Trigger::FailedCreateInvestigation {
-            error_code: code.to_string(),
-        });
+        return Ok(Trigger::FailedCreateInvestigation { error_code: code.to_string() });
     }
     let ids = serde_json::json!({
         "detectorId": detail["requestParameters"]["detectorId"],
@@ -140,18 +135,8 @@ fn finding(detail: &Value) -> Result<Finding, EventError> {
     let p = "detail.";
     let severity = match &detail["severity"] {
         Value::Number(n) => n.as_f64().unwrap_or_default(),
-        Value::Null => {
-            return Err(EventError::Missing {
-                field: format!("{p}severity"),
-            })
-        }
-        other => {
-            return Err(EventError::Invalid {
-                field: format!("{p}severity"),
-                value: other.to_string(),
-                why: "must be a number",
-            })
-        }
+        Value::Null => return Err(EventError::Missing { field: format!("{p}severity") }),
+        other => return Err(EventError::Invalid { field: format!("{p}severity"), value: other.to_string(), why: "must be a number" }),
     };
     Ok(Finding {
         id: required_text(detail, "id", p)?,
@@ -167,14 +152,8 @@ fn finding(detail: &Value) -> Result<Finding, EventError> {
 fn required_text(fields: &Value, name: &str, prefix: &str) -> Result<String, EventError> {
     match fields.get(name) {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
-        None | Some(Value::Null) | Some(Value::String(_)) => Err(EventError::Missing {
-            field: format!("{prefix}{name}"),
-        }),
-        Some(other) => Err(EventError::Invalid {
-            field: format!("{prefix}{name}"),
-            value: other.to_string(),
-            why: "must be a string",
-        }),
+        None | Some(Value::Null) | Some(Value::String(_)) => Err(EventError::Missing { field: format!("{prefix}{name}") }),
+        Some(other) => Err(EventError::Invalid { field: format!("{prefix}{name}"), value: other.to_string(), why: "must be a string" }),
     }
 }
 
@@ -184,18 +163,10 @@ fn investigation_ref(fields: &Value, prefix: &str) -> Result<InvestigationRef, E
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
-            Some(other) => Err(EventError::Invalid {
-                field: format!("{prefix}{name}"),
-                value: other.to_string(),
-                why: "must be a string",
-            }),
+            Some(other) => Err(EventError::Invalid { field: format!("{prefix}{name}"), value: other.to_string(), why: "must be a string" }),
         }
     };
-    let required = |name: &str| {
-        text(name)?.ok_or_else(|| EventError::Missing {
-            field: format!("{prefix}{name}"),
-        })
-    };
+    let required = |name: &str| text(name)?.ok_or_else(|| EventError::Missing { field: format!("{prefix}{name}") });
     let detector_id = required("detectorId")?;
     let investigation_id = required("investigationId")?;
     if detector_id.chars().count() > 300 {
@@ -222,17 +193,29 @@ fn investigation_ref(fields: &Value, prefix: &str) -> Result<InvestigationRef, E
             });
         }
     }
-    let mut finding_ids: Vec<String> = text("findingId")?.into_iter().collect();
+    // Finding ids are matched as text against incident records, so only real
+    // ones (32 hexadecimal digits) are accepted: "1" would match nearly anything.
+    let finding_id = |field: &str, value: &Value| -> Result<String, EventError> {
+        let id = value.as_str().map(str::trim).unwrap_or_default();
+        if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(id.to_ascii_lowercase())
+        } else {
+            Err(EventError::Invalid {
+                field: format!("{prefix}{field}"),
+                value: value.to_string(),
+                why: "a GuardDuty finding id is 32 hexadecimal digits",
+            })
+        }
+    };
+    let mut finding_ids = Vec::new();
+    if let Some(v) = fields.get("findingId").filter(|v| !v.is_null()) {
+        finding_ids.push(finding_id("findingId", v)?);
+    }
     match fields.get("findingIds") {
         None | Some(Value::Null) => {}
         Some(Value::Array(items)) => {
             for item in items {
-                let id = item.as_str().ok_or_else(|| EventError::Invalid {
-                    field: format!("{prefix}findingIds"),
-                    value: item.to_string(),
-                    why: "must be a list of strings",
-                })?;
-                finding_ids.push(id.to_string());
+                finding_ids.push(finding_id("findingIds", item)?);
             }
         }
         Some(other) => {
@@ -243,12 +226,7 @@ fn investigation_ref(fields: &Value, prefix: &str) -> Result<InvestigationRef, E
             })
         }
     }
-    Ok(InvestigationRef {
-        detector_id,
-        investigation_id,
-        incident_record_arn,
-        finding_ids,
-    })
+    Ok(InvestigationRef { detector_id, investigation_id, incident_record_arn, finding_ids })
 }
 
 fn json_kind(v: &Value) -> &'static str {
@@ -295,14 +273,11 @@ mod tests {
     #[test]
     fn explicit_incident_and_findings_are_kept() {
         let arn = "arn:aws:ssm-incidents::123456789012:incident-record/SecurityResponse/6a1b";
-        let t = parse(&envelope(
-            json!({"detectorId": DET, "investigationId": INV, "incidentRecordArn": arn, "findingId": "f1", "findingIds": ["f2"]}),
-        ));
-        let Ok(Trigger::Investigation(r)) = t else {
-            panic!("expected an investigation, got {t:?}")
-        };
+        let t = parse(&envelope(json!({"detectorId": DET, "investigationId": INV, "incidentRecordArn": arn,
+                   "findingId": "5AB4C8D9E0F1A2B3C4D5E6F7A8B9C0D1", "findingIds": ["7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f"]})));
+        let Ok(Trigger::Investigation(r)) = t else { panic!("expected an investigation, got {t:?}") };
         assert_eq!(r.incident_record_arn.as_deref(), Some(arn));
-        assert_eq!(r.finding_ids, vec!["f1", "f2"]);
+        assert_eq!(r.finding_ids, vec!["5ab4c8d9e0f1a2b3c4d5e6f7a8b9c0d1", "7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f"]);
     }
 
     #[test]
@@ -315,21 +290,12 @@ mod tests {
     fn missing_fields_are_named() {
         assert_eq!(
             parse(&envelope(json!({"detectorId": DET}))).unwrap_err(),
-            EventError::Missing {
-                field: "detail.investigationId".into()
-            }
+            EventError::Missing { field: "detail.investigationId".into() }
         );
-        assert_eq!(
-            parse(&json!({"investigationId": INV})).unwrap_err(),
-            EventError::Missing {
-                field: "detectorId".into()
-            }
-        );
+        assert_eq!(parse(&json!({"investigationId": INV})).unwrap_err(), EventError::Missing { field: "detectorId".into() });
         assert_eq!(
             parse(&json!({"detectorId": " ", "investigationId": INV})).unwrap_err(),
-            EventError::Missing {
-                field: "detectorId".into()
-            }
+            EventError::Missing { field: "detectorId".into() }
         );
         let e = parse(&json!({})).unwrap_err().to_string();
         assert!(e.contains("detectorId is missing"), "{e}");
@@ -348,10 +314,14 @@ mod tests {
             parse(&json!({"detectorId": DET, "investigationId": INV, "incidentRecordArn": "incident-1"})),
             Err(EventError::Invalid { field, .. }) if field == "incidentRecordArn"
         ));
-        assert!(matches!(
-            parse(&json!({"detectorId": DET, "investigationId": INV, "findingIds": "f"})),
-            Err(EventError::Invalid { .. })
-        ));
+        assert!(matches!(parse(&json!({"detectorId": DET, "investigationId": INV, "findingIds": "f"})), Err(EventError::Invalid { .. })));
+        // Anything but a real finding id would match incidents by accident.
+        for bad in [json!(" "), json!("1"), json!(7), json!("5ab4c8d9e0f1a2b3c4d5e6f7a8b9c0d"), json!("zab4c8d9e0f1a2b3c4d5e6f7a8b9c0d1")] {
+            let e = parse(&json!({"detectorId": DET, "investigationId": INV, "findingIds": [bad.clone()]}));
+            assert!(matches!(e, Err(EventError::Invalid { ref field, .. }) if field == "findingIds"), "{bad}: {e:?}");
+            let e = parse(&json!({"detectorId": DET, "investigationId": INV, "findingId": bad.clone()}));
+            assert!(matches!(e, Err(EventError::Invalid { ref field, .. }) if field == "findingId"), "{bad}: {e:?}");
+        }
     }
 
     #[test]
@@ -369,34 +339,17 @@ mod tests {
     #[test]
     fn the_unattended_triggers_are_recognised() {
         assert_eq!(parse(&sample("scheduled-sweep")), Ok(Trigger::Sweep));
-        assert_eq!(
-            parse(&sample("case-closed")),
-            Ok(Trigger::CaseClosed {
-                case_id: "1234567890".into()
-            })
-        );
-        let Ok(Trigger::Investigation(r)) = parse(&sample("cloudtrail-create-investigation")) else {
-            panic!("cloudtrail")
-        };
-        assert_eq!(
-            (r.detector_id.as_str(), r.investigation_id.as_str()),
-            (DET, "c0ffee00-0000-4000-8000-000000000004")
-        );
+        assert_eq!(parse(&sample("case-closed")), Ok(Trigger::CaseClosed { case_id: "1234567890".into() }));
+        let Ok(Trigger::Investigation(r)) = parse(&sample("cloudtrail-create-investigation")) else { panic!("cloudtrail") };
+        assert_eq!((r.detector_id.as_str(), r.investigation_id.as_str()), (DET, "c0ffee00-0000-4000-8000-000000000004"));
         assert_eq!(
             parse(&sample("cloudtrail-create-investigation-failed")),
-            Ok(Trigger::FailedCreateInvestigation {
-                error_code: "AccessDeniedException".into()
-            })
+            Ok(Trigger::FailedCreateInvestigation { error_code: "AccessDeniedException".into() })
         );
-        let Ok(Trigger::Finding(f)) = parse(&sample("guardduty-finding")) else {
-            panic!("finding")
-        };
+        let Ok(Trigger::Finding(f)) = parse(&sample("guardduty-finding")) else { panic!("finding") };
         assert_eq!(f.id, "5ab4c8d9e0f1a2b3c4d5e6f7a8b9c0d1");
         assert_eq!(f.finding_type, "UnauthorizedAccess:EC2/SSHBruteForce");
-        assert_eq!(
-            (f.account.as_str(), f.region.as_str(), f.detector_id.as_str()),
-            ("123456789012", "us-east-1", DET)
-        );
+        assert_eq!((f.account.as_str(), f.region.as_str(), f.detector_id.as_str()), ("123456789012", "us-east-1", DET));
         assert_eq!(f.severity, 8.0);
     }
 
@@ -404,28 +357,13 @@ mod tests {
     fn incomplete_unattended_triggers_name_what_is_missing() {
         let mut f = sample("guardduty-finding");
         f["detail"].as_object_mut().map(|o| o.remove("severity"));
-        assert_eq!(
-            parse(&f),
-            Err(EventError::Missing {
-                field: "detail.severity".into()
-            })
-        );
+        assert_eq!(parse(&f), Err(EventError::Missing { field: "detail.severity".into() }));
         let mut f = sample("guardduty-finding");
         f["detail"]["service"] = json!({});
-        assert_eq!(
-            parse(&f),
-            Err(EventError::Missing {
-                field: "detail.service.detectorId".into()
-            })
-        );
+        assert_eq!(parse(&f), Err(EventError::Missing { field: "detail.service.detectorId".into() }));
         let mut c = sample("case-closed");
         c["detail"] = json!({});
-        assert_eq!(
-            parse(&c),
-            Err(EventError::Missing {
-                field: "detail.caseId".into()
-            })
-        );
+        assert_eq!(parse(&c), Err(EventError::Missing { field: "detail.caseId".into() }));
         let mut t = sample("cloudtrail-create-investigation");
         t["detail"]["responseElements"] = Value::Null;
         assert!(matches!(parse(&t), Err(EventError::Missing { field }) if field.ends_with("investigationId")));

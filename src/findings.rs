@@ -37,18 +37,9 @@ pub fn is_quota_error(e: &AwsError) -> bool {
 
 /// Handles one finding event.
 pub async fn start_investigation(app: &App, f: &Finding, invocation: &Invocation) -> Result<Outcome, Error> {
-    let skipped = |reason| Outcome::Skipped {
-        reason,
-        investigation_id: None,
-        finding_id: Some(f.id.clone()),
-        case_id: None,
-        risk_level: None,
-    };
-    let pending = |investigation_id, dry_run| Outcome::Pending {
-        investigation_id,
-        finding_id: Some(f.id.clone()),
-        dry_run,
-    };
+    let skipped =
+        |reason| Outcome::Skipped { reason, investigation_id: None, finding_id: Some(f.id.clone()), case_id: None, risk_level: None };
+    let pending = |investigation_id, dry_run| Outcome::Pending { investigation_id, finding_id: Some(f.id.clone()), dry_run };
     if !app.config.start_investigations {
         return Ok(skipped(SkipReason::StartInvestigationsOff));
     }
@@ -68,11 +59,7 @@ pub async fn start_investigation(app: &App, f: &Finding, invocation: &Invocation
         match ledger.claim_finding(&key, owner, now_secs()).await? {
             FindingClaim::Won => {}
             FindingClaim::Started { investigation_id } => {
-                info!(
-                    finding = f.id,
-                    investigation = investigation_id,
-                    "an investigation was started for this finding already"
-                );
+                info!(finding = f.id, investigation = investigation_id, "an investigation was started for this finding already");
                 return Ok(pending(Some(investigation_id), false));
             }
             FindingClaim::Held => return Ok(pending(None, false)),
@@ -121,12 +108,7 @@ mod tests {
     #[test]
     fn the_prompt_names_the_finding_and_ignores_what_changes() {
         let p = trigger_prompt(&finding(8.0));
-        for needle in [
-            "5ab4c8d9e0f1a2b3c4d5e6f7a8b9c0d1",
-            "UnauthorizedAccess:EC2/SSHBruteForce",
-            "123456789012",
-            "us-east-1",
-        ] {
+        for needle in ["5ab4c8d9e0f1a2b3c4d5e6f7a8b9c0d1", "UnauthorizedAccess:EC2/SSHBruteForce", "123456789012", "us-east-1"] {
             assert!(p.contains(needle), "{p}");
         }
         assert_eq!(p, trigger_prompt(&finding(2.0)));
@@ -138,15 +120,8 @@ mod tests {
 
     #[test]
     fn quota_errors_are_recognised() {
-        let e = |code: &str, message: &str| AwsError {
-            operation: "CreateInvestigation",
-            code: code.into(),
-            message: message.into(),
-        };
-        assert!(is_quota_error(&e(
-            "BadRequestException",
-            "The investigation quota for this account has been reached"
-        )));
+        let e = |code: &str, message: &str| AwsError { operation: "CreateInvestigation", code: code.into(), message: message.into() };
+        assert!(is_quota_error(&e("BadRequestException", "The investigation quota for this account has been reached")));
         assert!(is_quota_error(&e("ServiceQuotaExceededException", "")));
         assert!(!is_quota_error(&e("BadRequestException", "The detector id is invalid")));
         assert!(!is_quota_error(&e("InternalServerErrorException", "quota")));

@@ -33,15 +33,9 @@ pub struct App {
 impl App {
     /// Builds the app from a configuration and an SDK configuration.
     pub fn new(config: Config, sdk: &SdkConfig) -> App {
-        let ledger = config
-            .ledger_table
-            .as_deref()
-            .map(|table| Ledger::new(aws_sdk_dynamodb::Client::new(sdk), table, config.ledger_lease_seconds));
-        App {
-            aws: Aws::new(sdk),
-            ledger,
-            config,
-        }
+        let ledger =
+            config.ledger_table.as_deref().map(|table| Ledger::new(aws_sdk_dynamodb::Client::new(sdk), table, config.ledger_lease_seconds));
+        App { aws: Aws::new(sdk), ledger, config }
     }
 
     /// Reads the configuration and the standard AWS chain (region, credentials,
@@ -49,6 +43,10 @@ impl App {
     pub async fn from_env() -> Result<App, ConfigError> {
         let config = Config::from_env()?;
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        // Tokens and console links name the region: never guess it.
+        if sdk.region().is_none() {
+            return Err(ConfigError { variable: "AWS_REGION", value: String::new(), expected: "the AWS region (Lambda sets it)".into() });
+        }
         Ok(App::new(config, &sdk))
     }
 }
@@ -65,10 +63,7 @@ pub struct Invocation {
 impl Invocation {
     /// An invocation with `budget` left (for local runs and tests).
     pub fn new(request_id: impl Into<String>, budget: Duration) -> Invocation {
-        Invocation {
-            request_id: request_id.into(),
-            deadline: SystemTime::now() + budget,
-        }
+        Invocation { request_id: request_id.into(), deadline: SystemTime::now() + budget }
     }
 
     /// Time left before the deadline.
@@ -80,10 +75,7 @@ impl Invocation {
 /// Handles one Lambda invocation.
 pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
     let (payload, context) = event.into_parts();
-    let invocation = Invocation {
-        request_id: context.request_id.clone(),
-        deadline: context.deadline(),
-    };
+    let invocation = Invocation { request_id: context.request_id.clone(), deadline: context.deadline() };
     let span = info_span!("escalation", requestId = %context.request_id, investigationId = field::Empty);
     async move {
         let result = run(app, &payload, &invocation).await;
@@ -91,7 +83,12 @@ pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error
         match &result {
             Ok(outcome) => {
                 info!(outcome = outcome.name(), reason = outcome.reason(), result = %serde_json::to_string(outcome).unwrap_or_default(), "done");
-                println!("{}", emf_line(outcome.name(), outcome.reason(), now_ms));
+                // A dry run's escalation opened nothing: counted apart, so dashboards stay true.
+                let name = match outcome {
+                    Outcome::Escalated { dry_run: true, .. } => "escalated_dry_run",
+                    _ => outcome.name(),
+                };
+                println!("{}", emf_line(name, outcome.reason(), now_ms));
             }
             Err(e) => {
                 warn!(error = %e, error_type = e.kind(), "failed");
@@ -114,13 +111,7 @@ pub async fn run(app: &App, payload: &Value, invocation: &Invocation) -> Result<
         Trigger::FailedCreateInvestigation { error_code } => {
             info!(error_code, "a CreateInvestigation call failed: nothing to escalate");
             let reason = SkipReason::CreateInvestigationFailed;
-            Ok(Outcome::Skipped {
-                reason,
-                investigation_id: None,
-                finding_id: None,
-                case_id: None,
-                risk_level: None,
-            })
+            Ok(Outcome::Skipped { reason, investigation_id: None, finding_id: None, case_id: None, risk_level: None })
         }
         Trigger::Sweep => sweep::sweep(app, invocation).await,
         Trigger::Finding(finding) => findings::start_investigation(app, &finding, invocation).await,

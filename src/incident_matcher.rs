@@ -27,10 +27,7 @@ impl Needles {
 pub fn needles(inv: &Investigation, event_finding_ids: &[String]) -> Needles {
     let detector = inv.detector_id.to_ascii_lowercase();
     let mut ids = vec![inv.id.to_ascii_lowercase()];
-    for id in finding_ids_in(&inv.trigger_prompt)
-        .into_iter()
-        .chain(event_finding_ids.iter().map(|s| s.to_ascii_lowercase()))
-    {
+    for id in finding_ids_in(&inv.trigger_prompt).into_iter().chain(event_finding_ids.iter().map(|s| s.to_ascii_lowercase())) {
         if id != detector && !id.is_empty() && !ids.contains(&id) {
             ids.push(id);
         }
@@ -134,10 +131,7 @@ pub fn match_candidate(c: &Candidate, needles: &Needles) -> Option<MatchRule> {
     if c.source_resource_arn.as_deref().is_some_and(mentions) {
         return Some(MatchRule::SourceResource);
     }
-    if c.related_items
-        .iter()
-        .any(|i| mentions(&i.value) || i.title.as_deref().is_some_and(mentions))
-    {
+    if c.related_items.iter().any(|i| mentions(&i.value) || i.title.as_deref().is_some_and(mentions)) {
         return Some(MatchRule::RelatedItem);
     }
     None
@@ -169,13 +163,9 @@ mod tests {
     #[test]
     fn needles_are_the_investigation_and_its_findings_not_the_detector() {
         let mut inv = sample();
-        inv.trigger_prompt = format!(
-            "Finding {} of detector {} and {FINDING} again",
-            FINDING.to_uppercase(),
-            inv.detector_id
-        );
-        let n = needles(&inv, &["E1".into(), FINDING.into()]);
-        assert_eq!(n.ids(), &[inv.id.clone(), FINDING.to_string(), "e1".to_string()]);
+        inv.trigger_prompt = format!("Finding {} of detector {} and {FINDING} again", FINDING.to_uppercase(), inv.detector_id);
+        let n = needles(&inv, &["7C8D9E0F1A2B3C4D5E6F7A8B9C0D1E2F".into(), FINDING.into()]);
+        assert_eq!(n.ids(), &[inv.id.clone(), FINDING.to_string(), "7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f".to_string()]);
     }
 
     #[test]
@@ -192,28 +182,13 @@ mod tests {
     fn each_field_can_match() {
         let n = needles(&sample(), &[]);
         assert_eq!(match_candidate(&open(&format!("Finding {FINDING}")), &n), Some(MatchRule::Title));
-        let c = Candidate {
-            summary: Some(format!("see {}", sample().id.to_uppercase())),
-            ..open("x")
-        };
+        let c = Candidate { summary: Some(format!("see {}", sample().id.to_uppercase())), ..open("x") };
         assert_eq!(match_candidate(&c, &n), Some(MatchRule::Summary));
-        let c = Candidate {
-            dedupe_string: Some(format!("guardduty-{FINDING}")),
-            ..open("x")
-        };
+        let c = Candidate { dedupe_string: Some(format!("guardduty-{FINDING}")), ..open("x") };
         assert_eq!(match_candidate(&c, &n), Some(MatchRule::DedupeString));
-        let c = Candidate {
-            source_resource_arn: Some(format!("arn:aws:guardduty:us-east-1:1:detector/d/finding/{FINDING}")),
-            ..open("x")
-        };
+        let c = Candidate { source_resource_arn: Some(format!("arn:aws:guardduty:us-east-1:1:detector/d/finding/{FINDING}")), ..open("x") };
         assert_eq!(match_candidate(&c, &n), Some(MatchRule::SourceResource));
-        let c = Candidate {
-            related_items: vec![RelatedItemView {
-                title: None,
-                value: format!("https://x/{FINDING}"),
-            }],
-            ..open("x")
-        };
+        let c = Candidate { related_items: vec![RelatedItemView { title: None, value: format!("https://x/{FINDING}") }], ..open("x") };
         assert_eq!(match_candidate(&c, &n), Some(MatchRule::RelatedItem));
     }
 
@@ -232,22 +207,14 @@ mod tests {
     #[test]
     fn resolved_incidents_never_match_even_with_the_same_finding() {
         let n = needles(&sample(), &[]);
-        let c = Candidate {
-            open: false,
-            dedupe_string: Some(FINDING.into()),
-            ..open(&format!("Finding {FINDING}"))
-        };
+        let c = Candidate { open: false, dedupe_string: Some(FINDING.into()), ..open(&format!("Finding {FINDING}")) };
         assert_eq!(match_candidate(&c, &n), None);
     }
 
     #[test]
     fn several_candidates_each_decide_alone() {
         let n = needles(&sample(), &[]);
-        let candidates = [
-            open(&format!("A {FINDING}")),
-            open("unrelated"),
-            open(&format!("B {}", sample().id)),
-        ];
+        let candidates = [open(&format!("A {FINDING}")), open("unrelated"), open(&format!("B {}", sample().id))];
         let matched: Vec<bool> = candidates.iter().map(|c| match_candidate(c, &n).is_some()).collect();
         assert_eq!(matched, vec![true, false, true]);
     }

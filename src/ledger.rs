@@ -34,9 +34,7 @@ const CONDITION_FAILED: &str = "ConditionalCheckFailedException";
 /// The clock, in epoch seconds (leases and TTLs only: never in a request body
 /// that a token protects).
 pub fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 /// The ledger key of an investigation.
@@ -139,10 +137,7 @@ fn number(item: &HashMap<String, AttributeValue>, key: &str) -> Option<i64> {
 }
 
 fn list(item: &HashMap<String, AttributeValue>, key: &str) -> Vec<String> {
-    item.get(key)
-        .and_then(|v| v.as_l().ok())
-        .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
-        .unwrap_or_default()
+    item.get(key).and_then(|v| v.as_l().ok()).map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect()).unwrap_or_default()
 }
 
 /// Reads an investigation item. An item this build cannot read is treated as
@@ -158,9 +153,7 @@ fn entry(item: Option<&HashMap<String, AttributeValue>>) -> Entry {
         },
         Some(SKIPPED) => match text(item, "reason").as_deref().and_then(SkipReason::parse) {
             Some(reason) => Entry::Skipped { reason },
-            None => Entry::Skipped {
-                reason: SkipReason::UnknownRisk,
-            },
+            None => Entry::Skipped { reason: SkipReason::UnknownRisk },
         },
         _ => Entry::InProgress {
             owner: text(item, "lease_owner").unwrap_or_default(),
@@ -173,24 +166,13 @@ fn entry(item: Option<&HashMap<String, AttributeValue>>) -> Entry {
 impl Ledger {
     /// A ledger on `table`, with leases of `lease_seconds`.
     pub fn new(client: Client, table: &str, lease_seconds: u32) -> Ledger {
-        Ledger {
-            client,
-            table: table.to_string(),
-            lease_seconds: i64::from(lease_seconds),
-        }
+        Ledger { client, table: table.to_string(), lease_seconds: i64::from(lease_seconds) }
     }
 
     /// Reads an investigation's entry (strongly consistent).
     pub async fn get(&self, key: &str) -> Result<Entry, AwsError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(fail("GetItem"))?;
+        let out =
+            self.client.get_item().table_name(&self.table).key("pk", s(key)).consistent_read(true).send().await.map_err(fail("GetItem"))?;
         Ok(entry(out.item()))
     }
 
@@ -219,9 +201,7 @@ impl Ledger {
             .await
             .map_err(fail("UpdateItem"));
         match result {
-            Ok(out) => Ok(Claim::Won {
-                case_id: out.attributes().and_then(|a| text(a, "case_id")),
-            }),
+            Ok(out) => Ok(Claim::Won { case_id: out.attributes().and_then(|a| text(a, "case_id")) }),
             Err(e) if e.code == CONDITION_FAILED => match self.get(key).await? {
                 done @ Entry::Escalated { .. } => Ok(Claim::Done(done)),
                 _ => Ok(Claim::Held),
@@ -454,37 +434,14 @@ mod tests {
             }
         );
         let skipped = item(&[("state", s("skipped")), ("reason", s("investigation_failed"))]);
-        assert_eq!(
-            entry(Some(&skipped)),
-            Entry::Skipped {
-                reason: SkipReason::InvestigationFailed
-            }
-        );
-        let held = item(&[
-            ("state", s("in_progress")),
-            ("lease_owner", s("req-1")),
-            ("lease_expires", n(100)),
-            ("case_id", s("1")),
-        ]);
-        assert_eq!(
-            entry(Some(&held)),
-            Entry::InProgress {
-                owner: "req-1".into(),
-                lease_expires: 100,
-                case_id: Some("1".into())
-            }
-        );
+        assert_eq!(entry(Some(&skipped)), Entry::Skipped { reason: SkipReason::InvestigationFailed });
+        let held = item(&[("state", s("in_progress")), ("lease_owner", s("req-1")), ("lease_expires", n(100)), ("case_id", s("1"))]);
+        assert_eq!(entry(Some(&held)), Entry::InProgress { owner: "req-1".into(), lease_expires: 100, case_id: Some("1".into()) });
     }
 
     #[test]
     fn an_unreadable_item_counts_as_held_never_as_absent() {
         let odd = item(&[("state", s("something-new"))]);
-        assert!(matches!(
-            entry(Some(&odd)),
-            Entry::InProgress {
-                lease_expires: i64::MAX,
-                ..
-            }
-        ));
+        assert!(matches!(entry(Some(&odd)), Entry::InProgress { lease_expires: i64::MAX, .. }));
     }
 }

@@ -30,10 +30,7 @@ pub struct CaseItem {
 
 /// The related item that links an incident to a case.
 pub fn case_item(region: &str, case_id: &str) -> CaseItem {
-    CaseItem {
-        title: format!("Security Incident Response case {case_id}"),
-        url: console::case_url(region, case_id),
-    }
+    CaseItem { title: format!("Security Incident Response case {case_id}"), url: console::case_url(region, case_id) }
 }
 
 /// True when the incident already links the case.
@@ -73,11 +70,7 @@ pub fn close_timeline_event(case_id: &str, closure_code: Option<&str>, closed_ms
         closure_code.unwrap_or("no closure code"),
         console::case_url(region, case_id)
     );
-    TimelineEvent {
-        event_type: TIMELINE_EVENT_TYPE,
-        event_time_ms: closed_ms,
-        event_data: truncate(&data, COMMENT_MAX).into_owned(),
-    }
+    TimelineEvent { event_type: TIMELINE_EVENT_TYPE, event_time_ms: closed_ms, event_data: truncate(&data, COMMENT_MAX).into_owned() }
 }
 
 /// The case comment naming an incident.
@@ -106,13 +99,7 @@ pub fn metadata_with(existing: &[(String, String)], incident_arns: &[String]) ->
             continue;
         }
         let key = (1..)
-            .map(|n| {
-                if n == 1 {
-                    METADATA_KEY.to_string()
-                } else {
-                    format!("{METADATA_KEY}-{n}")
-                }
-            })
+            .map(|n| if n == 1 { METADATA_KEY.to_string() } else { format!("{METADATA_KEY}-{n}") })
             .find(|k| !entries.iter().any(|(ek, _)| ek == k))
             .unwrap_or_else(|| METADATA_KEY.to_string());
         entries.push((key, arn.clone()));
@@ -123,11 +110,7 @@ pub fn metadata_with(existing: &[(String, String)], incident_arns: &[String]) ->
 
 /// The incident ARNs a case's metadata links.
 pub fn linked_incidents(metadata: &[(String, String)]) -> Vec<String> {
-    metadata
-        .iter()
-        .filter(|(k, _)| k.starts_with(METADATA_KEY))
-        .map(|(_, v)| v.clone())
-        .collect()
+    metadata.iter().filter(|(k, _)| k.starts_with(METADATA_KEY)).map(|(_, v)| v.clone()).collect()
 }
 
 /// A `StartIncident` request as plain data.
@@ -175,10 +158,7 @@ mod tests {
     fn the_case_item_is_recognised_by_url() {
         let item = case_item("us-east-1", "1000000001");
         assert_eq!(item.title, "Security Incident Response case 1000000001");
-        let present = vec![RelatedItemView {
-            title: Some("anything".into()),
-            value: item.url.clone(),
-        }];
+        let present = vec![RelatedItemView { title: Some("anything".into()), value: item.url.clone() }];
         assert!(has_case_item(&present, &item));
         assert!(!has_case_item(&present, &case_item("us-east-1", "1000000002")));
         assert!(!has_case_item(&[], &item));
@@ -190,10 +170,7 @@ mod tests {
         assert_eq!(e.event_time_ms, 1_795_166_220_000);
         assert_eq!(e.event_type, "Custom Event");
         assert!(e.event_data.contains("1000000001") && e.event_data.contains("Critical") && e.event_data.contains(&sample().id));
-        assert_eq!(
-            e,
-            timeline_event(&sample(), RiskLevel::Critical, Confidence::High, "1000000001", "us-east-1")
-        );
+        assert_eq!(e, timeline_event(&sample(), RiskLevel::Critical, Confidence::High, "1000000001", "us-east-1"));
     }
 
     #[test]
@@ -201,9 +178,7 @@ mod tests {
         let e = close_timeline_event("1000000001", Some("False Positive"), 1_795_200_000_000, "us-east-1");
         assert_eq!(e.event_time_ms, 1_795_200_000_000);
         assert!(e.event_data.contains("1000000001") && e.event_data.contains("False Positive"));
-        assert!(close_timeline_event("1", None, 0, "us-east-1")
-            .event_data
-            .contains("no closure code"));
+        assert!(close_timeline_event("1", None, 0, "us-east-1").event_data.contains("no closure code"));
     }
 
     #[test]
@@ -219,24 +194,14 @@ mod tests {
     fn metadata_adds_only_what_is_missing() {
         let (none, _) = metadata_with(&[(METADATA_KEY.into(), ARN1.into())], &[ARN1.into()]);
         assert_eq!(none, None);
-        let existing = vec![
-            ("owner".to_string(), "soc".to_string()),
-            (METADATA_KEY.to_string(), ARN1.to_string()),
-        ];
+        let existing = vec![("owner".to_string(), "soc".to_string()), (METADATA_KEY.to_string(), ARN1.to_string())];
         let (updated, left_out) = metadata_with(&existing, &[ARN1.into(), ARN2.into()]);
         assert!(left_out.is_empty());
         assert_eq!(
             updated,
-            Some(vec![
-                ("owner".into(), "soc".into()),
-                (METADATA_KEY.into(), ARN1.into()),
-                (format!("{METADATA_KEY}-2"), ARN2.into())
-            ])
+            Some(vec![("owner".into(), "soc".into()), (METADATA_KEY.into(), ARN1.into()), (format!("{METADATA_KEY}-2"), ARN2.into())])
         );
-        assert_eq!(
-            linked_incidents(&updated.unwrap_or_default()),
-            vec![ARN1.to_string(), ARN2.to_string()]
-        );
+        assert_eq!(linked_incidents(&updated.unwrap_or_default()), vec![ARN1.to_string(), ARN2.to_string()]);
     }
 
     #[test]

@@ -42,10 +42,7 @@ mod tests {
         let v: Value = serde_json::from_str(&emf_line("skipped", Some("below_threshold"), 1_700_000_000_000)).expect("json");
         assert_eq!(v["_aws"]["Timestamp"], 1_700_000_000_000i64);
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], NAMESPACE);
-        assert_eq!(
-            v["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-            serde_json::json!([["Outcome"], ["Outcome", "Reason"]])
-        );
+        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Dimensions"], serde_json::json!([["Outcome"], ["Outcome", "Reason"]]));
         assert_eq!(v["Outcome"], "skipped");
         assert_eq!(v["Reason"], "below_threshold");
         assert_eq!(v["Investigations"], 1);

@@ -88,22 +88,12 @@ pub struct Counts {
 impl Outcome {
     /// A skip of an investigation.
     pub fn skipped(reason: SkipReason, investigation_id: &str, risk_level: Option<String>) -> Outcome {
-        Outcome::Skipped {
-            reason,
-            investigation_id: Some(investigation_id.to_string()),
-            finding_id: None,
-            case_id: None,
-            risk_level,
-        }
+        Outcome::Skipped { reason, investigation_id: Some(investigation_id.to_string()), finding_id: None, case_id: None, risk_level }
     }
 
     /// A pending investigation.
     pub fn pending(investigation_id: &str) -> Outcome {
-        Outcome::Pending {
-            investigation_id: Some(investigation_id.to_string()),
-            finding_id: None,
-            dry_run: false,
-        }
+        Outcome::Pending { investigation_id: Some(investigation_id.to_string()), finding_id: None, dry_run: false }
     }
 
     /// The outcome's name, as the JSON and the metrics spell it.
@@ -155,38 +145,22 @@ mod tests {
         };
         assert_eq!(
             serde_json::to_value(&escalated).ok(),
-            Some(
-                json!({"outcome":"escalated","investigationId":"i","riskLevel":"High","confidence":"Medium",
+            Some(json!({"outcome":"escalated","investigationId":"i","riskLevel":"High","confidence":"Medium",
                 "caseId":"1234567890","incidentRecordArns":["arn:aws:ssm-incidents::1:incident-record/P/1"],
-                "incidentStarted":false,"dryRun":false})
-            )
+                "incidentStarted":false,"dryRun":false}))
         );
         let skipped = Outcome::skipped(SkipReason::BelowThreshold, "i", Some("Low".into()));
         assert_eq!(
             serde_json::to_value(&skipped).ok(),
             Some(json!({"outcome":"skipped","reason":"below_threshold","investigationId":"i","riskLevel":"Low"}))
         );
-        assert_eq!(
-            serde_json::to_value(Outcome::pending("i")).ok(),
-            Some(json!({"outcome":"pending","investigationId":"i"}))
-        );
-        let swept = Outcome::Swept {
-            counts: Counts {
-                escalated: 40,
-                skipped: 30,
-                pending: 20,
-                failed: 0,
-            },
-            complete: true,
-        };
+        assert_eq!(serde_json::to_value(Outcome::pending("i")).ok(), Some(json!({"outcome":"pending","investigationId":"i"})));
+        let swept = Outcome::Swept { counts: Counts { escalated: 40, skipped: 30, pending: 20, failed: 0 }, complete: true };
         assert_eq!(
             serde_json::to_value(&swept).ok(),
             Some(json!({"outcome":"swept","counts":{"escalated":40,"skipped":30,"pending":20,"failed":0},"complete":true}))
         );
-        let resolved = Outcome::Resolved {
-            case_id: "1234567890".into(),
-            incident_record_arns: vec!["a".into()],
-        };
+        let resolved = Outcome::Resolved { case_id: "1234567890".into(), incident_record_arns: vec!["a".into()] };
         assert_eq!(
             serde_json::to_value(&resolved).ok(),
             Some(json!({"outcome":"resolved","caseId":"1234567890","incidentRecordArns":["a"]}))
@@ -199,14 +173,6 @@ mod tests {
         c.add(&Outcome::pending("i"));
         c.add(&Outcome::skipped(SkipReason::BelowThreshold, "i", None));
         c.add(&Outcome::pending("j"));
-        assert_eq!(
-            c,
-            Counts {
-                escalated: 0,
-                skipped: 1,
-                pending: 2,
-                failed: 0
-            }
-        );
+        assert_eq!(c, Counts { escalated: 0, skipped: 1, pending: 2, failed: 0 });
     }
 }

@@ -29,9 +29,7 @@ const MAX_MARGIN: Duration = Duration::from_secs(15);
 pub async fn sweep(app: &App, invocation: &Invocation) -> Result<Outcome, Error> {
     let detector = app.config.detector_id.as_deref().ok_or(Error::NoDetector)?;
     let margin = invocation.remaining().checked_div(4).unwrap_or_default().min(MAX_MARGIN);
-    let now_ms = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
+    let now_ms = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
     let cutoff_ms = now_ms - i64::from(app.config.sweep_lookback_hours) * 3_600_000;
     let listed = app.aws.investigations_ended_since(detector, cutoff_ms).await?;
 
@@ -45,12 +43,7 @@ pub async fn sweep(app: &App, invocation: &Invocation) -> Result<Outcome, Error>
             _ => {}
         }
     }
-    info!(
-        detector,
-        finished = work.len(),
-        running = counts.pending,
-        "sweep listed investigations"
-    );
+    info!(detector, finished = work.len(), running = counts.pending, "sweep listed investigations");
 
     let mut failures = Vec::new();
     let mut done = 0;
@@ -81,19 +74,12 @@ pub async fn sweep(app: &App, invocation: &Invocation) -> Result<Outcome, Error>
     }
     let complete = done == work.len();
     if !complete {
-        warn!(
-            left = work.len() - done,
-            "sweep stopped before the deadline; the next run takes up the rest"
-        );
+        warn!(left = work.len() - done, "sweep stopped before the deadline; the next run takes up the rest");
     }
     info!(?counts, complete, "sweep done");
     if failures.is_empty() {
         Ok(Outcome::Swept { counts, complete })
     } else {
-        Err(Error::Sweep {
-            counts,
-            complete,
-            failures,
-        })
+        Err(Error::Sweep { counts, complete, failures })
     }
 }

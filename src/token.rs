@@ -55,14 +55,15 @@ impl Scope<'_> {
         self.token("comment", &[case_id, incident_arn])
     }
 
-    /// `UpdateRelatedItems` adding the case to one incident.
-    pub fn related_item(&self, incident_arn: &str) -> String {
-        self.token("related-item", &[incident_arn])
+    /// `UpdateRelatedItems` adding one case to one incident (the case id is in
+    /// the body, so it is in the token too).
+    pub fn related_item(&self, case_id: &str, incident_arn: &str) -> String {
+        self.token("related-item", &[case_id, incident_arn])
     }
 
-    /// `CreateTimelineEvent` recording the escalation on one incident.
-    pub fn timeline_event(&self, incident_arn: &str) -> String {
-        self.token("timeline-event", &[incident_arn])
+    /// `CreateTimelineEvent` recording the escalation to one case on one incident.
+    pub fn timeline_event(&self, case_id: &str, incident_arn: &str) -> String {
+        self.token("timeline-event", &[case_id, incident_arn])
     }
 
     /// `StartIncident` from the response plan.
@@ -95,14 +96,8 @@ mod tests {
 
     #[test]
     fn tokens_differ_per_investigation_region_and_write() {
-        let other = Scope {
-            investigation_id: "c0ffee00-0000-4000-8000-000000000002",
-            ..SCOPE
-        };
-        let elsewhere = Scope {
-            region: "eu-west-1",
-            ..SCOPE
-        };
+        let other = Scope { investigation_id: "c0ffee00-0000-4000-8000-000000000002", ..SCOPE };
+        let elsewhere = Scope { region: "eu-west-1", ..SCOPE };
         let arn = "arn:aws:ssm-incidents::123456789012:incident-record/P/1";
         let all = [
             SCOPE.create_case(),
@@ -111,8 +106,10 @@ mod tests {
             SCOPE.comment("1000000001", arn),
             SCOPE.comment("1000000002", arn),
             SCOPE.comment("1000000001", "arn:aws:ssm-incidents::123456789012:incident-record/P/2"),
-            SCOPE.related_item(arn),
-            SCOPE.timeline_event(arn),
+            SCOPE.related_item("1000000001", arn),
+            SCOPE.related_item("1000000002", arn),
+            SCOPE.timeline_event("1000000001", arn),
+            SCOPE.timeline_event("1000000002", arn),
             SCOPE.start_incident(),
             other.start_incident(),
             create_investigation("us-east-1", SCOPE.detector_id, "f1"),
@@ -125,8 +122,15 @@ mod tests {
     }
 
     #[test]
-    fn tokens_fit_every_service_limit() {
-        // Incident Manager takes at most 128 characters, Security IR 255, GuardDuty 64.
-        assert!(SCOPE.create_case().len() <= 64);
+    fn tokens_are_uuids_whatever_the_length_of_their_parts() {
+        // The tightest limit is GuardDuty's 64 characters; a UUID is 36, however long the parts.
+        let long = "x".repeat(1000);
+        let scope = Scope { detector_id: &long, ..SCOPE };
+        for t in
+            [scope.create_case(), scope.comment(&long, &long), scope.related_item(&long, &long), create_investigation(&long, &long, &long)]
+        {
+            assert_eq!(t.len(), 36);
+            assert!(Uuid::parse_str(&t).is_ok(), "{t}");
+        }
     }
 }

@@ -64,12 +64,7 @@ impl Function {
     }
 
     fn logs(&self) -> Vec<Value> {
-        self.stdout
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
+        self.stdout.lock().unwrap_or_else(|e| e.into_inner()).iter().filter_map(|l| serde_json::from_str(l).ok()).collect()
     }
 }
 
@@ -79,9 +74,7 @@ async fn the_binary_handles_each_kind_of_event() {
     let f = launch(RuntimeApi::start().await.expect("runtime api"), &sim, &[]);
     assert!(f.api.wait_first_poll(TIMEOUT).await.is_some(), "the function never polled /next");
 
-    let Invocation::Response(critical) = f.invoke(event("investigation-critical")).await else {
-        panic!("critical failed")
-    };
+    let Invocation::Response(critical) = f.invoke(event("investigation-critical")).await else { panic!("critical failed") };
     assert_eq!(critical["outcome"], "escalated");
     assert_eq!(critical["incidentRecordArns"], json!([MATCHING]));
 
@@ -95,27 +88,14 @@ async fn the_binary_handles_each_kind_of_event() {
         f.invoke(event("investigation-running")).await,
         Invocation::Response(json!({"outcome": "pending", "investigationId": "c0ffee00-0000-4000-8000-000000000004"}))
     );
-    let Invocation::Error { error_type, error_message } = f.invoke(event("malformed")).await else {
-        panic!("malformed succeeded")
-    };
+    let Invocation::Error { error_type, error_message } = f.invoke(event("malformed")).await else { panic!("malformed succeeded") };
     assert_eq!(error_type, "MalformedEvent");
     assert!(error_message.contains("detail.investigationId"), "{error_message}");
 
     // The same critical event again: the same case, nothing new.
-    let Invocation::Response(again) = f.invoke(event("investigation-critical")).await else {
-        panic!("redelivery failed")
-    };
+    let Invocation::Response(again) = f.invoke(event("investigation-critical")).await else { panic!("redelivery failed") };
     assert_eq!(again["caseId"], critical["caseId"]);
-    assert_eq!(
-        writes(&sim),
-        Writes {
-            cases: 1,
-            comments: 1,
-            related_items_added: 1,
-            timeline_events: 1,
-            incidents: 4
-        }
-    );
+    assert_eq!(writes(&sim), Writes { cases: 1, comments: 1, related_items_added: 1, timeline_events: 1, incidents: 4 });
 
     // JSON logs carry the request and investigation ids; EMF lines count the outcomes.
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -127,12 +107,7 @@ async fn the_binary_handles_each_kind_of_event() {
     let emf: Vec<(String, Option<String>)> = logs
         .iter()
         .filter(|l| l.get("_aws").is_some())
-        .map(|l| {
-            (
-                l["Outcome"].as_str().unwrap_or_default().to_string(),
-                l["Reason"].as_str().map(str::to_string),
-            )
-        })
+        .map(|l| (l["Outcome"].as_str().unwrap_or_default().to_string(), l["Reason"].as_str().map(str::to_string)))
         .collect();
     assert_eq!(
         emf,
@@ -149,21 +124,14 @@ async fn the_binary_handles_each_kind_of_event() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_configuration_stops_the_cold_start_naming_the_variable() {
     let sim = Sim::start(demo_fixture()).await.expect("simulation");
-    let mut f = launch(
-        RuntimeApi::start().await.expect("runtime api"),
-        &sim,
-        &[("RISK_THRESHOLD", "Severe")],
-    );
+    let mut f = launch(RuntimeApi::start().await.expect("runtime api"), &sim, &[("RISK_THRESHOLD", "Severe")]);
     let status = tokio::time::timeout(TIMEOUT, f.child.wait()).await.expect("exits").expect("status");
     assert!(!status.success());
     let reported = f.api.init_error().expect("reported to /init/error");
     assert_eq!(reported["errorType"], "Runtime.ConfigError");
     let message = reported["errorMessage"].as_str().unwrap_or_default();
     assert!(message.contains("RISK_THRESHOLD") && message.contains("Critical"), "{message}");
-    assert!(
-        f.api.first_poll().is_none(),
-        "a function that failed its init must not poll for events"
-    );
+    assert!(f.api.first_poll().is_none(), "a function that failed its init must not poll for events");
     assert!(operations(&sim).is_empty());
 }
 
@@ -176,11 +144,7 @@ async fn the_binary_sweeps_a_backlog_to_the_end_with_the_ledger() {
     let f = launch(
         RuntimeApi::start().await.expect("runtime api"),
         &sim,
-        &[
-            ("DETECTOR_ID", "12abc34d567e8fa901bc2d34e56789f0"),
-            ("LEDGER_TABLE", LEDGER_TABLE),
-            ("AWS_ENDPOINT_URL_DYNAMODB", moto.url()),
-        ],
+        &[("DETECTOR_ID", "12abc34d567e8fa901bc2d34e56789f0"), ("LEDGER_TABLE", LEDGER_TABLE), ("AWS_ENDPOINT_URL_DYNAMODB", moto.url())],
     );
     assert!(f.api.wait_first_poll(TIMEOUT).await.is_some());
 
@@ -188,12 +152,7 @@ async fn the_binary_sweeps_a_backlog_to_the_end_with_the_ledger() {
     let mut rounds = Vec::new();
     loop {
         let started = std::time::Instant::now();
-        let Invocation::Response(result) = f
-            .api
-            .invoke(event("scheduled-sweep"), Duration::from_secs(1))
-            .await
-            .expect("answered")
-        else {
+        let Invocation::Response(result) = f.api.invoke(event("scheduled-sweep"), Duration::from_secs(1)).await.expect("answered") else {
             panic!("the sweep failed")
         };
         let escalated = result["counts"]["escalated"].as_u64().unwrap_or(0);
@@ -206,10 +165,7 @@ async fn the_binary_sweeps_a_backlog_to_the_end_with_the_ledger() {
     }
     assert_eq!(writes(&sim).cases, worthy);
     for (n, (took, finished, complete)) in rounds.iter().enumerate() {
-        eprintln!(
-            "sweep invocation {}: {finished} investigations settled in {took:?} (complete: {complete})",
-            n + 1
-        );
+        eprintln!("sweep invocation {}: {finished} investigations settled in {took:?} (complete: {complete})", n + 1);
     }
 
     // A second full sweep writes nothing anywhere.
@@ -217,16 +173,9 @@ async fn the_binary_sweeps_a_backlog_to_the_end_with_the_ledger() {
     let Invocation::Response(full) = f.api.invoke(event("scheduled-sweep"), TIMEOUT).await.expect("answered") else {
         panic!("sweep failed")
     };
-    assert_eq!(
-        full["counts"],
-        json!({"escalated": worthy, "skipped": 108 - worthy, "pending": 12, "failed": 0})
-    );
-    let writes_after = sim.state(|s| {
-        s.log[log_before..]
-            .iter()
-            .filter(|e| !e.operation.starts_with("Get") && !e.operation.starts_with("List"))
-            .count()
-    });
+    assert_eq!(full["counts"], json!({"escalated": worthy, "skipped": 108 - worthy, "pending": 12, "failed": 0}));
+    let writes_after =
+        sim.state(|s| s.log[log_before..].iter().filter(|e| !e.operation.starts_with("Get") && !e.operation.starts_with("List")).count());
     assert_eq!(writes_after, 0);
     assert_eq!(writes(&sim).cases, worthy);
 }

@@ -11,9 +11,7 @@ use investigation_escalator::Outcome;
 use serde_json::{json, Value};
 
 async fn outcome(env: &TestEnv, name: &str) -> Value {
-    let o = run(&env.app, &event(name), &invocation())
-        .await
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let o = run(&env.app, &event(name), &invocation()).await.unwrap_or_else(|e| panic!("{name}: {e}"));
     serde_json::to_value(o).expect("json")
 }
 
@@ -37,23 +35,16 @@ async fn critical_escalates_and_links_the_matching_incident_both_ways() {
     assert_eq!(case["tags"]["guardduty:investigation-id"], "c0ffee00-0000-4000-8000-000000000001");
     assert_eq!(case["tags"]["guardduty:detector-id"], "12abc34d567e8fa901bc2d34e56789f0");
     assert_eq!(case["reportedIncidentStartDate"], json!(1_795_165_800));
-    assert_eq!(
-        case["caseMetadata"],
-        json!([{"key": "ssm-incidents:incident-record-arn", "value": MATCHING}])
-    );
+    assert_eq!(case["caseMetadata"], json!([{"key": "ssm-incidents:incident-record-arn", "value": MATCHING}]));
     // Case → incident: a comment naming it.
     let comments = state["comments"][&case_id].as_array().expect("comments");
     assert_eq!(comments.len(), 1);
-    assert!(comments[0]["body"]
-        .as_str()
-        .is_some_and(|b| b.contains(MATCHING) && b.contains("SSH brute force on prod bastion")));
+    assert!(comments[0]["body"].as_str().is_some_and(|b| b.contains(MATCHING) && b.contains("SSH brute force on prod bastion")));
     // Incident → case: a related item and a timeline event.
     let items = state["relatedItems"][MATCHING].as_array().expect("items");
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["identifier"]["type"], "OTHER");
-    assert!(items[0]["identifier"]["value"]["url"]
-        .as_str()
-        .is_some_and(|u| u.ends_with(&format!("#/cases/{case_id}"))));
+    assert!(items[0]["identifier"]["value"]["url"].as_str().is_some_and(|u| u.ends_with(&format!("#/cases/{case_id}"))));
     assert_eq!(state["timelineEvents"][MATCHING].as_array().map(Vec::len), Some(1));
     // The unrelated and the resolved incident were left alone.
     for other in [UNRELATED, RESOLVED] {
@@ -68,16 +59,7 @@ async fn high_without_a_matching_incident_opens_a_case_that_stands_alone() {
     let result = outcome(&env, "investigation-high").await;
     assert_eq!(result["outcome"], "escalated");
     assert_eq!(result["incidentRecordArns"], json!([]));
-    assert_eq!(
-        writes(&env.sim),
-        Writes {
-            cases: 1,
-            comments: 0,
-            related_items_added: 0,
-            timeline_events: 0,
-            incidents: 4
-        }
-    );
+    assert_eq!(writes(&env.sim), Writes { cases: 1, comments: 0, related_items_added: 0, timeline_events: 0, incidents: 4 });
 }
 
 #[tokio::test]
@@ -103,8 +85,31 @@ async fn an_explicit_incident_is_linked_even_if_nothing_mentions_the_investigati
     let env = start(&[]).await;
     let result = outcome(&env, "investigation-explicit-incident").await;
     assert_eq!(result["incidentRecordArns"], json!([EXPLICIT]));
+    let case_id = result["caseId"].as_str().expect("case").to_string();
+    let state = env.sim.snapshot();
     // The runbook item it already had stays; the case is added beside it.
-    assert_eq!(env.sim.state(|s| s.related_items[EXPLICIT].len()), 2);
+    let items = state["relatedItems"][EXPLICIT].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 2);
+    assert!(items[1]["identifier"]["value"]["url"].as_str().is_some_and(|u| u.ends_with(&format!("#/cases/{case_id}"))));
+    assert_eq!(state["timelineEvents"][EXPLICIT].as_array().map(Vec::len), Some(1));
+    assert!(state["comments"][&case_id][0]["body"].as_str().is_some_and(|b| b.contains(EXPLICIT)));
+    assert_eq!(state["cases"][&case_id]["caseMetadata"], json!([{"key": "ssm-incidents:incident-record-arn", "value": EXPLICIT}]));
+}
+
+#[tokio::test]
+async fn a_resolved_or_unreadable_explicit_incident_falls_back_to_the_search() {
+    let env = start(&[]).await;
+    let mut e = event("investigation-critical");
+    e["detail"]["incidentRecordArn"] = json!(RESOLVED);
+    let result = serde_json::to_value(run(&env.app, &e, &invocation()).await.expect("escalated")).expect("json");
+    assert_eq!(result["incidentRecordArns"], json!([MATCHING]));
+    assert_eq!(env.sim.state(|s| s.related_items[RESOLVED].len()), 0);
+    // An ARN the service refuses as invalid: the search runs, the case is still opened.
+    let mut e = event("investigation-explicit-incident");
+    e["detail"]["incidentRecordArn"] = json!("arn:aws:ssm-incidents::12345:incident-record/SecurityResponse/short-account");
+    let result = serde_json::to_value(run(&env.app, &e, &invocation()).await.expect("escalated")).expect("json");
+    assert_eq!(result["outcome"], "escalated");
+    assert_eq!(result["incidentRecordArns"], json!([]));
 }
 
 #[tokio::test]
@@ -137,19 +142,12 @@ async fn a_malformed_event_fails_at_once_without_any_aws_call() {
 #[tokio::test]
 async fn an_unknown_investigation_fails_naming_the_call() {
     let env = start(&[]).await;
-    let err = run(
-        &env.app,
-        &json!({"detectorId": "12abc34d567e8fa901bc2d34e56789f0", "investigationId": "dead"}),
-        &invocation(),
-    )
-    .await
-    .expect_err("not found");
+    let err = run(&env.app, &json!({"detectorId": "12abc34d567e8fa901bc2d34e56789f0", "investigationId": "dead"}), &invocation())
+        .await
+        .expect_err("not found");
     assert_eq!(err.kind(), "AwsCallFailed");
     let text = err.to_string();
-    assert!(
-        text.contains("GetInvestigation") && text.contains("ResourceNotFoundException"),
-        "{text}"
-    );
+    assert!(text.contains("GetInvestigation") && text.contains("ResourceNotFoundException"), "{text}");
 }
 
 #[tokio::test]
@@ -160,16 +158,7 @@ async fn three_deliveries_make_one_case_one_comment_one_related_item() {
         case_ids.push(outcome(&env, "investigation-critical").await["caseId"].clone());
     }
     assert!(case_ids.windows(2).all(|w| w[0] == w[1]), "{case_ids:?}");
-    assert_eq!(
-        writes(&env.sim),
-        Writes {
-            cases: 1,
-            comments: 1,
-            related_items_added: 1,
-            timeline_events: 1,
-            incidents: 4
-        }
-    );
+    assert_eq!(writes(&env.sim), Writes { cases: 1, comments: 1, related_items_added: 1, timeline_events: 1, incidents: 4 });
     // The second and third delivery found the related item there and did not add it again.
     let adds = operations(&env.sim).iter().filter(|o| *o == "UpdateRelatedItems").count();
     assert_eq!(adds, 1);
@@ -190,15 +179,26 @@ async fn concurrent_deliveries_make_exactly_one_of_everything() {
         })
         .collect();
     assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
-    assert_eq!(
-        writes(&env.sim),
-        Writes {
-            cases: 1,
-            comments: 1,
-            related_items_added: 1,
-            timeline_events: 1,
-            incidents: 4
+    assert_eq!(writes(&env.sim), Writes { cases: 1, comments: 1, related_items_added: 1, timeline_events: 1, incidents: 4 });
+    // Beyond what the services hold: every repeated write was a replay of one token.
+    let fresh_writes = env.sim.state(|s| {
+        let mut counts = std::collections::BTreeMap::new();
+        for e in s.log.iter().filter(|e| e.error.is_none() && !e.replayed && e.client_token.is_some()) {
+            *counts.entry(e.operation.clone()).or_insert(0) += 1;
         }
+        counts
+    });
+    let expected: std::collections::BTreeMap<String, i32> =
+        [("CreateCase", 1), ("CreateCaseComment", 1), ("CreateTimelineEvent", 1), ("UpdateRelatedItems", 1)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+    assert_eq!(fresh_writes, expected);
+    // UpdateCase has no token: every writer wrote the same one entry.
+    let case_id = ids[0].clone().unwrap_or_default();
+    assert_eq!(
+        env.sim.state(|s| s.cases[&case_id]["caseMetadata"].clone()),
+        json!([{"key": "ssm-incidents:incident-record-arn", "value": MATCHING}])
     );
 }
 
@@ -218,59 +218,22 @@ async fn lost_answers_are_retried_with_the_same_tokens() {
         env.sim.faults(|f| f.fail_next(op, 1, FailKind::ServerErrorAfterWrite));
     }
     assert_eq!(outcome(&env, "investigation-critical").await["outcome"], "escalated");
-    assert_eq!(
-        writes(&env.sim),
-        Writes {
-            cases: 1,
-            comments: 1,
-            related_items_added: 1,
-            timeline_events: 1,
-            incidents: 4
-        }
-    );
+    assert_eq!(writes(&env.sim), Writes { cases: 1, comments: 1, related_items_added: 1, timeline_events: 1, incidents: 4 });
 }
 
 #[tokio::test]
 async fn a_failed_link_is_an_error_and_the_redelivery_completes_it() {
     let env = start(&[]).await;
-    env.sim.faults(|f| {
-        f.set(
-            "UpdateRelatedItems",
-            OpFaults {
-                error_share: 1.0,
-                ..Default::default()
-            },
-        )
-    });
-    let err = run(&env.app, &event("investigation-critical"), &invocation())
-        .await
-        .expect_err("the link fails");
+    env.sim.faults(|f| f.set("UpdateRelatedItems", OpFaults { error_share: 1.0, ..Default::default() }));
+    let err = run(&env.app, &event("investigation-critical"), &invocation()).await.expect_err("the link fails");
     assert_eq!(err.kind(), "LinkFailed");
     assert!(err.to_string().contains("UpdateRelatedItems"), "{err}");
     // Everything else was written; only the related item is missing.
-    assert_eq!(
-        writes(&env.sim),
-        Writes {
-            cases: 1,
-            comments: 1,
-            related_items_added: 0,
-            timeline_events: 1,
-            incidents: 4
-        }
-    );
+    assert_eq!(writes(&env.sim), Writes { cases: 1, comments: 1, related_items_added: 0, timeline_events: 1, incidents: 4 });
 
     env.sim.faults(|f| f.operations.clear());
     assert_eq!(outcome(&env, "investigation-critical").await["outcome"], "escalated");
-    assert_eq!(
-        writes(&env.sim),
-        Writes {
-            cases: 1,
-            comments: 1,
-            related_items_added: 1,
-            timeline_events: 1,
-            incidents: 4
-        }
-    );
+    assert_eq!(writes(&env.sim), Writes { cases: 1, comments: 1, related_items_added: 1, timeline_events: 1, incidents: 4 });
 }
 
 #[tokio::test]
@@ -282,16 +245,7 @@ async fn dry_run_decides_and_reports_but_writes_nothing() {
         json!({"outcome": "escalated", "investigationId": "c0ffee00-0000-4000-8000-000000000001", "riskLevel": "Critical",
                "confidence": "High", "incidentRecordArns": [MATCHING], "incidentStarted": false, "dryRun": true})
     );
-    assert_eq!(
-        writes(&env.sim),
-        Writes {
-            cases: 0,
-            comments: 0,
-            related_items_added: 0,
-            timeline_events: 0,
-            incidents: 4
-        }
-    );
+    assert_eq!(writes(&env.sim), Writes { cases: 0, comments: 0, related_items_added: 0, timeline_events: 0, incidents: 4 });
     let reads_only = operations(&env.sim).iter().all(|o| o.starts_with("Get") || o.starts_with("List"));
     assert!(reads_only, "{:?}", operations(&env.sim));
 }
@@ -307,19 +261,21 @@ async fn with_a_response_plan_an_incident_is_started_once() {
     assert_eq!(state["incidentRecords"][&started]["status"], "OPEN");
     assert_eq!(state["relatedItems"][&started].as_array().map(Vec::len), Some(1));
     // A redelivery finds the started incident by its title and starts none.
+    let adds = operations(&env.sim).iter().filter(|o| *o == "UpdateRelatedItems").count();
     let again = outcome(&env, "investigation-high").await;
     assert_eq!(again["incidentRecordArns"], json!([started]));
     assert_eq!(again["incidentStarted"], false);
-    assert_eq!(
-        writes(&env.sim),
-        Writes {
-            cases: 1,
-            comments: 1,
-            related_items_added: 1,
-            timeline_events: 1,
-            incidents: 5
-        }
-    );
+    assert_eq!(writes(&env.sim), Writes { cases: 1, comments: 1, related_items_added: 1, timeline_events: 1, incidents: 5 });
+    assert_eq!(operations(&env.sim).iter().filter(|o| *o == "UpdateRelatedItems").count(), adds, "the case was already on it");
+}
+
+#[tokio::test]
+async fn a_lost_start_incident_answer_starts_one_incident() {
+    let env = start(&[("INCIDENT_RESPONSE_PLAN_ARN", PLAN)]).await;
+    env.sim.faults(|f| f.fail_next("StartIncident", 1, FailKind::ServerErrorAfterWrite));
+    let result = outcome(&env, "investigation-high").await;
+    assert_eq!(result["incidentStarted"], true);
+    assert_eq!(writes(&env.sim).incidents, 5, "one incident started, though the first answer was lost");
 }
 
 #[tokio::test]
@@ -334,10 +290,7 @@ async fn thresholds_come_from_the_configuration() {
 async fn a_missing_risk_level_is_skipped_as_unknown() {
     let env = start(&[]).await;
     env.sim.state(|s| {
-        if let Some(inv) = s
-            .investigations
-            .get_mut("12abc34d567e8fa901bc2d34e56789f0/c0ffee00-0000-4000-8000-000000000001")
-        {
+        if let Some(inv) = s.investigations.get_mut("12abc34d567e8fa901bc2d34e56789f0/c0ffee00-0000-4000-8000-000000000001") {
             inv.as_object_mut().map(|o| o.remove("riskLevel"));
         }
     });

@@ -44,64 +44,29 @@ async fn a_lease_expires_and_the_takeover_keeps_the_progress() {
     let (l, key) = (ledger(&env), investigation_key("us-east-1", DETECTOR, CRITICAL));
     assert_eq!(l.claim(&key, "a", 1_000).await, Ok(Claim::Won { case_id: None }));
     l.record_case(&key, "a", "1000000001", 1_001).await.expect("recorded");
-    assert_eq!(
-        l.claim(&key, "a", 1_010).await,
-        Ok(Claim::Won {
-            case_id: Some("1000000001".into())
-        }),
-        "the holder may claim again"
-    );
+    assert_eq!(l.claim(&key, "a", 1_010).await, Ok(Claim::Won { case_id: Some("1000000001".into()) }), "the holder may claim again");
     assert_eq!(l.claim(&key, "b", 1_059).await, Ok(Claim::Held), "the lease is still live");
-    assert_eq!(
-        l.claim(&key, "b", 1_071).await,
-        Ok(Claim::Won {
-            case_id: Some("1000000001".into())
-        }),
-        "taken over, progress kept"
-    );
+    assert_eq!(l.claim(&key, "b", 1_071).await, Ok(Claim::Won { case_id: Some("1000000001".into()) }), "taken over, progress kept");
     // The old holder has lost the lease: its writes are refused.
     let lost = l.record_case(&key, "a", "1000000002", 1_072).await.expect_err("not the holder");
     assert_eq!(lost.code, "ConditionalCheckFailedException");
-    l.finish(&key, "b", "us-east-1", "1000000001", &["arn:1".into()], "Critical", "High", 1_073)
-        .await
-        .expect("finished");
+    l.finish(&key, "b", "us-east-1", "1000000001", &["arn:1".into()], "Critical", "High", 1_073).await.expect("finished");
     let done = l.get(&key).await.expect("read");
-    assert!(
-        matches!(&done, Entry::Escalated { case_id, .. } if case_id == "1000000001"),
-        "{done:?}"
-    );
+    assert!(matches!(&done, Entry::Escalated { case_id, .. } if case_id == "1000000001"), "{done:?}");
     assert_eq!(l.claim(&key, "c", 9_999).await, Ok(Claim::Done(done)));
-    assert_eq!(
-        l.case_incidents("us-east-1", "1000000001").await,
-        Ok(Some(vec!["arn:1".to_string()]))
-    );
+    assert_eq!(l.case_incidents("us-east-1", "1000000001").await, Ok(Some(vec!["arn:1".to_string()])));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_between_create_case_and_the_links_resumes_where_it_stopped() {
     let env = start_with_ledger(demo_fixture(), &[("LEDGER_LEASE_SECONDS", "1")]).await;
     // The links hang; the invocation is cut off after the case was opened: a crash, no cleanup.
-    env.sim.faults(|f| {
-        f.set(
-            "UpdateRelatedItems",
-            OpFaults {
-                latency_ms: 5_000,
-                ..Default::default()
-            },
-        )
-    });
-    let crashed = tokio::time::timeout(
-        Duration::from_millis(800),
-        run(&env.app, &event("investigation-critical"), &invocation()),
-    )
-    .await;
+    env.sim.faults(|f| f.set("UpdateRelatedItems", OpFaults { latency_ms: 5_000, ..Default::default() }));
+    let crashed = tokio::time::timeout(Duration::from_millis(800), run(&env.app, &event("investigation-critical"), &invocation())).await;
     assert!(crashed.is_err(), "the first invocation should have been cut off");
     assert_eq!(calls(&env, "CreateCase"), 1);
     let key = investigation_key("us-east-1", DETECTOR, CRITICAL);
-    let Entry::InProgress {
-        case_id: Some(case_id), ..
-    } = ledger(&env).get(&key).await.expect("read")
-    else {
+    let Entry::InProgress { case_id: Some(case_id), .. } = ledger(&env).get(&key).await.expect("read") else {
         panic!("the case should be recorded")
     };
 
@@ -112,16 +77,7 @@ async fn a_crash_between_create_case_and_the_links_resumes_where_it_stopped() {
     let result = outcome(&env, &event("investigation-critical")).await;
     assert_eq!(result["caseId"], case_id.as_str());
     assert_eq!(calls(&env, "CreateCase"), 1, "resumed with the recorded case, no second CreateCase");
-    assert_eq!(
-        writes(&env.sim),
-        Writes {
-            cases: 1,
-            comments: 1,
-            related_items_added: 1,
-            timeline_events: 1,
-            incidents: 4
-        }
-    );
+    assert_eq!(writes(&env.sim), Writes { cases: 1, comments: 1, related_items_added: 1, timeline_events: 1, incidents: 4 });
     assert!(matches!(ledger(&env).get(&key).await, Ok(Entry::Escalated { .. })));
 }
 
@@ -151,10 +107,7 @@ async fn without_the_ledger_the_token_window_is_all_there_is() {
 async fn skips_are_recorded_gate_skips_are_decided_again_and_failures_are_final() {
     let env = start_with_ledger(demo_fixture(), &[]).await;
     assert_eq!(outcome(&env, &event("investigation-low")).await["reason"], "below_threshold");
-    assert_eq!(
-        outcome(&env, &event("investigation-failed")).await["reason"],
-        "investigation_failed"
-    );
+    assert_eq!(outcome(&env, &event("investigation-failed")).await["reason"], "investigation_failed");
     let items = ledger_items(&env).await;
     assert_eq!(items.len(), 2, "{items:?}");
 
@@ -173,15 +126,8 @@ async fn skips_are_recorded_gate_skips_are_decided_again_and_failures_are_final(
     };
     assert_eq!(outcome(&lowered, &event("investigation-low")).await["outcome"], "escalated");
     let reads = calls(&lowered, "GetInvestigation");
-    assert_eq!(
-        outcome(&lowered, &event("investigation-failed")).await["reason"],
-        "investigation_failed"
-    );
-    assert_eq!(
-        calls(&lowered, "GetInvestigation"),
-        reads,
-        "a failed investigation is not read again"
-    );
+    assert_eq!(outcome(&lowered, &event("investigation-failed")).await["reason"], "investigation_failed");
+    assert_eq!(calls(&lowered, "GetInvestigation"), reads, "a failed investigation is not read again");
 }
 
 #[tokio::test]
@@ -219,17 +165,9 @@ async fn a_backlog_drains_over_several_short_sweeps_and_a_second_sweep_writes_no
 
     let ledger_before = ledger_items(&env).await;
     let log_before = env.sim.state(|s| s.log.len());
-    let full = outcome_with(
-        &env,
-        &event("scheduled-sweep"),
-        Invocation::new("sweep-full", Duration::from_secs(60)),
-    )
-    .await;
+    let full = outcome_with(&env, &event("scheduled-sweep"), Invocation::new("sweep-full", Duration::from_secs(60))).await;
     assert_eq!(full["complete"], true);
-    assert_eq!(
-        full["counts"],
-        json!({"escalated": worthy, "skipped": 108 - worthy, "pending": 12, "failed": 0})
-    );
+    assert_eq!(full["counts"], json!({"escalated": worthy, "skipped": 108 - worthy, "pending": 12, "failed": 0}));
     let writes_after: Vec<String> = env.sim.state(|s| {
         s.log[log_before..]
             .iter()
@@ -244,9 +182,7 @@ async fn a_backlog_drains_over_several_short_sweeps_and_a_second_sweep_writes_no
 #[tokio::test]
 async fn the_sweep_needs_a_detector() {
     let env = start(&[]).await;
-    let err = run(&env.app, &event("scheduled-sweep"), &invocation())
-        .await
-        .expect_err("no detector");
+    let err = run(&env.app, &event("scheduled-sweep"), &invocation()).await.expect_err("no detector");
     assert_eq!(err.kind(), "SweepNotConfigured");
     assert!(err.to_string().contains("DETECTOR_ID"));
 }
@@ -267,13 +203,8 @@ async fn findings_start_one_investigation_when_enabled_and_severe() {
     let second = outcome(&env, &event("guardduty-finding")).await;
     assert_eq!(second["investigationId"], id.as_str());
     assert_eq!(env.sim.state(|s| s.investigations.len()), before + 1);
-    let prompt = env
-        .sim
-        .state(|s| s.investigations[&format!("{DETECTOR}/{id}")]["triggerPrompt"].clone());
-    assert!(
-        prompt.as_str().is_some_and(|p| p.contains("5ab4c8d9e0f1a2b3c4d5e6f7a8b9c0d1")),
-        "{prompt}"
-    );
+    let prompt = env.sim.state(|s| s.investigations[&format!("{DETECTOR}/{id}")]["triggerPrompt"].clone());
+    assert!(prompt.as_str().is_some_and(|p| p.contains("5ab4c8d9e0f1a2b3c4d5e6f7a8b9c0d1")), "{prompt}");
 }
 
 #[tokio::test]
@@ -288,10 +219,7 @@ async fn findings_without_a_ledger_rely_on_the_token() {
 #[tokio::test]
 async fn findings_are_off_by_default_and_the_quota_is_not_retried() {
     let off = start(&[]).await;
-    assert_eq!(
-        outcome(&off, &event("guardduty-finding")).await["reason"],
-        "start_investigations_off"
-    );
+    assert_eq!(outcome(&off, &event("guardduty-finding")).await["reason"], "start_investigations_off");
     let env = start(&[("START_INVESTIGATIONS", "true")]).await;
     env.sim.state(|s| s.investigation_quota = 0);
     assert_eq!(outcome(&env, &event("guardduty-finding")).await["reason"], "investigation_quota");
@@ -315,17 +243,10 @@ fn closed(case_id: &str) -> Value {
 }
 
 async fn close_out_resolves_the_incident_once(env: TestEnv) {
-    let case_id = outcome(&env, &event("investigation-critical")).await["caseId"]
-        .as_str()
-        .expect("case")
-        .to_string();
-    env.sim
-        .state(|s| escalator_sim::services::security_ir::close_case(s, &case_id, "Investigation Completed"));
+    let case_id = outcome(&env, &event("investigation-critical")).await["caseId"].as_str().expect("case").to_string();
+    env.sim.state(|s| escalator_sim::services::security_ir::close_case(s, &case_id, "Investigation Completed"));
     let result = outcome(&env, &closed(&case_id)).await;
-    assert_eq!(
-        result,
-        json!({"outcome": "resolved", "caseId": case_id, "incidentRecordArns": [MATCHING]})
-    );
+    assert_eq!(result, json!({"outcome": "resolved", "caseId": case_id, "incidentRecordArns": [MATCHING]}));
     assert_eq!(env.sim.state(|s| s.incident_records[MATCHING]["status"].clone()), "RESOLVED");
     let events = || env.sim.state(|s| s.timeline_events[MATCHING].len());
     assert_eq!(events(), 2, "the escalation's event and the close-out's");
@@ -350,10 +271,7 @@ async fn close_out_without_the_ledger_reads_the_case_metadata() {
 #[tokio::test]
 async fn a_case_this_product_did_not_open_is_ignored() {
     let env = start_with_ledger(demo_fixture(), &[]).await;
-    assert_eq!(
-        outcome(&env, &closed("1234567890")).await,
-        json!({"outcome": "skipped", "reason": "unknown_case", "caseId": "1234567890"})
-    );
+    assert_eq!(outcome(&env, &closed("1234567890")).await, json!({"outcome": "skipped", "reason": "unknown_case", "caseId": "1234567890"}));
     // A case that exists but was opened by someone else: same answer, no write.
     let other = start(&[]).await;
     let config = escalator_sim::sdk_config(&other.sim).await;

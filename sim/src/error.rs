@@ -23,13 +23,7 @@ pub struct SimError {
 
 impl SimError {
     fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
-        SimError {
-            status,
-            code: code.to_string(),
-            message: message.into(),
-            extra: Map::new(),
-            headers: Vec::new(),
-        }
+        SimError { status, code: code.to_string(), message: message.into(), extra: Map::new(), headers: Vec::new() }
     }
 
     fn with(mut self, key: &str, value: Value) -> Self {
@@ -52,14 +46,9 @@ impl SimError {
         );
         let err = Self::new(400, service.validation_error(), message);
         match service {
-            Service::SecurityIr => err.with("reason", json!("fieldValidationFailed")).with(
+            Service::SecurityIr => err.with("reason", json!("FIELD_VALIDATION_FAILED")).with(
                 "fieldList",
-                Value::Array(
-                    problems
-                        .into_iter()
-                        .map(|(name, message)| json!({"name": name, "message": message}))
-                        .collect(),
-                ),
+                Value::Array(problems.into_iter().map(|(name, message)| json!({"name": name, "message": message})).collect()),
             ),
             Service::GuardDuty => err.with("type", json!("InvalidInputException")),
             Service::Incidents => err,
@@ -70,7 +59,7 @@ impl SimError {
     pub fn invalid(service: Service, message: impl Into<String>) -> Self {
         let err = Self::new(400, service.validation_error(), message);
         match service {
-            Service::SecurityIr => err.with("reason", json!("other")),
+            Service::SecurityIr => err.with("reason", json!("OTHER")),
             Service::GuardDuty => err.with("type", json!("InvalidInputException")),
             Service::Incidents => err,
         }
@@ -86,12 +75,19 @@ impl SimError {
         match service {
             // GuardDuty's model has no ConflictException; it answers bad request.
             Service::GuardDuty => Self::new(400, "BadRequestException", message).with("type", json!("IdempotencyConflict")),
-            Service::SecurityIr => Self::new(409, "ConflictException", message)
-                .with("resourceId", json!(resource))
-                .with("resourceType", json!(resource_type)),
-            Service::Incidents => Self::new(409, "ConflictException", message)
-                .with("resourceIdentifier", json!(resource))
-                .with("resourceType", json!(resource_type)),
+            Service::SecurityIr => {
+                Self::new(409, "ConflictException", message).with("resourceId", json!(resource)).with("resourceType", json!(resource_type))
+            }
+            // resourceType is an enum there (INCIDENT_RECORD, TIMELINE_EVENT, …): only a value of it is sent.
+            Service::Incidents => {
+                let err = Self::new(409, "ConflictException", message).with("resourceIdentifier", json!(resource));
+                match resource_type {
+                    "RESPONSE_PLAN" | "INCIDENT_RECORD" | "TIMELINE_EVENT" | "REPLICATION_SET" | "RESOURCE_POLICY" => {
+                        err.with("resourceType", json!(resource_type))
+                    }
+                    _ => err,
+                }
+            }
         }
     }
 

@@ -47,10 +47,7 @@ pub struct Faults {
 impl Faults {
     /// Queues `n` failures of `kind` for the next calls of `operation`.
     pub fn fail_next(&mut self, operation: &str, n: usize, kind: FailKind) {
-        self.fail_next
-            .entry(operation.to_string())
-            .or_default()
-            .extend(std::iter::repeat_n(kind, n));
+        self.fail_next.entry(operation.to_string()).or_default().extend(std::iter::repeat_n(kind, n));
     }
 
     /// Sets the faults of one operation.

@@ -59,13 +59,7 @@ pub async fn sdk_config_at(url: &str) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(url)
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "AKIDSIMULATION",
-            "simulation-secret",
-            None,
-            None,
-            "escalator-sim",
-        ))
+        .credentials_provider(aws_credential_types::Credentials::new("AKIDSIMULATION", "simulation-secret", None, None, "escalator-sim"))
         .retry_config(RetryConfig::standard().with_initial_backoff(std::time::Duration::from_millis(10)))
         .load()
         .await

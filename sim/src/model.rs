@@ -115,10 +115,7 @@ impl Models {
     /// Finds the operation for a method and path; `service` (from the SigV4 scope)
     /// narrows the search when known.
     pub fn route(&self, service: Option<Service>, method: &str, path: &str) -> Option<Routed<'_>> {
-        self.models
-            .iter()
-            .filter(|m| service.is_none_or(|s| s == m.service))
-            .find_map(|m| m.route(method, path))
+        self.models.iter().filter(|m| service.is_none_or(|s| s == m.service)).find_map(|m| m.route(method, path))
     }
 }
 
@@ -156,12 +153,7 @@ impl Model {
                 patterns.insert(p.to_string(), re);
             }
         }
-        Ok(Model {
-            service,
-            operations,
-            shapes,
-            patterns,
-        })
+        Ok(Model { service, operations, shapes, patterns })
     }
 
     fn route(&self, method: &str, path: &str) -> Option<Routed<'_>> {
@@ -180,11 +172,7 @@ impl Model {
                     }
                 }
             }
-            Some(Routed {
-                model: self,
-                operation: op,
-                labels,
-            })
+            Some(Routed { model: self, operation: op, labels })
         })
     }
 
@@ -209,11 +197,11 @@ impl Model {
         let Some(input_shape) = &routed.operation.input else {
             return Ok(Value::Object(Map::new()));
         };
-        let shape = &self.shapes[input_shape];
+        let shape = self.shape(input_shape);
         let mut input = Map::new();
         for (member, def) in shape["members"].as_object().into_iter().flatten() {
             let wire = def["locationName"].as_str().unwrap_or(member);
-            let target = &self.shapes[def["shape"].as_str().unwrap_or_default()];
+            let target = self.shape(def["shape"].as_str().unwrap_or_default());
             let value = match def["location"].as_str() {
                 Some("uri") => routed.labels.get(wire).map(|s| scalar_from_text(target, s)),
                 Some("querystring") => {
@@ -245,16 +233,13 @@ impl Model {
 
     /// Checks `value` against shape `name`, collecting `(field path, message)` problems.
     pub fn validate(&self, name: &str, value: &Value, path: &str, problems: &mut Vec<(String, String)>) {
-        let shape = &self.shapes[name];
+        let shape = self.shape(name);
         let mut fail = |msg: String| problems.push((path.to_string(), msg));
         let shown = || shorten(value);
         match shape["type"].as_str().unwrap_or("structure") {
             "string" => {
                 let Some(s) = value.as_str() else {
-                    return fail(format!(
-                        "Value {} at '{path}' failed to satisfy constraint: Member must be a string",
-                        shown()
-                    ));
+                    return fail(format!("Value {} at '{path}' failed to satisfy constraint: Member must be a string", shown()));
                 };
                 let len = s.chars().count() as u64;
                 if let Some(min) = shape["min"].as_u64().filter(|&m| len < m) {
@@ -291,10 +276,7 @@ impl Model {
             }
             "integer" | "long" => {
                 let Some(n) = value.as_i64() else {
-                    return fail(format!(
-                        "Value {} at '{path}' failed to satisfy constraint: Member must be an integer",
-                        shown()
-                    ));
+                    return fail(format!("Value {} at '{path}' failed to satisfy constraint: Member must be an integer", shown()));
                 };
                 if let Some(min) = shape["min"].as_i64().filter(|&m| n < m) {
                     fail(format!(
@@ -310,34 +292,22 @@ impl Model {
             "double" | "float" | "timestamp" => {
                 // restJson1 bodies carry timestamps as epoch seconds.
                 if !value.is_number() {
-                    fail(format!(
-                        "Value {} at '{path}' failed to satisfy constraint: Member must be a number",
-                        shown()
-                    ));
+                    fail(format!("Value {} at '{path}' failed to satisfy constraint: Member must be a number", shown()));
                 }
             }
             "boolean" => {
                 if !value.is_boolean() {
-                    fail(format!(
-                        "Value {} at '{path}' failed to satisfy constraint: Member must be a boolean",
-                        shown()
-                    ));
+                    fail(format!("Value {} at '{path}' failed to satisfy constraint: Member must be a boolean", shown()));
                 }
             }
             "blob" => {
                 if !value.is_string() {
-                    fail(format!(
-                        "Value {} at '{path}' failed to satisfy constraint: Member must be a base64 string",
-                        shown()
-                    ));
+                    fail(format!("Value {} at '{path}' failed to satisfy constraint: Member must be a base64 string", shown()));
                 }
             }
             "list" => {
                 let Some(items) = value.as_array() else {
-                    return fail(format!(
-                        "Value {} at '{path}' failed to satisfy constraint: Member must be a list",
-                        shown()
-                    ));
+                    return fail(format!("Value {} at '{path}' failed to satisfy constraint: Member must be a list", shown()));
                 };
                 self.check_size(shape, items.len(), path, problems);
                 let member = shape["member"]["shape"].as_str().unwrap_or_default();
@@ -347,10 +317,7 @@ impl Model {
             }
             "map" => {
                 let Some(entries) = value.as_object() else {
-                    return fail(format!(
-                        "Value {} at '{path}' failed to satisfy constraint: Member must be a map",
-                        shown()
-                    ));
+                    return fail(format!("Value {} at '{path}' failed to satisfy constraint: Member must be a map", shown()));
                 };
                 self.check_size(shape, entries.len(), path, problems);
                 let key = shape["key"]["shape"].as_str().unwrap_or_default();
@@ -368,10 +335,7 @@ impl Model {
         let Some(obj) = value.as_object() else {
             problems.push((
                 path.to_string(),
-                format!(
-                    "Value {} at '{path}' failed to satisfy constraint: Member must be a structure",
-                    shorten(value)
-                ),
+                format!("Value {} at '{path}' failed to satisfy constraint: Member must be a structure", shorten(value)),
             ));
             return;
         };
@@ -387,10 +351,7 @@ impl Model {
             let wire = members.get(required).and_then(|m| m["locationName"].as_str()).unwrap_or(required);
             if obj.get(wire).is_none_or(Value::is_null) {
                 let at = child(wire);
-                problems.push((
-                    at.clone(),
-                    format!("Value null at '{at}' failed to satisfy constraint: Member must not be null"),
-                ));
+                problems.push((at.clone(), format!("Value null at '{at}' failed to satisfy constraint: Member must not be null")));
             }
         }
         let mut set_members = 0;
@@ -427,7 +388,7 @@ impl Model {
 
     /// The member names of the operation's input that carry an idempotency token.
     pub fn token_member(&self, op: &Operation) -> Option<String> {
-        let shape = &self.shapes[op.input.as_deref()?];
+        let shape = self.shape(op.input.as_deref()?);
         shape["members"].as_object()?.iter().find_map(|(name, def)| {
             (def["idempotencyToken"].as_bool() == Some(true)).then(|| def["locationName"].as_str().unwrap_or(name).to_string())
         })
@@ -437,11 +398,7 @@ impl Model {
     /// simulation's own tests, so that what it answers is what the SDK expects).
     pub fn validate_output(&self, operation: &str, body: &Value) -> Vec<(String, String)> {
         let mut problems = Vec::new();
-        let output = self
-            .operations
-            .iter()
-            .find(|o| o.name == operation)
-            .and_then(|o| self.output_shape(o));
+        let output = self.operations.iter().find(|o| o.name == operation).and_then(|o| self.output_shape(o));
         if let Some(shape) = output {
             self.validate(&shape, body, "", &mut problems);
         }
@@ -451,6 +408,13 @@ impl Model {
     fn output_shape(&self, op: &Operation) -> Option<String> {
         let doc: Value = serde_json::from_str(self.service.model_json()).ok()?;
         doc["operations"][&op.name]["output"]["shape"].as_str().map(str::to_string)
+    }
+
+    /// A shape by name; a name the model lacks reads as a structure without
+    /// members rather than a panic (only a broken committed model can lack one).
+    fn shape(&self, name: &str) -> &Value {
+        static EMPTY: Value = Value::Null;
+        self.shapes.get(name).unwrap_or(&EMPTY)
     }
 
     /// The HTTP status a modelled error answers with (its `error.httpStatusCode`).
@@ -476,10 +440,7 @@ pub mod http_headers {
 
 fn scalar_from_text(shape: &Value, text: &str) -> Value {
     match shape["type"].as_str() {
-        Some("integer" | "long") => text
-            .parse::<i64>()
-            .map(Value::from)
-            .unwrap_or_else(|_| Value::String(text.to_string())),
+        Some("integer" | "long") => text.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::String(text.to_string())),
         Some("boolean") => match text {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),

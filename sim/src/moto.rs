@@ -17,10 +17,7 @@ impl Moto {
     /// Starts `python3 -m moto.server` (or `$MOTO_PYTHON`) on a free loopback port
     /// and waits until it accepts connections.
     pub fn start() -> Result<Moto, String> {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("no free port: {e}"))?
-            .port();
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| format!("no free port: {e}"))?.port();
         let python = std::env::var("MOTO_PYTHON").unwrap_or_else(|_| "python3".to_string());
         let child = Command::new(&python)
             .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
@@ -29,16 +26,11 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("cannot run {python} -m moto.server: {e} (pip install 'moto[server]')"))?;
-        let mut moto = Moto {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
+        let mut moto = Moto { child, url: format!("http://127.0.0.1:{port}") };
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Ok(Some(status)) = moto.child.try_wait() {
-                return Err(format!(
-                    "moto server exited ({status}): is it installed? pip install 'moto[server]'"
-                ));
+                return Err(format!("moto server exited ({status}): is it installed? pip install 'moto[server]'"));
             }
             if started.elapsed() > Duration::from_secs(60) {
                 return Err("moto server did not listen within 60 s".into());

@@ -86,9 +86,7 @@ impl RuntimeApi {
                 let inner = served.clone();
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(move |req| serve(inner.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
                 });
             }
         });
@@ -167,11 +165,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 async fn serve(inner: Arc<Inner>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let error_type_header = req
-        .headers()
-        .get("lambda-runtime-function-error-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let error_type_header = req.headers().get("lambda-runtime-function-error-type").and_then(|v| v.to_str().ok()).map(str::to_string);
     let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let Some(route) = path.strip_prefix(PREFIX) else {
         return Ok(reply(404, json!({"errorMessage": format!("unknown path {path}")}), &[]));
@@ -189,17 +183,12 @@ async fn serve(inner: Arc<Inner>, req: Request<Incoming>) -> Result<Response<Ful
     }
     let parts: Vec<&str> = route.trim_start_matches('/').split('/').collect();
     let outcome = match parts.as_slice() {
-        ["invocation", id, "response"] => (
-            id.to_string(),
-            Invocation::Response(serde_json::from_slice(&body).unwrap_or_else(|_| json!(String::from_utf8_lossy(&body)))),
-        ),
+        ["invocation", id, "response"] => {
+            (id.to_string(), Invocation::Response(serde_json::from_slice(&body).unwrap_or_else(|_| json!(String::from_utf8_lossy(&body)))))
+        }
         ["invocation", id, "error"] => {
             let v: Value = serde_json::from_slice(&body).unwrap_or_default();
-            let error_type = v["errorType"]
-                .as_str()
-                .map(str::to_string)
-                .or(error_type_header)
-                .unwrap_or_default();
+            let error_type = v["errorType"].as_str().map(str::to_string).or(error_type_header).unwrap_or_default();
             let error_message = v["errorMessage"].as_str().unwrap_or_default().to_string();
             (id.to_string(), Invocation::Error { error_type, error_message })
         }
@@ -211,11 +200,9 @@ async fn serve(inner: Arc<Inner>, req: Request<Incoming>) -> Result<Response<Ful
             let _ = tx.send(outcome.1);
             Ok(reply(202, json!({"status": "OK"}), &[]))
         }
-        None => Ok(reply(
-            400,
-            json!({"errorType": "InvalidRequestID", "errorMessage": format!("no invocation {} is waiting", outcome.0)}),
-            &[],
-        )),
+        None => {
+            Ok(reply(400, json!({"errorType": "InvalidRequestID", "errorMessage": format!("no invocation {} is waiting", outcome.0)}), &[]))
+        }
     }
 }
 
@@ -249,8 +236,7 @@ async fn next(inner: &Inner) -> Response<Full<Bytes>> {
 fn reply(status: u16, body: Value, headers: &[(&'static str, String)]) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::from(body.to_string())));
     *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
-    resp.headers_mut()
-        .insert("content-type", hyper::header::HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert("content-type", hyper::header::HeaderValue::from_static("application/json"));
     for (k, v) in headers {
         if let Ok(v) = hyper::header::HeaderValue::from_str(v) {
             resp.headers_mut().insert(*k, v);

@@ -51,9 +51,7 @@ impl Sim {
             state: Mutex::new(State::from_fixture(fixture)?),
             faults: Mutex::new(Faults::default()),
         });
-        let listener = TcpListener::bind(("127.0.0.1", port))
-            .await
-            .map_err(|e| format!("cannot bind 127.0.0.1:{port}: {e}"))?;
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.map_err(|e| format!("cannot bind 127.0.0.1:{port}: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let served = inner.clone();
         let task = tokio::spawn(async move {
@@ -65,9 +63,7 @@ impl Sim {
                 let inner = served.clone();
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(move |req| serve(inner.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
                 });
             }
         });
@@ -133,10 +129,7 @@ async fn serve(inner: Arc<Inner>, req: Request<Incoming>) -> Result<Response<Ful
         })
         .collect();
     let headers = Headers(
-        req.headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-            .collect(),
+        req.headers().iter().map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect(),
     );
     let body = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),
@@ -157,9 +150,7 @@ async fn serve(inner: Arc<Inner>, req: Request<Incoming>) -> Result<Response<Ful
 
 /// Parses the SigV4 `Authorization` header: `(region, service)` of its credential scope.
 fn credential_scope(headers: &Headers) -> Result<(String, String), SimError> {
-    let auth = headers
-        .get("authorization")
-        .ok_or_else(|| SimError::unauthenticated("Missing Authentication Token"))?;
+    let auth = headers.get("authorization").ok_or_else(|| SimError::unauthenticated("Missing Authentication Token"))?;
     let scope = auth
         .strip_prefix("AWS4-HMAC-SHA256 ")
         .and_then(|rest| rest.split(',').find_map(|p| p.trim().strip_prefix("Credential=")))
@@ -193,10 +184,7 @@ async fn serve_aws(
     };
     let (region, signing_name) = credential_scope(headers).map_err(refused)?;
     let service = Service::ALL.into_iter().find(|s| s.signing_name() == signing_name);
-    let routed = inner
-        .models
-        .route(service, method, path)
-        .ok_or_else(|| refused(SimError::unknown_operation(method, path)))?;
+    let routed = inner.models.route(service, method, path).ok_or_else(|| refused(SimError::unknown_operation(method, path)))?;
     let op = routed.operation;
     let svc = op.service;
     let mut entry = LogEntry {
@@ -239,13 +227,7 @@ async fn serve_aws(
                     Some(_) => return Err(token_reused(svc, &token)),
                     None => {
                         let answer = dispatch(&mut state, &Ctx { region: &region }, svc, &op.name, &input)?;
-                        state.tokens.insert(
-                            key,
-                            TokenRecord {
-                                fingerprint,
-                                answer: answer.clone(),
-                            },
-                        );
+                        state.tokens.insert(key, TokenRecord { fingerprint, answer: answer.clone() });
                         answer
                     }
                 }
@@ -291,24 +273,14 @@ fn serve_control(inner: &Inner, method: &str, path: &str, body: &[u8]) -> Respon
 }
 
 fn json_response(status: u16, body: &Value, headers: &[(String, String)]) -> Response<Full<Bytes>> {
-    let bytes = if status == 204 {
-        Bytes::new()
-    } else {
-        Bytes::from(body.to_string())
-    };
+    let bytes = if status == 204 { Bytes::new() } else { Bytes::from(body.to_string()) };
     let mut resp = Response::new(Full::new(bytes));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let h = resp.headers_mut();
     h.insert("content-type", hyper::header::HeaderValue::from_static("application/json"));
-    h.insert(
-        "x-amzn-requestid",
-        hyper::header::HeaderValue::from_static("00000000-0000-4000-8000-000000000000"),
-    );
+    h.insert("x-amzn-requestid", hyper::header::HeaderValue::from_static("00000000-0000-4000-8000-000000000000"));
     for (k, v) in headers {
-        if let (Ok(k), Ok(v)) = (
-            hyper::header::HeaderName::try_from(k.as_str()),
-            hyper::header::HeaderValue::from_str(v),
-        ) {
+        if let (Ok(k), Ok(v)) = (hyper::header::HeaderName::try_from(k.as_str()), hyper::header::HeaderValue::from_str(v)) {
             h.insert(k, v);
         }
     }

@@ -108,17 +108,12 @@ impl State {
         };
         for mut inv in fixture.investigations {
             let detector = take_string(&mut inv, "detectorId").ok_or("an investigation in the fixture has no detectorId")?;
-            let id = inv["investigationId"]
-                .as_str()
-                .ok_or("an investigation in the fixture has no investigationId")?;
+            let id = inv["investigationId"].as_str().ok_or("an investigation in the fixture has no investigationId")?;
             state.investigations.insert(format!("{detector}/{id}"), inv);
         }
         for mut record in fixture.incident_records {
             let related = record.as_object_mut().and_then(|o| o.remove("relatedItems"));
-            let arn = record["arn"]
-                .as_str()
-                .ok_or("an incident record in the fixture has no arn")?
-                .to_string();
+            let arn = record["arn"].as_str().ok_or("an incident record in the fixture has no arn")?.to_string();
             let related = match related {
                 Some(Value::Array(items)) => items,
                 _ => Vec::new(),

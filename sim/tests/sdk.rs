@@ -70,21 +70,15 @@ fn the_demo_fixture_is_valid_against_the_models() {
         let mut inv = inv.clone();
         inv.as_object_mut().map(|o| o.remove("detectorId"));
         let mut problems = Vec::new();
-        models
-            .get(Service::GuardDuty)
-            .validate("Investigation", &inv, "investigation", &mut problems);
+        models.get(Service::GuardDuty).validate("Investigation", &inv, "investigation", &mut problems);
         assert!(problems.is_empty(), "{problems:?}");
     }
     for rec in &fixture.incident_records {
         let mut rec = rec.clone();
         let related = rec.as_object_mut().and_then(|o| o.remove("relatedItems")).unwrap_or_default();
         let mut problems = Vec::new();
-        models
-            .get(Service::Incidents)
-            .validate("IncidentRecord", &rec, "incidentRecord", &mut problems);
-        models
-            .get(Service::Incidents)
-            .validate("RelatedItemList", &related, "relatedItems", &mut problems);
+        models.get(Service::Incidents).validate("IncidentRecord", &rec, "incidentRecord", &mut problems);
+        models.get(Service::Incidents).validate("RelatedItemList", &related, "relatedItems", &mut problems);
         assert!(problems.is_empty(), "{problems:?}");
     }
 }
@@ -92,13 +86,7 @@ fn the_demo_fixture_is_valid_against_the_models() {
 #[tokio::test]
 async fn guardduty_get_investigation() {
     let c = start().await;
-    let out =
-        c.gd.get_investigation()
-            .detector_id(DETECTOR)
-            .investigation_id(CRITICAL)
-            .send()
-            .await
-            .expect("found");
+    let out = c.gd.get_investigation().detector_id(DETECTOR).investigation_id(CRITICAL).send().await.expect("found");
     let inv = out.investigation().expect("investigation");
     assert_eq!(inv.status(), Some(&InvestigationStatus::Completed));
     assert_eq!(inv.risk_level(), Some(&RiskLevel::Critical));
@@ -116,18 +104,8 @@ async fn guardduty_get_investigation() {
 #[tokio::test]
 async fn guardduty_list_investigations_sorts_and_pages() {
     let c = start().await;
-    let sort = InvestigationSortCriteria::builder()
-        .attribute_name(InvestigationSortField::StartTime)
-        .order_by(OrderBy::Desc)
-        .build();
-    let first =
-        c.gd.list_investigations()
-            .detector_id(DETECTOR)
-            .sort_criteria(sort.clone())
-            .max_results(4)
-            .send()
-            .await
-            .expect("page 1");
+    let sort = InvestigationSortCriteria::builder().attribute_name(InvestigationSortField::StartTime).order_by(OrderBy::Desc).build();
+    let first = c.gd.list_investigations().detector_id(DETECTOR).sort_criteria(sort.clone()).max_results(4).send().await.expect("page 1");
     let ids: Vec<&str> = first.investigations().iter().filter_map(|i| i.investigation_id()).collect();
     assert_eq!(
         ids,
@@ -140,32 +118,17 @@ async fn guardduty_list_investigations_sorts_and_pages() {
     );
     let token = first.next_token().expect("more pages").to_string();
     let second =
-        c.gd.list_investigations()
-            .detector_id(DETECTOR)
-            .sort_criteria(sort)
-            .max_results(4)
-            .next_token(token)
-            .send()
-            .await
-            .expect("page 2");
+        c.gd.list_investigations().detector_id(DETECTOR).sort_criteria(sort).max_results(4).next_token(token).send().await.expect("page 2");
     assert_eq!(second.investigations().len(), 2);
     assert!(second.next_token().is_none());
-    assert_eq!(
-        code(c.gd.list_investigations().detector_id(DETECTOR).max_results(51).send().await).0,
-        "BadRequestException"
-    );
+    assert_eq!(code(c.gd.list_investigations().detector_id(DETECTOR).max_results(51).send().await).0, "BadRequestException");
 }
 
 #[tokio::test]
 async fn guardduty_create_investigation_honours_tokens_and_quota() {
     let c = start().await;
-    let create = |token: &str, prompt: &str| {
-        c.gd.create_investigation()
-            .detector_id(DETECTOR)
-            .client_token(token)
-            .trigger_prompt(prompt)
-            .send()
-    };
+    let create =
+        |token: &str, prompt: &str| c.gd.create_investigation().detector_id(DETECTOR).client_token(token).trigger_prompt(prompt).send();
     let a = create("tok-1", "Investigate finding f1").await.expect("created");
     let again = create("tok-1", "Investigate finding f1").await.expect("replayed");
     assert_eq!(a.investigation_id(), again.investigation_id());
@@ -213,10 +176,7 @@ async fn security_ir_create_get_update_list() {
 
     let listed = c.ir.list_cases().send().await.expect("listed");
     assert_eq!(listed.items().iter().map(|i| i.case_id()).collect::<Vec<_>>(), [id.as_str()]);
-    assert_eq!(
-        code(c.ir.get_case().case_id("9999999999").send().await).0,
-        "ResourceNotFoundException"
-    );
+    assert_eq!(code(c.ir.get_case().case_id("9999999999").send().await).0, "ResourceNotFoundException");
     assert_eq!(code(c.ir.get_case().case_id("12").send().await).0, "ValidationException");
 }
 
@@ -240,10 +200,7 @@ async fn security_ir_rejects_what_the_model_rejects() {
     let (code_, message) = code(eleven_digits);
     assert_eq!(code_, "ValidationException");
     assert!(message.contains("impactedAccounts"), "{message}");
-    let unknown_enum = create_case(&c.ir, "t-enum", "t")
-        .engagement_type(EngagementType::from("Incident"))
-        .send()
-        .await;
+    let unknown_enum = create_case(&c.ir, "t-enum", "t").engagement_type(EngagementType::from("Incident")).send().await;
     let (code_, message) = code(unknown_enum);
     assert_eq!(code_, "ValidationException");
     assert!(message.contains("enum"), "{message}");
@@ -251,10 +208,7 @@ async fn security_ir_rejects_what_the_model_rejects() {
     let no_watchers = create_case(&c.ir, "t-w", "t").set_watchers(None).send().await;
     assert_eq!(code(no_watchers).0, "ValidationException");
     // 12-character multi-byte title: counted in characters, accepted.
-    create_case(&c.ir, "t-mb", &"é".repeat(300))
-        .send()
-        .await
-        .expect("300 characters are allowed");
+    create_case(&c.ir, "t-mb", &"é".repeat(300)).send().await.expect("300 characters are allowed");
     // Nothing invalid was written.
     assert_eq!(c.sim.state(|s| s.cases.len()), 1);
 }
@@ -292,12 +246,7 @@ async fn incidents_list_get_and_filter() {
         .condition(Condition::Equals(AttributeValueList::StringValues(vec!["OPEN".into()])))
         .build()
         .expect("filter");
-    let mut pages =
-        c.im.list_incident_records()
-            .filters(open.clone())
-            .max_results(1)
-            .into_paginator()
-            .send();
+    let mut pages = c.im.list_incident_records().filters(open.clone()).max_results(1).into_paginator().send();
     let mut arns = Vec::new();
     while let Some(page) = pages.next().await {
         arns.extend(page.expect("page").incident_record_summaries().iter().map(|s| s.arn().to_string()));
@@ -308,50 +257,28 @@ async fn incidents_list_get_and_filter() {
         .condition(Condition::After(DateTime::from_secs(1_795_165_200 - 2_000)))
         .build()
         .expect("filter");
-    let out =
-        c.im.list_incident_records()
-            .filters(open)
-            .filters(recent)
-            .send()
-            .await
-            .expect("listed");
+    let out = c.im.list_incident_records().filters(open).filters(recent).send().await.expect("listed");
     assert_eq!(out.incident_record_summaries().len(), 2);
     let bad = Filter::builder()
         .key("colour")
         .condition(Condition::Equals(AttributeValueList::StringValues(vec!["x".into()])))
         .build()
         .expect("filter");
-    assert_eq!(
-        code(c.im.list_incident_records().filters(bad).send().await).0,
-        "ValidationException"
-    );
+    assert_eq!(code(c.im.list_incident_records().filters(bad).send().await).0, "ValidationException");
 
     let rec = c.im.get_incident_record().arn(MATCHING).send().await.expect("found");
     let rec = rec.incident_record().expect("record");
     assert_eq!(rec.status(), &IncidentRecordStatus::Open);
     assert!(rec.dedupe_string().contains("5ab4c8d9e0f1a2b3c4d5e6f7a8b9c0d1"));
-    let missing =
-        c.im.get_incident_record()
-            .arn("arn:aws:ssm-incidents::123456789012:incident-record/X/0")
-            .send()
-            .await;
+    let missing = c.im.get_incident_record().arn("arn:aws:ssm-incidents::123456789012:incident-record/X/0").send().await;
     assert_eq!(code(missing).0, "ResourceNotFoundException");
-    assert_eq!(
-        code(c.im.get_incident_record().arn("not-an-arn").send().await).0,
-        "ValidationException"
-    );
+    assert_eq!(code(c.im.get_incident_record().arn("not-an-arn").send().await).0, "ValidationException");
 }
 
 fn url_item(url: &str) -> RelatedItem {
     RelatedItem::builder()
         .title("Case")
-        .identifier(
-            ItemIdentifier::builder()
-                .r#type(ItemType::Other)
-                .value(ItemValue::Url(url.into()))
-                .build()
-                .expect("identifier"),
-        )
+        .identifier(ItemIdentifier::builder().r#type(ItemType::Other).value(ItemValue::Url(url.into())).build().expect("identifier"))
         .build()
 }
 
@@ -368,12 +295,7 @@ async fn incidents_related_items_and_timeline() {
     add("r1", "https://console/case/1").await.expect("added");
     add("r1", "https://console/case/1").await.expect("replayed");
     assert_eq!(code(add("r2", "https://console/case/1").await).0, "ConflictException");
-    let items =
-        c.im.list_related_items()
-            .incident_record_arn(MATCHING)
-            .send()
-            .await
-            .expect("listed");
+    let items = c.im.list_related_items().incident_record_arn(MATCHING).send().await.expect("listed");
     assert_eq!(items.related_items().len(), 1);
 
     let event = |token: &str, data: &str| {
@@ -388,27 +310,16 @@ async fn incidents_related_items_and_timeline() {
     let e1 = event("t1", "escalated").await.expect("created");
     assert_eq!(event("t1", "escalated").await.expect("replayed").event_id(), e1.event_id());
     assert_eq!(code(event("t1", "different").await).0, "ConflictException");
-    let listed =
-        c.im.list_timeline_events()
-            .incident_record_arn(MATCHING)
-            .send()
-            .await
-            .expect("listed");
+    let listed = c.im.list_timeline_events().incident_record_arn(MATCHING).send().await.expect("listed");
     assert_eq!(listed.event_summaries().len(), 1);
-    assert_eq!(
-        c.sim.state(|s| s.timeline_events[MATCHING][0]["eventData"].clone()),
-        Value::from("escalated")
-    );
+    assert_eq!(c.sim.state(|s| s.timeline_events[MATCHING][0]["eventData"].clone()), Value::from("escalated"));
 }
 
 #[tokio::test]
 async fn incidents_start_and_resolve() {
     let c = start().await;
-    let trigger = TriggerDetails::builder()
-        .source("investigation-escalator")
-        .timestamp(DateTime::from_secs(1_795_166_220))
-        .build()
-        .expect("trigger");
+    let trigger =
+        TriggerDetails::builder().source("investigation-escalator").timestamp(DateTime::from_secs(1_795_166_220)).build().expect("trigger");
     let start = |token: &str, plan: &str| {
         c.im.start_incident()
             .response_plan_arn(plan)
@@ -421,24 +332,12 @@ async fn incidents_start_and_resolve() {
     };
     let arn = start("s1", PLAN).await.expect("started").incident_record_arn().to_string();
     assert_eq!(start("s1", PLAN).await.expect("replayed").incident_record_arn(), arn);
-    assert_eq!(
-        code(start("s2", "arn:aws:ssm-incidents::123456789012:response-plan/Nope").await).0,
-        "ResourceNotFoundException"
-    );
-    assert_eq!(
-        code(c.im.start_incident().response_plan_arn(PLAN).impact(9).send().await).0,
-        "ValidationException"
-    );
+    assert_eq!(code(start("s2", "arn:aws:ssm-incidents::123456789012:response-plan/Nope").await).0, "ResourceNotFoundException");
+    assert_eq!(code(c.im.start_incident().response_plan_arn(PLAN).impact(9).send().await).0, "ValidationException");
     let items = c.im.list_related_items().incident_record_arn(&arn).send().await.expect("listed");
     assert_eq!(items.related_items().len(), 1);
 
-    c.im.update_incident_record()
-        .arn(&arn)
-        .status(IncidentRecordStatus::Resolved)
-        .client_token("u1")
-        .send()
-        .await
-        .expect("resolved");
+    c.im.update_incident_record().arn(&arn).status(IncidentRecordStatus::Resolved).client_token("u1").send().await.expect("resolved");
     let rec = c.im.get_incident_record().arn(&arn).send().await.expect("found");
     let rec = rec.incident_record().expect("record");
     assert_eq!(rec.status(), &IncidentRecordStatus::Resolved);
@@ -451,32 +350,11 @@ async fn throttling_is_retried_by_the_sdk() {
     c.sim.faults(|f| f.fail_next("GetCase", 2, FailKind::Throttle));
     let id = create_case(&c.ir, "t", "t").send().await.expect("created").case_id().to_string();
     c.ir.get_case().case_id(&id).send().await.expect("the third attempt succeeds");
-    let log = c.sim.state(|s| {
-        s.log
-            .iter()
-            .filter(|e| e.operation == "GetCase")
-            .map(|e| (e.status, e.error.clone()))
-            .collect::<Vec<_>>()
-    });
-    assert_eq!(
-        log,
-        vec![
-            (429, Some("ThrottlingException".into())),
-            (429, Some("ThrottlingException".into())),
-            (200, None)
-        ]
-    );
+    let log = c.sim.state(|s| s.log.iter().filter(|e| e.operation == "GetCase").map(|e| (e.status, e.error.clone())).collect::<Vec<_>>());
+    assert_eq!(log, vec![(429, Some("ThrottlingException".into())), (429, Some("ThrottlingException".into())), (200, None)]);
 
     // Always throttled: the SDK gives up after its attempts and surfaces the throttle.
-    c.sim.faults(|f| {
-        f.set(
-            "GetCase",
-            OpFaults {
-                throttle_share: 1.0,
-                ..Default::default()
-            },
-        )
-    });
+    c.sim.faults(|f| f.set("GetCase", OpFaults { throttle_share: 1.0, ..Default::default() }));
     assert_eq!(code(c.ir.get_case().case_id(&id).send().await).0, "ThrottlingException");
 }
 
@@ -484,10 +362,7 @@ async fn throttling_is_retried_by_the_sdk() {
 async fn server_errors_are_retried_and_surface_when_they_persist() {
     let c = start().await;
     c.sim.faults(|f| f.fail_next("GetIncidentRecord", 3, FailKind::ServerError));
-    assert_eq!(
-        code(c.im.get_incident_record().arn(MATCHING).send().await).0,
-        "InternalServerException"
-    );
+    assert_eq!(code(c.im.get_incident_record().arn(MATCHING).send().await).0, "InternalServerException");
     assert_eq!(c.sim.state(|s| s.calls("GetIncidentRecord")), 3);
     c.im.get_incident_record().arn(MATCHING).send().await.expect("faults used up");
 }
@@ -498,41 +373,18 @@ async fn a_lost_answer_is_made_safe_by_the_token() {
     // The first CreateCase writes, then its answer is lost as a 500; the SDK
     // retries with the same token and gets the same case.
     c.sim.faults(|f| f.fail_next("CreateCase", 1, FailKind::ServerErrorAfterWrite));
-    let id = create_case(&c.ir, "lost", "t")
-        .send()
-        .await
-        .expect("the retry succeeds")
-        .case_id()
-        .to_string();
+    let id = create_case(&c.ir, "lost", "t").send().await.expect("the retry succeeds").case_id().to_string();
     assert_eq!(c.sim.state(|s| s.cases.keys().cloned().collect::<Vec<_>>()), vec![id]);
-    let replayed = c.sim.state(|s| {
-        s.log
-            .iter()
-            .filter(|e| e.operation == "CreateCase")
-            .map(|e| e.replayed)
-            .collect::<Vec<_>>()
-    });
+    let replayed = c.sim.state(|s| s.log.iter().filter(|e| e.operation == "CreateCase").map(|e| e.replayed).collect::<Vec<_>>());
     assert_eq!(replayed, vec![false, true]);
 }
 
 #[tokio::test]
 async fn latency_is_added_before_the_answer() {
     let c = start().await;
-    c.sim.faults(|f| {
-        f.set(
-            "ListRelatedItems",
-            OpFaults {
-                latency_ms: 60,
-                ..Default::default()
-            },
-        )
-    });
+    c.sim.faults(|f| f.set("ListRelatedItems", OpFaults { latency_ms: 60, ..Default::default() }));
     let t = Instant::now();
-    c.im.list_related_items()
-        .incident_record_arn(MATCHING)
-        .send()
-        .await
-        .expect("listed");
+    c.im.list_related_items().incident_record_arn(MATCHING).send().await.expect("listed");
     assert!(t.elapsed() >= Duration::from_millis(60), "{:?}", t.elapsed());
 }
 
@@ -552,24 +404,47 @@ fn raw(url: &str, method: &str, path: &str, body: &str) -> (u16, String) {
 async fn unsigned_requests_are_refused_and_state_is_inspectable() {
     let c = start().await;
     let url = c.sim.url();
-    let (status, body) = tokio::task::spawn_blocking(move || raw(&url, "POST", "/v1/list-cases", "{}"))
-        .await
-        .expect("joined");
+    let (status, body) = tokio::task::spawn_blocking(move || raw(&url, "POST", "/v1/list-cases", "{}")).await.expect("joined");
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("Authentication"), "{body}");
     let url = c.sim.url();
-    let (status, body) = tokio::task::spawn_blocking(move || raw(&url, "GET", "/_sim/state", ""))
-        .await
-        .expect("joined");
+    let (status, body) = tokio::task::spawn_blocking(move || raw(&url, "GET", "/_sim/state", "")).await.expect("joined");
     assert_eq!(status, 200);
     let state: Value = serde_json::from_str(&body).expect("json state");
     assert_eq!(state["investigations"].as_object().map(|o| o.len()), Some(6));
     assert_eq!(state["log"].as_array().map(Vec::len), Some(1));
     let url = c.sim.url();
     let faults = r#"{"operations":{"ListCases":{"throttleShare":1.0}}}"#;
-    let (status, _) = tokio::task::spawn_blocking(move || raw(&url, "POST", "/_sim/faults", faults))
-        .await
-        .expect("joined");
+    let (status, _) = tokio::task::spawn_blocking(move || raw(&url, "POST", "/_sim/faults", faults)).await.expect("joined");
     assert_eq!(status, 200);
     assert_eq!(code(c.ir.list_cases().send().await).0, "ThrottlingException");
+}
+
+#[test]
+fn every_error_body_matches_its_error_shape_in_the_model() {
+    use escalator_sim::SimError;
+    let models = escalator_sim::model::Models::load().expect("models load");
+    let mut checked = 0;
+    for service in Service::ALL {
+        let model = models.get(service);
+        let errors = [
+            SimError::validation(service, vec![("title".into(), "too long".into())]),
+            SimError::invalid(service, "bad"),
+            SimError::not_found(service, "gone"),
+            SimError::conflict(service, "taken", "token-1", "INCIDENT_RECORD"),
+            SimError::conflict(service, "taken", "token-1", "ClientToken"),
+            SimError::throttling(service),
+            SimError::internal(service),
+        ];
+        for e in errors {
+            // Only errors the model declares have a shape to meet (GuardDuty declares no throttling).
+            let Some(status) = model.error_status(&e.code) else { continue };
+            assert_eq!(status, e.status, "{service:?} {}", e.code);
+            let mut problems = Vec::new();
+            model.validate(&e.code, &e.body(), "", &mut problems);
+            assert!(problems.is_empty(), "{service:?} {}: {problems:?}", e.code);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 15, "only {checked} error bodies were checked");
 }

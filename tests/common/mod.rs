@@ -46,12 +46,7 @@ pub async fn start(vars: &[(&str, &str)]) -> TestEnv {
 pub async fn start_with(fixture: Fixture, vars: &[(&str, &str)]) -> TestEnv {
     let sim = Sim::start(fixture).await.expect("simulation starts");
     let app = App::new(config(vars), &sdk_config(&sim).await);
-    TestEnv {
-        sim,
-        app,
-        moto: None,
-        dynamo: None,
-    }
+    TestEnv { sim, app, moto: None, dynamo: None }
 }
 
 /// As [`start_with`], plus a ledger table in a fresh moto server.
@@ -64,17 +59,8 @@ pub async fn start_with_ledger(fixture: Fixture, vars: &[(&str, &str)]) -> TestE
     vars.push(("LEDGER_TABLE", LEDGER_TABLE));
     let config = config(&vars);
     let ledger = Ledger::new(dynamo.clone(), LEDGER_TABLE, config.ledger_lease_seconds);
-    let app = App {
-        config,
-        aws: Aws::new(&sdk_config(&sim).await),
-        ledger: Some(ledger),
-    };
-    TestEnv {
-        sim,
-        app,
-        moto: Some(moto),
-        dynamo: Some(dynamo),
-    }
+    let app = App { config, aws: Aws::new(&sdk_config(&sim).await), ledger: Some(ledger) };
+    TestEnv { sim, app, moto: Some(moto), dynamo: Some(dynamo) }
 }
 
 /// Creates the ledger table as template.yaml does: key `pk`, TTL on `ttl`.
@@ -86,19 +72,9 @@ pub async fn create_ledger_table(dynamo: &aws_sdk_dynamodb::Client) {
         .create_table()
         .table_name(LEDGER_TABLE)
         .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attr"),
+            AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build().expect("attr"),
         )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .expect("key"),
-        )
+        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().expect("key"))
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await
@@ -106,13 +82,7 @@ pub async fn create_ledger_table(dynamo: &aws_sdk_dynamodb::Client) {
     dynamo
         .update_time_to_live()
         .table_name(LEDGER_TABLE)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .attribute_name("ttl")
-                .enabled(true)
-                .build()
-                .expect("ttl"),
-        )
+        .time_to_live_specification(TimeToLiveSpecification::builder().attribute_name("ttl").enabled(true).build().expect("ttl"))
         .send()
         .await
         .expect("ttl enabled");
@@ -140,9 +110,7 @@ pub async fn ledger_items(env: &TestEnv) -> Vec<String> {
 /// rest completed with risk levels cycling Info..Critical. Returns the fixture
 /// and how many deserve a case at the default threshold (High).
 pub fn backlog(n: usize) -> (Fixture, usize) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
     let risks = ["Info", "Low", "Medium", "High", "Critical"];
     let mut worthy = 0;
     let investigations = (0..n)
@@ -175,13 +143,7 @@ pub fn backlog(n: usize) -> (Fixture, usize) {
             inv
         })
         .collect();
-    (
-        Fixture {
-            investigations,
-            ..demo_fixture()
-        },
-        worthy,
-    )
+    (Fixture { investigations, ..demo_fixture() }, worthy)
 }
 
 /// A sample event from `events/`.
@@ -225,8 +187,5 @@ pub fn operations(sim: &Sim) -> Vec<String> {
 /// A fresh invocation (its own request id, a 60-second budget), as Lambda would give.
 pub fn invocation() -> Invocation {
     static NEXT: AtomicUsize = AtomicUsize::new(1);
-    Invocation::new(
-        format!("test-request-{}", NEXT.fetch_add(1, Ordering::Relaxed)),
-        Duration::from_secs(60),
-    )
+    Invocation::new(format!("test-request-{}", NEXT.fetch_add(1, Ordering::Relaxed)), Duration::from_secs(60))
 }

@@ -19,22 +19,14 @@ pub(crate) fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, input: &Value) 
             let inv = state.investigations.get(&key).ok_or_else(|| {
                 SimError::not_found(
                     SERVICE,
-                    format!(
-                        "The investigation {} was not found in detector {detector}",
-                        s(input, "InvestigationId")
-                    ),
+                    format!("The investigation {} was not found in detector {detector}", s(input, "InvestigationId")),
                 )
             })?;
             Ok(json!({ "investigation": inv }))
         }
         "ListInvestigations" => {
             let prefix = format!("{detector}/");
-            let mut items: Vec<&Value> = state
-                .investigations
-                .iter()
-                .filter(|(k, _)| k.starts_with(&prefix))
-                .map(|(_, v)| v)
-                .collect();
+            let mut items: Vec<&Value> = state.investigations.iter().filter(|(k, _)| k.starts_with(&prefix)).map(|(_, v)| v).collect();
             let field = input["sortCriteria"]["attributeName"].as_str().unwrap_or("START_TIME");
             let desc = input["sortCriteria"]["orderBy"].as_str() == Some("DESC");
             items.sort_by(|a, b| {
@@ -80,15 +72,7 @@ pub(crate) fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, input: &Value) 
 
 fn summary(inv: &Value) -> Value {
     let mut out = json!({});
-    for key in [
-        "investigationId",
-        "status",
-        "riskLevel",
-        "confidence",
-        "startTime",
-        "endTime",
-        "triggerPrompt",
-    ] {
+    for key in ["investigationId", "status", "riskLevel", "confidence", "startTime", "endTime", "triggerPrompt"] {
         if !inv[key].is_null() {
             out[key] = inv[key].clone();
         }

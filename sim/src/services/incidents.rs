@@ -20,25 +20,12 @@ pub(crate) fn handle(state: &mut State, _ctx: &Ctx<'_>, op: &str, input: &Value)
                     records.push(r);
                 }
             }
-            records.sort_by(|a, b| {
-                b["creationTime"]
-                    .as_f64()
-                    .unwrap_or(0.0)
-                    .total_cmp(&a["creationTime"].as_f64().unwrap_or(0.0))
-            });
+            records.sort_by(|a, b| b["creationTime"].as_f64().unwrap_or(0.0).total_cmp(&a["creationTime"].as_f64().unwrap_or(0.0)));
             let summaries = records
                 .into_iter()
                 .map(|r| {
                     let mut out = json!({});
-                    for key in [
-                        "arn",
-                        "creationTime",
-                        "impact",
-                        "incidentRecordSource",
-                        "resolvedTime",
-                        "status",
-                        "title",
-                    ] {
+                    for key in ["arn", "creationTime", "impact", "incidentRecordSource", "resolvedTime", "status", "title"] {
                         if !r[key].is_null() {
                             out[key] = r[key].clone();
                         }
@@ -62,12 +49,7 @@ pub(crate) fn handle(state: &mut State, _ctx: &Ctx<'_>, op: &str, input: &Value)
             let update = &input["relatedItemsUpdate"];
             if let Some(add) = update.get("itemToAdd") {
                 if items.iter().any(|i| i["identifier"] == add["identifier"]) {
-                    return Err(SimError::conflict(
-                        SERVICE,
-                        "The related item is already on this incident",
-                        arn,
-                        "INCIDENT_RECORD",
-                    ));
+                    return Err(SimError::conflict(SERVICE, "The related item is already on this incident", arn, "INCIDENT_RECORD"));
                 }
                 items.push(add.clone());
             } else if let Some(remove) = update.get("itemToRemove") {
@@ -99,17 +81,8 @@ pub(crate) fn handle(state: &mut State, _ctx: &Ctx<'_>, op: &str, input: &Value)
             Ok(json!({ "eventId": id, "incidentRecordArn": arn }))
         }
         "ListTimelineEvents" => {
-            let mut events = state
-                .timeline_events
-                .get(s(input, "incidentRecordArn"))
-                .cloned()
-                .unwrap_or_default();
-            events.sort_by(|a, b| {
-                a["eventTime"]
-                    .as_f64()
-                    .unwrap_or(0.0)
-                    .total_cmp(&b["eventTime"].as_f64().unwrap_or(0.0))
-            });
+            let mut events = state.timeline_events.get(s(input, "incidentRecordArn")).cloned().unwrap_or_default();
+            events.sort_by(|a, b| a["eventTime"].as_f64().unwrap_or(0.0).total_cmp(&b["eventTime"].as_f64().unwrap_or(0.0)));
             if input["sortOrder"].as_str() == Some("DESCENDING") {
                 events.reverse();
             }
@@ -157,9 +130,7 @@ pub(crate) fn handle(state: &mut State, _ctx: &Ctx<'_>, op: &str, input: &Value)
                 "automationExecutions": [],
             });
             state.incident_records.insert(arn.clone(), record);
-            state
-                .related_items
-                .insert(arn.clone(), input["relatedItems"].as_array().cloned().unwrap_or_default());
+            state.related_items.insert(arn.clone(), input["relatedItems"].as_array().cloned().unwrap_or_default());
             state.timeline_events.insert(arn.clone(), Vec::new());
             Ok(json!({ "incidentRecordArn": arn }))
         }
@@ -188,10 +159,7 @@ pub(crate) fn handle(state: &mut State, _ctx: &Ctx<'_>, op: &str, input: &Value)
 }
 
 fn record<'a>(state: &'a State, arn: &str) -> Result<&'a Value, SimError> {
-    state
-        .incident_records
-        .get(arn)
-        .ok_or_else(|| SimError::not_found(SERVICE, format!("Incident record {arn} was not found")))
+    state.incident_records.get(arn).ok_or_else(|| SimError::not_found(SERVICE, format!("Incident record {arn} was not found")))
 }
 
 fn with_next(mut out: Value, next: Option<String>) -> Value {
@@ -218,11 +186,7 @@ fn filters_match(record: &Value, filters: &Value) -> Result<bool, SimError> {
                 cond["before"].as_f64().is_none_or(|b| t < b) && cond["after"].as_f64().is_none_or(|a| t > a)
             }
             "status" | "createdBy" => {
-                let actual = if key == "status" {
-                    &record["status"]
-                } else {
-                    &record["incidentRecordSource"]["createdBy"]
-                };
+                let actual = if key == "status" { &record["status"] } else { &record["incidentRecordSource"]["createdBy"] };
                 let values = cond["equals"]["stringValues"]
                     .as_array()
                     .ok_or_else(|| SimError::invalid(SERVICE, format!("Filter {key} takes stringValues")))?;

@@ -35,10 +35,7 @@ pub(crate) fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, input: &Value) 
                     case.insert(key.to_string(), input[key].clone());
                 }
             }
-            case.insert(
-                "caseArn".into(),
-                json!(format!("arn:aws:security-ir:{}:{}:case/{id}", ctx.region, state.account)),
-            );
+            case.insert("caseArn".into(), json!(format!("arn:aws:security-ir:{}:{}:case/{id}", ctx.region, state.account)));
             case.insert("caseStatus".into(), json!("Submitted"));
             case.insert("pendingAction".into(), json!("None"));
             case.insert("createdDate".into(), json!(t));
@@ -59,14 +56,7 @@ pub(crate) fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, input: &Value) 
         "UpdateCase" => {
             let case = case_mut(state, input)?;
             let o = case.as_object_mut().ok_or_else(|| SimError::internal(SERVICE))?;
-            for key in [
-                "title",
-                "description",
-                "engagementType",
-                "reportedIncidentStartDate",
-                "actualIncidentStartDate",
-                "caseMetadata",
-            ] {
+            for key in ["title", "description", "engagementType", "reportedIncidentStartDate", "actualIncidentStartDate", "caseMetadata"] {
                 if !input[key].is_null() {
                     o.insert(key.to_string(), input[key].clone());
                 }
@@ -148,18 +138,12 @@ pub(crate) fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, input: &Value) 
 
 fn case<'a>(state: &'a State, input: &Value) -> Result<&'a Value, SimError> {
     let id = s(input, "caseId");
-    state
-        .cases
-        .get(id)
-        .ok_or_else(|| SimError::not_found(SERVICE, format!("Case {id} was not found")))
+    state.cases.get(id).ok_or_else(|| SimError::not_found(SERVICE, format!("Case {id} was not found")))
 }
 
 fn case_mut<'a>(state: &'a mut State, input: &Value) -> Result<&'a mut Value, SimError> {
     let id = s(input, "caseId");
-    state
-        .cases
-        .get_mut(id)
-        .ok_or_else(|| SimError::not_found(SERVICE, format!("Case {id} was not found")))
+    state.cases.get_mut(id).ok_or_else(|| SimError::not_found(SERVICE, format!("Case {id} was not found")))
 }
 
 /// Adds and removes list entries, matching structures on their key member.

@@ -143,22 +143,22 @@ impl SkipReason {
         }
     }
 
+    /// Every reason.
+    pub const ALL: [SkipReason; 9] = [
+        SkipReason::InvestigationFailed,
+        SkipReason::BelowThreshold,
+        SkipReason::LowConfidence,
+        SkipReason::UnknownRisk,
+        SkipReason::CreateInvestigationFailed,
+        SkipReason::StartInvestigationsOff,
+        SkipReason::BelowMinSeverity,
+        SkipReason::InvestigationQuota,
+        SkipReason::UnknownCase,
+    ];
+
     /// Parses the spelling of [`SkipReason::as_str`] (as the ledger stores it).
     pub fn parse(s: &str) -> Option<SkipReason> {
-        use SkipReason::*;
-        [
-            InvestigationFailed,
-            BelowThreshold,
-            LowConfidence,
-            UnknownRisk,
-            CreateInvestigationFailed,
-            StartInvestigationsOff,
-            BelowMinSeverity,
-            InvestigationQuota,
-            UnknownCase,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == s)
+        SkipReason::ALL.into_iter().find(|r| r.as_str() == s)
     }
 
     /// True when a stored skip stands whatever the configuration: a failed
@@ -301,17 +301,9 @@ mod tests {
 
     #[test]
     fn skip_reasons_round_trip_and_only_gate_skips_are_redecided() {
-        for r in [
-            SkipReason::InvestigationFailed,
-            SkipReason::BelowThreshold,
-            SkipReason::LowConfidence,
-            SkipReason::UnknownRisk,
-            SkipReason::CreateInvestigationFailed,
-            SkipReason::StartInvestigationsOff,
-            SkipReason::BelowMinSeverity,
-            SkipReason::InvestigationQuota,
-            SkipReason::UnknownCase,
-        ] {
+        let spellings: std::collections::HashSet<&str> = SkipReason::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(spellings.len(), SkipReason::ALL.len(), "each reason has its own spelling");
+        for r in SkipReason::ALL {
             assert_eq!(SkipReason::parse(r.as_str()), Some(r));
         }
         assert_eq!(SkipReason::parse("nope"), None);

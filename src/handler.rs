@@ -42,7 +42,12 @@ impl App {
     /// `AWS_ENDPOINT_URL*`) from the environment.
     pub async fn from_env() -> Result<App, ConfigError> {
         let config = Config::from_env()?;
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        // Every AWS call goes through rustls on ring (HTTPS, and plain HTTP for local endpoints).
+        let https = {
+            use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+            aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+        };
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https).load().await;
         // Tokens and console links name the region: never guess it.
         if sdk.region().is_none() {
             return Err(ConfigError { variable: "AWS_REGION", value: String::new(), expected: "the AWS region (Lambda sets it)".into() });

@@ -169,44 +169,66 @@ impl Ledger {
         Ledger { client, table: table.to_string(), lease_seconds: i64::from(lease_seconds) }
     }
 
-    /// Reads an investigation's entry (strongly consistent).
-    pub async fn get(&self, key: &str) -> Result<Entry, AwsError> {
+    /// Reads an item (strongly consistent).
+    async fn item(&self, key: &str) -> Result<Option<HashMap<String, AttributeValue>>, AwsError> {
         let out =
             self.client.get_item().table_name(&self.table).key("pk", s(key)).consistent_read(true).send().await.map_err(fail("GetItem"))?;
-        Ok(entry(out.item()))
+        Ok(out.item().cloned())
     }
 
-    /// Takes the lease on an investigation for `owner`, if nobody holds a live one.
-    /// A takeover keeps the item's progress (its case id).
-    pub async fn claim(&self, key: &str, owner: &str, now: i64) -> Result<Claim, AwsError> {
-        let result = self
+    /// Reads an investigation's entry.
+    pub async fn get(&self, key: &str) -> Result<Entry, AwsError> {
+        Ok(entry(self.item(key).await?.as_ref()))
+    }
+
+    /// Takes an item's lease for `owner` when `condition` holds (with `values`
+    /// bound besides `:in_progress`, `:owner` and `:now`); `None` when it does not.
+    /// Returns the item as it is after the write.
+    async fn take_lease(
+        &self,
+        key: &str,
+        owner: &str,
+        now: i64,
+        condition: &str,
+        values: &[(&str, &str)],
+    ) -> Result<Option<HashMap<String, AttributeValue>>, AwsError> {
+        let mut request = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(key))
             .update_expression("SET #state = :in_progress, lease_owner = :owner, lease_expires = :expires, updated_at = :now, #ttl = :ttl")
-            .condition_expression(
-                "attribute_not_exists(pk) OR #state = :skipped OR (#state = :in_progress AND (lease_expires < :now OR lease_owner = :owner))",
-            )
+            .condition_expression(condition)
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#ttl", "ttl")
             .expression_attribute_values(":in_progress", s(IN_PROGRESS))
-            .expression_attribute_values(":skipped", s(SKIPPED))
             .expression_attribute_values(":owner", s(owner))
             .expression_attribute_values(":expires", n(now + self.lease_seconds))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":ttl", n(now + TTL_SECONDS))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await
-            .map_err(fail("UpdateItem"));
-        match result {
-            Ok(out) => Ok(Claim::Won { case_id: out.attributes().and_then(|a| text(a, "case_id")) }),
-            Err(e) if e.code == CONDITION_FAILED => match self.get(key).await? {
+            .return_values(ReturnValue::AllNew);
+        for (name, value) in values {
+            request = request.expression_attribute_values(*name, s(value));
+        }
+        match request.send().await.map_err(fail("UpdateItem")) {
+            Ok(out) => Ok(Some(out.attributes().cloned().unwrap_or_default())),
+            Err(e) if e.code == CONDITION_FAILED => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Takes the lease on an investigation for `owner`, if nobody holds a live one
+    /// (a skipped one may be taken: its skip is decided again). A takeover keeps
+    /// the item's progress (its case id).
+    pub async fn claim(&self, key: &str, owner: &str, now: i64) -> Result<Claim, AwsError> {
+        let condition =
+            "attribute_not_exists(pk) OR #state = :skipped OR (#state = :in_progress AND (lease_expires < :now OR lease_owner = :owner))";
+        match self.take_lease(key, owner, now, condition, &[(":skipped", SKIPPED)]).await? {
+            Some(item) => Ok(Claim::Won { case_id: text(&item, "case_id") }),
+            None => match self.get(key).await? {
                 done @ Entry::Escalated { .. } => Ok(Claim::Done(done)),
                 _ => Ok(Claim::Held),
             },
-            Err(e) => Err(e),
         }
     }
 
@@ -327,55 +349,18 @@ impl Ledger {
 
     /// The incidents a case links, if this product opened the case.
     pub async fn case_incidents(&self, region: &str, case_id: &str) -> Result<Option<Vec<String>>, AwsError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(&case_key(region, case_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(fail("GetItem"))?;
-        Ok(out.item().map(|item| list(item, "incidents")))
+        Ok(self.item(&case_key(region, case_id)).await?.map(|item| list(&item, "incidents")))
     }
 
     /// Takes a finding for `owner`, unless an investigation was started for it.
     pub async fn claim_finding(&self, key: &str, owner: &str, now: i64) -> Result<FindingClaim, AwsError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(key))
-            .update_expression("SET #state = :in_progress, lease_owner = :owner, lease_expires = :expires, updated_at = :now, #ttl = :ttl")
-            .condition_expression("attribute_not_exists(pk) OR (#state = :in_progress AND (lease_expires < :now OR lease_owner = :owner))")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_names("#ttl", "ttl")
-            .expression_attribute_values(":in_progress", s(IN_PROGRESS))
-            .expression_attribute_values(":owner", s(owner))
-            .expression_attribute_values(":expires", n(now + self.lease_seconds))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":ttl", n(now + TTL_SECONDS))
-            .send()
-            .await
-            .map_err(fail("UpdateItem"));
-        match result {
-            Ok(_) => Ok(FindingClaim::Won),
-            Err(e) if e.code == CONDITION_FAILED => {
-                let out = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .key("pk", s(key))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(fail("GetItem"))?;
-                match out.item().and_then(|i| text(i, "investigation_id")) {
-                    Some(investigation_id) => Ok(FindingClaim::Started { investigation_id }),
-                    None => Ok(FindingClaim::Held),
-                }
-            }
-            Err(e) => Err(e),
+        let condition = "attribute_not_exists(pk) OR (#state = :in_progress AND (lease_expires < :now OR lease_owner = :owner))";
+        if self.take_lease(key, owner, now, condition, &[]).await?.is_some() {
+            return Ok(FindingClaim::Won);
+        }
+        match self.item(key).await?.and_then(|i| text(&i, "investigation_id")) {
+            Some(investigation_id) => Ok(FindingClaim::Started { investigation_id }),
+            None => Ok(FindingClaim::Held),
         }
     }
 

@@ -24,23 +24,7 @@ struct Function {
 
 fn launch(api: RuntimeApi, sim: &Sim, env: &[(&str, &str)]) -> Function {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_investigation-escalator"));
-    // Only what Lambda would set: nothing from the developer's own AWS setup.
-    cmd.env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", api.address())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "investigation-escalator")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/22/[$LATEST]test")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/investigation-escalator")
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "AKIDSIMULATION")
-        .env("AWS_SECRET_ACCESS_KEY", "simulation-secret")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL", sim.url())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true);
+    cmd.env_clear().envs(api.function_env(&sim.url())).stdout(Stdio::piped()).stderr(Stdio::inherit()).kill_on_drop(true);
     for (k, v) in env {
         cmd.env(k, v);
     }

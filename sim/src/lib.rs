@@ -17,6 +17,7 @@
 //! - [`state`]: the in-memory state, its JSON fixture and snapshot, the request log.
 //! - [`faults`]: injected throttling, server errors, latency, "fail the next N".
 //! - [`services`]: each operation of GuardDuty, Security IR and Incident Manager.
+//! - `http`: serving HTTP/1.1 on a loopback listener (both servers use it).
 //! - [`server`]: the HTTP server ([`Sim`]): auth, routing, validation, faults,
 //!   idempotency tokens, control endpoints (`/_sim/state`, `/_sim/faults`).
 //! - [`runtime_api`]: the Lambda Runtime API emulator ([`RuntimeApi`]).
@@ -24,6 +25,7 @@
 
 pub mod error;
 pub mod faults;
+mod http;
 pub mod model;
 pub mod moto;
 pub mod runtime_api;
@@ -57,6 +59,8 @@ pub async fn sdk_config(sim: &Sim) -> aws_config::SdkConfig {
 pub async fn sdk_config_at(url: &str) -> aws_config::SdkConfig {
     use aws_config::{retry::RetryConfig, BehaviorVersion, Region};
     aws_config::defaults(BehaviorVersion::latest())
+        // Plain HTTP on loopback: no TLS stack needed.
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
         .region(Region::new("us-east-1"))
         .endpoint_url(url)
         .credentials_provider(aws_credential_types::Credentials::new("AKIDSIMULATION", "simulation-secret", None, None, "escalator-sim"))

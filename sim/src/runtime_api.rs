@@ -12,11 +12,12 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
+
+use crate::http;
 
 const PREFIX: &str = "/2018-06-01/runtime";
 
@@ -76,26 +77,34 @@ impl RuntimeApi {
             function_arn: "arn:aws:lambda:us-east-1:123456789012:function:investigation-escalator".to_string(),
         });
         let served = inner.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                // Without nodelay, a response written in two parts waits ~40 ms for a delayed ACK.
-                let _ = stream.set_nodelay(true);
-                let inner = served.clone();
-                tokio::spawn(async move {
-                    let svc = hyper::service::service_fn(move |req| serve(inner.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
-                });
-            }
-        });
+        let task = http::serve(listener, move |req| serve(served.clone(), req));
         Ok(RuntimeApi { inner, addr, task })
     }
 
     /// The value for `AWS_LAMBDA_RUNTIME_API` (`127.0.0.1:PORT`).
     pub fn address(&self) -> String {
         self.addr.to_string()
+    }
+
+    /// The environment Lambda gives a function on this runtime (`provided.al2023`,
+    /// JSON logs), with a region, static credentials, and every AWS client pointed
+    /// at `endpoint_url`. Start the function with only this, so nothing of the
+    /// developer's own AWS setup leaks in.
+    pub fn function_env(&self, endpoint_url: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_LAMBDA_RUNTIME_API", self.address()),
+            ("AWS_LAMBDA_FUNCTION_NAME", "investigation-escalator".into()),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".into()),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
+            ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/22/[$LATEST]emulated".into()),
+            ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/investigation-escalator".into()),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID", "AKIDSIMULATION".into()),
+            ("AWS_SECRET_ACCESS_KEY", "simulation-secret".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            ("AWS_ENDPOINT_URL", endpoint_url.into()),
+        ]
     }
 
     /// Queues an event and waits for the function's answer, up to `timeout`
@@ -234,13 +243,5 @@ async fn next(inner: &Inner) -> Response<Full<Bytes>> {
 }
 
 fn reply(status: u16, body: Value, headers: &[(&'static str, String)]) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(Bytes::from(body.to_string())));
-    *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
-    resp.headers_mut().insert("content-type", hyper::header::HeaderValue::from_static("application/json"));
-    for (k, v) in headers {
-        if let Ok(v) = hyper::header::HeaderValue::from_str(v) {
-            resp.headers_mut().insert(*k, v);
-        }
-    }
-    resp
+    http::json(status, &body, headers)
 }

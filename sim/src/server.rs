@@ -13,14 +13,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper::{Request, Response};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::error::SimError;
 use crate::faults::{FailKind, Faults};
+use crate::http;
 use crate::model::{http_headers::Headers, percent_decode, Models, Service};
 use crate::services::{dispatch, Ctx};
 use crate::state::{Fixture, LogEntry, State, TokenRecord};
@@ -54,19 +54,7 @@ impl Sim {
         let listener = TcpListener::bind(("127.0.0.1", port)).await.map_err(|e| format!("cannot bind 127.0.0.1:{port}: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let served = inner.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let _ = stream.set_nodelay(true);
-                let inner = served.clone();
-                tokio::spawn(async move {
-                    let svc = hyper::service::service_fn(move |req| serve(inner.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
-                });
-            }
-        });
+        let task = http::serve(listener, move |req| serve(served.clone(), req));
         Ok(Sim { inner, addr, task })
     }
 
@@ -272,17 +260,9 @@ fn serve_control(inner: &Inner, method: &str, path: &str, body: &[u8]) -> Respon
     }
 }
 
+/// A service answer: JSON, with the request id header the SDK reads.
 fn json_response(status: u16, body: &Value, headers: &[(String, String)]) -> Response<Full<Bytes>> {
-    let bytes = if status == 204 { Bytes::new() } else { Bytes::from(body.to_string()) };
-    let mut resp = Response::new(Full::new(bytes));
-    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let h = resp.headers_mut();
-    h.insert("content-type", hyper::header::HeaderValue::from_static("application/json"));
-    h.insert("x-amzn-requestid", hyper::header::HeaderValue::from_static("00000000-0000-4000-8000-000000000000"));
-    for (k, v) in headers {
-        if let (Ok(k), Ok(v)) = (hyper::header::HeaderName::try_from(k.as_str()), hyper::header::HeaderValue::from_str(v)) {
-            h.insert(k, v);
-        }
-    }
-    resp
+    let mut all = vec![("x-amzn-requestid".to_string(), "00000000-0000-4000-8000-000000000000".to_string())];
+    all.extend_from_slice(headers);
+    http::json(status, body, &all)
 }

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use escalator_sim::{demo_fixture, Invocation, OpFaults, RuntimeApi, Sim};
+use escalator_sim::{backlog_fixture, demo_fixture, Invocation, Moto, OpFaults, RuntimeApi, Sim};
 use serde_json::Value;
 use tokio::process::{Child, Command};
 
@@ -77,6 +77,60 @@ async fn main() -> Result<(), String> {
         let counts = concurrent(&binary, &sim, &event, n).await?;
         println!("{n} concurrent deliveries of one investigation (separate processes): {counts}");
     }
+    match Moto::start() {
+        Ok(moto) => sweep_figures(&binary, &moto).await?,
+        Err(e) => println!("\nsweep: not measured ({e})"),
+    }
+    Ok(())
+}
+
+/// Sweeps a 120-investigation backlog with the ledger on moto: in one-second
+/// invocations (how a backlog drains), in one long invocation, and once more
+/// when everything is done.
+async fn sweep_figures(binary: &PathBuf, moto: &Moto) -> Result<(), String> {
+    let sweep = event("scheduled-sweep")?;
+    println!("\nsweep of a backlog of 120 investigations (108 finished), ledger on moto (Python, loopback):");
+    for (label, budget) in [("1 s invocations", Duration::from_secs(1)), ("one 60 s invocation", TIMEOUT)] {
+        let (fixture, worthy) = backlog_fixture(120);
+        let sim = Sim::start(fixture).await?;
+        let table = format!("ledger-{}", budget.as_secs());
+        moto.create_ledger_table(&table).await?;
+        let api = RuntimeApi::start().await?;
+        let extra = [
+            ("DETECTOR_ID", "12abc34d567e8fa901bc2d34e56789f0".to_string()),
+            ("LEDGER_TABLE", table),
+            ("AWS_ENDPOINT_URL_DYNAMODB", moto.url().to_string()),
+        ];
+        let mut child = spawn_with(binary, &sim, &api, &extra)?;
+        api.wait_first_poll(TIMEOUT).await.ok_or("the function never polled /next")?;
+        let mut settled_before = 0;
+        for round in 1.. {
+            let t = Instant::now();
+            let answer = api.invoke(sweep.clone(), budget).await?;
+            let took = t.elapsed();
+            let Invocation::Response(result) = answer else { return Err(format!("sweep failed: {answer:?}")) };
+            let settled = result["counts"]["escalated"].as_u64().unwrap_or(0) + result["counts"]["skipped"].as_u64().unwrap_or(0);
+            let new = settled - settled_before;
+            settled_before = settled;
+            println!(
+                "  {label}, invocation {round}: {new} investigations settled in {:.0} ms = {:.0}/s (complete: {})",
+                ms(took),
+                new as f64 / took.as_secs_f64(),
+                result["complete"]
+            );
+            if result["complete"] == true || round >= 40 {
+                break;
+            }
+        }
+        let t = Instant::now();
+        let answer = api.invoke(sweep.clone(), TIMEOUT).await?;
+        let cases = sim.state(|s| s.cases.len());
+        println!(
+            "  {label}: a further full sweep took {:.0} ms and left {cases} cases for {worthy} deserving ones ({answer:?})",
+            ms(t.elapsed())
+        );
+        let _ = child.kill().await;
+    }
     Ok(())
 }
 
@@ -128,9 +182,14 @@ async fn concurrent(binary: &PathBuf, sim: &Sim, event: &Value, n: usize) -> Res
 }
 
 fn spawn(binary: &PathBuf, sim: &Sim, api: &RuntimeApi) -> Result<Child, String> {
+    spawn_with(binary, sim, api, &[])
+}
+
+fn spawn_with(binary: &PathBuf, sim: &Sim, api: &RuntimeApi, extra: &[(&str, String)]) -> Result<Child, String> {
     Command::new(binary)
         .env_clear()
         .envs(api.function_env(&sim.url()))
+        .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use escalator_sim::{demo_fixture, sdk_config_at, Invocation, Moto, RuntimeApi, Sim};
+use escalator_sim::{demo_fixture, Invocation, Moto, RuntimeApi, Sim};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -124,7 +124,7 @@ async fn the_binary_sweeps_a_backlog_to_the_end_with_the_ledger() {
     let (fixture, worthy) = backlog(120);
     let sim = Sim::start(fixture).await.expect("simulation");
     let moto = Moto::start().expect("moto server (pip install 'moto[server]')");
-    create_ledger_table(&aws_sdk_dynamodb::Client::new(&sdk_config_at(moto.url()).await)).await;
+    moto.create_ledger_table(LEDGER_TABLE).await.expect("ledger table created");
     let f = launch(
         RuntimeApi::start().await.expect("runtime api"),
         &sim,

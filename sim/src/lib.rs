@@ -68,3 +68,45 @@ pub async fn sdk_config_at(url: &str) -> aws_config::SdkConfig {
         .load()
         .await
 }
+
+/// A backlog of `n` investigations in the demo detector, ended one a minute over
+/// the last `n` minutes (so inside a sweep's default lookback): every tenth
+/// running, every tenth (offset 1) failed, the rest completed with risk levels
+/// cycling Info to Critical. Returns the fixture (with the demo's incidents and
+/// plan) and how many of them deserve a case at the default threshold (High).
+pub fn backlog_fixture(n: usize) -> (Fixture, usize) {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let risks = ["Info", "Low", "Medium", "High", "Critical"];
+    let mut worthy = 0;
+    let investigations = (0..n)
+        .map(|i| {
+            let status = match i % 10 {
+                0 => "RUNNING",
+                1 => "FAILED",
+                _ => "COMPLETED",
+            };
+            let risk = risks[i % risks.len()];
+            if status == "COMPLETED" && (risk == "High" || risk == "Critical") {
+                worthy += 1;
+            }
+            let end = now - 60 * i as i64;
+            let mut inv = serde_json::json!({
+                "detectorId": "12abc34d567e8fa901bc2d34e56789f0",
+                "investigationId": format!("bac4106-0000-4000-8000-{i:012}"),
+                "status": status,
+                "triggerPrompt": format!("Investigate finding {i:032x}"),
+                "triggeredBy": "arn:aws:iam::123456789012:role/SecurityAnalyst",
+                "startTime": end - 300,
+                "cloud": {"account": "123456789012", "provider": "AWS", "region": "us-east-1"},
+                "riskLevel": risk,
+                "confidence": "High",
+                "summary": format!("Backlog investigation {i}"),
+            });
+            if status != "RUNNING" {
+                inv["endTime"] = serde_json::json!(end);
+            }
+            inv
+        })
+        .collect();
+    (Fixture { investigations, ..demo_fixture() }, worthy)
+}

@@ -44,6 +44,37 @@ impl Moto {
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    /// Creates a ledger table as `template.yaml` does (partition key `pk`, TTL on
+    /// `ttl`) and returns a client for it.
+    pub async fn create_ledger_table(&self, name: &str) -> Result<aws_sdk_dynamodb::Client, String> {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
+        };
+        let client = aws_sdk_dynamodb::Client::new(&crate::sdk_config_at(&self.url).await);
+        let text = |e: &dyn std::fmt::Display| e.to_string();
+        client
+            .create_table()
+            .table_name(name)
+            .attribute_definitions(
+                AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build().map_err(|e| text(&e))?,
+            )
+            .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().map_err(|e| text(&e))?)
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .map_err(|e| format!("CreateTable: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder().attribute_name("ttl").enabled(true).build().map_err(|e| text(&e))?,
+            )
+            .send()
+            .await
+            .map_err(|e| format!("UpdateTimeToLive: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
+        Ok(client)
+    }
 }
 
 impl Drop for Moto {

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use escalator_sim::{demo_fixture, sdk_config, sdk_config_at, Fixture, Moto, Sim};
+use escalator_sim::{demo_fixture, sdk_config, Fixture, Moto, Sim};
 use investigation_escalator::aws::Aws;
 use investigation_escalator::config::Config;
 use investigation_escalator::handler::Invocation;
@@ -53,39 +53,13 @@ pub async fn start_with(fixture: Fixture, vars: &[(&str, &str)]) -> TestEnv {
 pub async fn start_with_ledger(fixture: Fixture, vars: &[(&str, &str)]) -> TestEnv {
     let sim = Sim::start(fixture).await.expect("simulation starts");
     let moto = Moto::start().expect("moto server (pip install 'moto[server]')");
-    let dynamo = aws_sdk_dynamodb::Client::new(&sdk_config_at(moto.url()).await);
-    create_ledger_table(&dynamo).await;
+    let dynamo = moto.create_ledger_table(LEDGER_TABLE).await.expect("ledger table created");
     let mut vars = vars.to_vec();
     vars.push(("LEDGER_TABLE", LEDGER_TABLE));
     let config = config(&vars);
     let ledger = Ledger::new(dynamo.clone(), LEDGER_TABLE, config.ledger_lease_seconds);
     let app = App { config, aws: Aws::new(&sdk_config(&sim).await), ledger: Some(ledger) };
     TestEnv { sim, app, moto: Some(moto), dynamo: Some(dynamo) }
-}
-
-/// Creates the ledger table as template.yaml does: key `pk`, TTL on `ttl`.
-pub async fn create_ledger_table(dynamo: &aws_sdk_dynamodb::Client) {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
-    };
-    dynamo
-        .create_table()
-        .table_name(LEDGER_TABLE)
-        .attribute_definitions(
-            AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build().expect("attr"),
-        )
-        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().expect("key"))
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("ledger table created");
-    dynamo
-        .update_time_to_live()
-        .table_name(LEDGER_TABLE)
-        .time_to_live_specification(TimeToLiveSpecification::builder().attribute_name("ttl").enabled(true).build().expect("ttl"))
-        .send()
-        .await
-        .expect("ttl enabled");
 }
 
 /// Every item of the ledger table, as JSON-ish strings sorted by key (for before/after comparisons).
@@ -105,45 +79,9 @@ pub async fn ledger_items(env: &TestEnv) -> Vec<String> {
     items
 }
 
-/// A generated backlog of `n` investigations in the demo detector, all ended in
-/// the last `n` minutes: every tenth running, every tenth (offset 1) failed, the
-/// rest completed with risk levels cycling Info..Critical. Returns the fixture
-/// and how many deserve a case at the default threshold (High).
+/// The sim's generated backlog (see [`escalator_sim::backlog_fixture`]).
 pub fn backlog(n: usize) -> (Fixture, usize) {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-    let risks = ["Info", "Low", "Medium", "High", "Critical"];
-    let mut worthy = 0;
-    let investigations = (0..n)
-        .map(|i| {
-            let status = match i % 10 {
-                0 => "RUNNING",
-                1 => "FAILED",
-                _ => "COMPLETED",
-            };
-            let risk = risks[i % 5];
-            if status == "COMPLETED" && (risk == "High" || risk == "Critical") {
-                worthy += 1;
-            }
-            let end = now - 60 * i as i64;
-            let mut inv = serde_json::json!({
-                "detectorId": "12abc34d567e8fa901bc2d34e56789f0",
-                "investigationId": format!("bac4106-0000-4000-8000-{i:012}"),
-                "status": status,
-                "triggerPrompt": format!("Investigate finding {i:032x}"),
-                "triggeredBy": "arn:aws:iam::123456789012:role/SecurityAnalyst",
-                "startTime": end - 300,
-                "cloud": {"account": "123456789012", "provider": "AWS", "region": "us-east-1"},
-                "riskLevel": risk,
-                "confidence": "High",
-                "summary": format!("Backlog investigation {i}"),
-            });
-            if status != "RUNNING" {
-                inv["endTime"] = serde_json::json!(end);
-            }
-            inv
-        })
-        .collect();
-    (Fixture { investigations, ..demo_fixture() }, worthy)
+    escalator_sim::backlog_fixture(n)
 }
 
 /// A sample event from `events/`.

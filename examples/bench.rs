@@ -125,8 +125,12 @@ async fn sweep_figures(binary: &PathBuf, moto: &Moto) -> Result<(), String> {
         let t = Instant::now();
         let answer = api.invoke(sweep.clone(), TIMEOUT).await?;
         let cases = sim.state(|s| s.cases.len());
+        let counts = match &answer {
+            Invocation::Response(v) => v["counts"].to_string(),
+            other => format!("{other:?}"),
+        };
         println!(
-            "  {label}: a further full sweep took {:.0} ms and left {cases} cases for {worthy} deserving ones ({answer:?})",
+            "  {label}: a further full sweep took {:.0} ms ({counts}); {cases} cases for {worthy} deserving investigations",
             ms(t.elapsed())
         );
         let _ = child.kill().await;

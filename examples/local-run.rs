@@ -1,7 +1,7 @@
 //! Runs the real handler on the built-in simulation of AWS:
 //!
 //! ```text
-//! cargo run --example local-run -- events/investigation-critical.json [more events…] [--fixture FILE]
+//! cargo run --example local-run -- events/investigation-critical.json [more events…] [--fixture FILE | --backlog N]
 //! ```
 //!
 //! Configuration comes from the environment exactly as in Lambda
@@ -39,12 +39,16 @@ async fn run() -> Result<bool, String> {
             let path = args.next().ok_or("--fixture takes a file")?;
             let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
             fixture = serde_json::from_str::<Fixture>(&text).map_err(|e| format!("{path}: {e}"))?;
+        } else if arg == "--backlog" {
+            // N investigations that ended in the last N minutes, for trying the sweep.
+            let n = args.next().and_then(|n| n.parse().ok()).ok_or("--backlog takes a number")?;
+            fixture = escalator_sim::backlog_fixture(n).0;
         } else {
             events.push(arg);
         }
     }
     if events.is_empty() {
-        return Err("usage: cargo run --example local-run -- EVENT.json [EVENT.json…] [--fixture FILE]".into());
+        return Err("usage: cargo run --example local-run -- EVENT.json [EVENT.json…] [--fixture FILE | --backlog N]".into());
     }
     let config = Config::from_env().map_err(|e| e.to_string())?;
     let sim = Sim::start(fixture).await?;

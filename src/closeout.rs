@@ -10,13 +10,13 @@ use crate::aws::AwsError;
 use crate::decision::SkipReason;
 use crate::error::Error;
 use crate::handler::App;
-use crate::ledger::now_secs;
-use crate::links;
 use crate::outcome::Outcome;
 use crate::token;
+use crate::{console, links};
 
-/// Handles a `Case Closed` event.
-pub async fn close(app: &App, case_id: &str) -> Result<Outcome, Error> {
+/// Handles a `Case Closed` event (`event_time_ms`: the event's time, used when the
+/// case carries no close date, so the timeline event's body is the same on every delivery).
+pub async fn close(app: &App, case_id: &str, event_time_ms: i64) -> Result<Outcome, Error> {
     let region = app.aws.region();
     let unknown = || Outcome::Skipped {
         reason: SkipReason::UnknownCase,
@@ -30,42 +30,70 @@ pub async fn close(app: &App, case_id: &str) -> Result<Outcome, Error> {
         Err(e) if e.is_not_found() => return Ok(unknown()),
         Err(e) => return Err(e.into()),
     };
-    // Ours when the ledger has its case item; without a ledger, when it carries our metadata.
-    let incidents = match &app.ledger {
-        Some(ledger) => match ledger.case_incidents(region, case_id).await? {
-            Some(incidents) => incidents,
-            None => return Ok(unknown()),
-        },
-        None => match links::linked_incidents(&case.metadata) {
-            incidents if incidents.is_empty() => return Ok(unknown()),
-            incidents => incidents,
-        },
+    // Ours when the ledger has its case item or it carries our metadata (a case
+    // opened before the ledger was configured has only the latter); the incidents
+    // are all that either names.
+    let mut incidents = links::linked_incidents(&case.metadata);
+    let in_ledger = match &app.ledger {
+        Some(ledger) => ledger.case_incidents(region, case_id).await?,
+        None => None,
     };
+    if in_ledger.is_none() && incidents.is_empty() {
+        return Ok(unknown());
+    }
+    for arn in in_ledger.into_iter().flatten() {
+        if !incidents.contains(&arn) {
+            incidents.push(arn);
+        }
+    }
+    // A late or retried event for a case reopened since: leave its incidents open.
+    if case.status.as_deref() != Some("Closed") {
+        info!(case_id, status = ?case.status, "the case is not closed (any more): nothing to resolve");
+        return Ok(Outcome::Resolved { case_id: case_id.to_string(), incident_record_arns: Vec::new() });
+    }
     if app.config.dry_run {
         info!(case_id, incidents = ?incidents, "dry run: no incident resolved");
         return Ok(Outcome::Resolved { case_id: case_id.to_string(), incident_record_arns: incidents });
     }
-    // The case's own close time keeps the body stable between deliveries.
-    let closed_ms = case.closed_ms.unwrap_or_else(|| now_secs() * 1000);
-    let event = links::close_timeline_event(case_id, case.closure_code.as_deref(), closed_ms, region);
+    let event = links::close_timeline_event(case_id, case.closure_code.as_deref(), case.closed_ms.unwrap_or(event_time_ms), region);
     let results = join_all(incidents.iter().map(|arn| resolve(app, case_id, arn, &event))).await;
-    let failures: Vec<AwsError> = results.into_iter().filter_map(Result::err).collect();
+    let mut resolved = Vec::new();
+    let mut failures: Vec<AwsError> = Vec::new();
+    for (arn, result) in incidents.iter().zip(results) {
+        match result {
+            Ok(true) => resolved.push(arn.clone()),
+            Ok(false) => {}
+            Err(e) => failures.push(e),
+        }
+    }
     if !failures.is_empty() {
         return Err(Error::Links { case_id: case_id.to_string(), failures });
     }
-    Ok(Outcome::Resolved { case_id: case_id.to_string(), incident_record_arns: incidents })
+    Ok(Outcome::Resolved { case_id: case_id.to_string(), incident_record_arns: resolved })
 }
 
-async fn resolve(app: &App, case_id: &str, arn: &str, event: &links::TimelineEvent) -> Result<(), AwsError> {
+/// Resolves one incident of a closed case, unless it is resolved already, gone,
+/// or still linked to another of this product's cases that is open. `true` when
+/// it is resolved now (or was resolved by an earlier delivery of this close-out).
+async fn resolve(app: &App, case_id: &str, arn: &str, event: &links::TimelineEvent) -> Result<bool, AwsError> {
     let region = app.aws.region();
-    match app.aws.incident(arn).await? {
-        None => info!(incident = arn, "the linked incident record no longer exists"),
-        Some(record) if !record.open => info!(incident = arn, "already resolved"),
-        Some(_) => {
-            app.aws.add_timeline_event(arn, event, &token::close_timeline_event(region, case_id, arn)).await?;
-            app.aws.resolve_incident(arn, &token::resolve_incident(region, case_id, arn)).await?;
-            info!(incident = arn, "resolved");
+    let Some(record) = app.aws.incident(arn).await? else {
+        info!(incident = arn, "the linked incident record no longer exists");
+        return Ok(false);
+    };
+    if !record.open {
+        info!(incident = arn, "already resolved");
+        return Ok(true);
+    }
+    for other in record.related_items.iter().filter_map(|i| console::case_id_from_url(&i.value)).filter(|id| id != case_id) {
+        let status = app.aws.get_case(&other).await?.status;
+        if status.as_deref() != Some("Closed") {
+            info!(incident = arn, other_case = other, "another open case links this incident: it stays open");
+            return Ok(false);
         }
     }
-    Ok(())
+    app.aws.add_timeline_event(arn, event, &token::close_timeline_event(region, case_id, arn)).await?;
+    app.aws.resolve_incident(arn, &token::resolve_incident(region, case_id, arn)).await?;
+    info!(incident = arn, "resolved");
+    Ok(true)
 }

@@ -10,6 +10,13 @@ pub fn case_url(region: &str, case_id: &str) -> String {
     format!("https://{region}.console.aws.amazon.com/security-ir/home?region={region}#/cases/{case_id}")
 }
 
+/// The case id in a Security IR case console URL (as [`case_url`] makes them).
+pub fn case_id_from_url(url: &str) -> Option<String> {
+    let (base, id) = url.split_once("#/cases/")?;
+    (base.contains("console.aws.amazon.com/security-ir/") && !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| id.to_string())
+}
+
 /// The Incident Manager console page of an incident record.
 pub fn incident_url(region: &str, incident_arn: &str) -> String {
     format!("https://{region}.console.aws.amazon.com/systems-manager/incidents/incident/{}/home?region={region}", encode(incident_arn))
@@ -36,6 +43,14 @@ mod tests {
             url,
             "https://us-east-1.console.aws.amazon.com/systems-manager/incidents/incident/arn%3Aaws%3Assm-incidents%3A%3A123456789012%3Aincident-record%2FPlan%2Fabc/home?region=us-east-1"
         );
+    }
+
+    #[test]
+    fn case_ids_are_read_back_from_case_links_only() {
+        assert_eq!(case_id_from_url(&case_url("us-east-1", "1000000001")), Some("1000000001".into()));
+        assert_eq!(case_id_from_url("https://example.com/runbooks#/cases/123"), None);
+        assert_eq!(case_id_from_url("https://us-east-1.console.aws.amazon.com/security-ir/home#/cases/"), None);
+        assert_eq!(case_id_from_url("https://us-east-1.console.aws.amazon.com/security-ir/home#/cases/12x"), None);
     }
 
     #[test]

@@ -69,7 +69,18 @@ pub async fn escalate(app: &App, target: &InvestigationRef, invocation: &Invocat
         _ => {}
     }
     let inv = app.aws.get_investigation(&target.detector_id, &target.investigation_id).await?;
-    let decision = decide(&inv, &app.config.gates());
+    let mut decision = decide(&inv, &app.config.gates());
+    // A case an earlier attempt opened is finished, whatever the gates say now (they
+    // may have been raised since): an open case with no links is worse than either.
+    if let (Decision::Skip(SkipReason::BelowThreshold | SkipReason::LowConfidence), Entry::InProgress { case_id: Some(case_id), .. }) =
+        (&decision, &prior)
+    {
+        if let Some(risk) = inv.risk_level.as_deref().and_then(|r| r.parse().ok()) {
+            warn!(case_id, "the gates no longer pass, but a case was opened already: finishing it");
+            let confidence = inv.confidence.as_deref().and_then(|c| c.parse().ok()).unwrap_or(Confidence::Unknown);
+            decision = Decision::Escalate { risk, confidence };
+        }
+    }
     info!(status = ?inv.status, risk_level = ?inv.risk_level, confidence = ?inv.confidence, decision = ?decision, "decided");
     let writes_allowed = !app.config.dry_run;
     match decision {
@@ -93,8 +104,10 @@ pub async fn escalate(app: &App, target: &InvestigationRef, invocation: &Invocat
             let Some(ledger) = app.ledger.as_ref().filter(|_| writes_allowed) else {
                 return open_and_link(app, target, &inv, risk, confidence, None).await;
             };
-            let owner = invocation.request_id.as_str();
-            let case_id = match ledger.claim(&key, owner, now_secs()).await? {
+            // One owner per investigation: a sweep escalates many under one request id.
+            let owner = format!("{}/{}", invocation.request_id, inv.id);
+            let owner = owner.as_str();
+            let case_id = match ledger.claim(&key, owner, now_secs(), invocation.deadline_secs()).await? {
                 Claim::Won { case_id } => case_id,
                 Claim::Held => {
                     info!("another invocation holds this investigation's lease: pending");
@@ -145,6 +158,7 @@ fn from_ledger(investigation_id: &str, entry: &Entry) -> Outcome {
         incident_record_arns: incidents.clone(),
         incident_started: false,
         dry_run: false,
+        already_escalated: true,
     }
 }
 
@@ -182,7 +196,7 @@ async fn open_and_link(
             None => {
                 let case_id = app.aws.create_case(&case).await?;
                 if let Some(p) = progress {
-                    p.ledger.record_case(p.key, p.owner, &case_id, now_secs()).await?;
+                    p.ledger.record_case(p.key, p.owner, region, &case_id, now_secs()).await?;
                 }
                 case_id
             }
@@ -190,7 +204,11 @@ async fn open_and_link(
         let view = app.aws.get_case(&case_id).await?;
         Ok::<_, AwsError>((case_id, view))
     };
-    let ((case_id, case_view), mut found) = tokio::try_join!(open_case, find_incidents(app, target, &needles, window_start))?;
+    // Both run to the end (no try_join): a failed search must not cancel CreateCase
+    // between its answer and the ledger's record of the case.
+    let (opened, found) = tokio::join!(open_case, find_incidents(app, target, &needles, window_start));
+    let (case_id, case_view) = opened?;
+    let mut found = found.map_err(|e| links_failed(&case_id, vec![e]))?;
     info!(case_id, "case opened (or found by its token)");
 
     let scope = Scope { region, detector_id: &inv.detector_id, investigation_id: &inv.id };
@@ -335,5 +353,6 @@ fn escalated(
         incident_record_arns,
         incident_started,
         dry_run,
+        already_escalated: false,
     }
 }

@@ -24,6 +24,8 @@ pub enum Trigger {
     CaseClosed {
         /// The closed case.
         case_id: String,
+        /// The event's `time`, in milliseconds since the epoch (stable across redeliveries).
+        event_time_ms: i64,
     },
 }
 
@@ -106,7 +108,9 @@ pub fn parse(payload: &Value) -> Result<Trigger, EventError> {
             ("aws.guardduty", "GuardDuty Finding") => return finding(detail).map(Trigger::Finding),
             ("aws.security-ir", "Case Closed") => {
                 let case_id = required_text(detail, "caseId", "detail.")?;
-                return Ok(Trigger::CaseClosed { case_id });
+                let event_time_ms =
+                    envelope.time.map(|t| t.timestamp_millis()).ok_or_else(|| EventError::Missing { field: "time".into() })?;
+                return Ok(Trigger::CaseClosed { case_id, event_time_ms });
             }
             _ => {}
         }
@@ -339,7 +343,9 @@ mod tests {
     #[test]
     fn the_unattended_triggers_are_recognised() {
         assert_eq!(parse(&sample("scheduled-sweep")), Ok(Trigger::Sweep));
-        assert_eq!(parse(&sample("case-closed")), Ok(Trigger::CaseClosed { case_id: "1234567890".into() }));
+        let Ok(Trigger::CaseClosed { case_id, event_time_ms }) = parse(&sample("case-closed")) else { panic!("case closed") };
+        assert_eq!(case_id, "1234567890");
+        assert!(event_time_ms > 1_700_000_000_000, "{event_time_ms}");
         let Ok(Trigger::Investigation(r)) = parse(&sample("cloudtrail-create-investigation")) else { panic!("cloudtrail") };
         assert_eq!((r.detector_id.as_str(), r.investigation_id.as_str()), (DET, "c0ffee00-0000-4000-8000-000000000004"));
         assert_eq!(

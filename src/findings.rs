@@ -28,11 +28,9 @@ pub fn trigger_prompt(f: &Finding) -> String {
 }
 
 /// True for GuardDuty's answer to the preview quota (10 a day per account).
+/// Only an answer that says "quota" counts: other limits (lengths, say) are real errors.
 pub fn is_quota_error(e: &AwsError) -> bool {
-    let message = e.message.to_ascii_lowercase();
-    e.code.contains("Quota")
-        || e.code == "LimitExceededException"
-        || (e.code == "BadRequestException" && (message.contains("quota") || message.contains("limit")))
+    e.code.contains("Quota") || (e.code == "BadRequestException" && e.message.to_ascii_lowercase().contains("quota"))
 }
 
 /// Handles one finding event.
@@ -56,13 +54,18 @@ pub async fn start_investigation(app: &App, f: &Finding, invocation: &Invocation
     let key = finding_key(region, detector, &f.id);
     let owner = invocation.request_id.as_str();
     if let Some(ledger) = &app.ledger {
-        match ledger.claim_finding(&key, owner, now_secs()).await? {
+        match ledger.claim_finding(&key, owner, now_secs(), invocation.deadline_secs()).await? {
             FindingClaim::Won => {}
             FindingClaim::Started { investigation_id } => {
                 info!(finding = f.id, investigation = investigation_id, "an investigation was started for this finding already");
                 return Ok(pending(Some(investigation_id), false));
             }
-            FindingClaim::Held => return Ok(pending(None, false)),
+            FindingClaim::Held => {
+                // Another invocation is starting it; should that one have crashed, the
+                // finding's next update (or a later delivery) starts it once the lease ends.
+                warn!(finding = f.id, "another invocation holds this finding: not started now");
+                return Ok(pending(None, false));
+            }
         }
     }
     let token = token::create_investigation(region, detector, &f.id);
@@ -124,6 +127,7 @@ mod tests {
         assert!(is_quota_error(&e("BadRequestException", "The investigation quota for this account has been reached")));
         assert!(is_quota_error(&e("ServiceQuotaExceededException", "")));
         assert!(!is_quota_error(&e("BadRequestException", "The detector id is invalid")));
+        assert!(!is_quota_error(&e("BadRequestException", "triggerPrompt is over the length limit")));
         assert!(!is_quota_error(&e("InternalServerErrorException", "quota")));
     }
 }

@@ -47,7 +47,13 @@ impl App {
             use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
             aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
         };
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https).load().await;
+        // Bounded calls: an answer that never comes must not eat the invocation's deadline.
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .operation_attempt_timeout(Duration::from_secs(10))
+            .operation_timeout(Duration::from_secs(25))
+            .build();
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https).timeout_config(timeouts).load().await;
         // Tokens and console links name the region: never guess it.
         if sdk.region().is_none() {
             return Err(ConfigError { variable: "AWS_REGION", value: String::new(), expected: "the AWS region (Lambda sets it)".into() });
@@ -69,6 +75,11 @@ impl Invocation {
     /// An invocation with `budget` left (for local runs and tests).
     pub fn new(request_id: impl Into<String>, budget: Duration) -> Invocation {
         Invocation { request_id: request_id.into(), deadline: SystemTime::now() + budget }
+    }
+
+    /// The deadline, in epoch seconds (rounded up).
+    pub fn deadline_secs(&self) -> i64 {
+        self.deadline.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64 + 1)
     }
 
     /// Time left before the deadline.
@@ -120,6 +131,6 @@ pub async fn run(app: &App, payload: &Value, invocation: &Invocation) -> Result<
         }
         Trigger::Sweep => sweep::sweep(app, invocation).await,
         Trigger::Finding(finding) => findings::start_investigation(app, &finding, invocation).await,
-        Trigger::CaseClosed { case_id } => closeout::close(app, &case_id).await,
+        Trigger::CaseClosed { case_id, event_time_ms } => closeout::close(app, &case_id, event_time_ms).await,
     }
 }

@@ -189,6 +189,7 @@ impl Ledger {
         key: &str,
         owner: &str,
         now: i64,
+        until: i64,
         condition: &str,
         values: &[(&str, &str)],
     ) -> Result<Option<HashMap<String, AttributeValue>>, AwsError> {
@@ -203,7 +204,9 @@ impl Ledger {
             .expression_attribute_names("#ttl", "ttl")
             .expression_attribute_values(":in_progress", s(IN_PROGRESS))
             .expression_attribute_values(":owner", s(owner))
-            .expression_attribute_values(":expires", n(now + self.lease_seconds))
+            // Never shorter than the holder's own invocation (plus 2 s for clocks):
+            // a lease that ended while its holder still worked would let a second in.
+            .expression_attribute_values(":expires", n((now + self.lease_seconds).max(until + 2)))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":ttl", n(now + TTL_SECONDS))
             .return_values(ReturnValue::AllNew);
@@ -218,12 +221,13 @@ impl Ledger {
     }
 
     /// Takes the lease on an investigation for `owner`, if nobody holds a live one
-    /// (a skipped one may be taken: its skip is decided again). A takeover keeps
-    /// the item's progress (its case id).
-    pub async fn claim(&self, key: &str, owner: &str, now: i64) -> Result<Claim, AwsError> {
+    /// (a skipped one may be taken: its skip is decided again). The lease lasts
+    /// `LEDGER_LEASE_SECONDS`, and at least until `until` (the invocation's deadline,
+    /// epoch seconds). A takeover keeps the item's progress (its case id).
+    pub async fn claim(&self, key: &str, owner: &str, now: i64, until: i64) -> Result<Claim, AwsError> {
         let condition =
             "attribute_not_exists(pk) OR #state = :skipped OR (#state = :in_progress AND (lease_expires < :now OR lease_owner = :owner))";
-        match self.take_lease(key, owner, now, condition, &[(":skipped", SKIPPED)]).await? {
+        match self.take_lease(key, owner, now, until, condition, &[(":skipped", SKIPPED)]).await? {
             Some(item) => Ok(Claim::Won { case_id: text(&item, "case_id") }),
             None => match self.get(key).await? {
                 done @ Entry::Escalated { .. } => Ok(Claim::Done(done)),
@@ -232,8 +236,11 @@ impl Ledger {
         }
     }
 
-    /// Records the case the lease holder opened, so a takeover resumes with it.
-    pub async fn record_case(&self, key: &str, owner: &str, case_id: &str, now: i64) -> Result<(), AwsError> {
+    /// Records the case the lease holder opened, so a takeover resumes with it,
+    /// and writes the case item at once, so a close-out knows the case as ours
+    /// even before its links are done.
+    pub async fn record_case(&self, key: &str, owner: &str, region: &str, case_id: &str, now: i64) -> Result<(), AwsError> {
+        self.put_case_item(key, region, case_id, &[], now).await?;
         self.client
             .update_item()
             .table_name(&self.table)
@@ -266,16 +273,7 @@ impl Ledger {
     ) -> Result<(), AwsError> {
         let arns = AttributeValue::L(incidents.iter().map(|a| s(a)).collect());
         // The case item first: should the next write fail, a takeover writes both again.
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(&case_key(region, case_id)))
-            .item("investigation", s(key))
-            .item("incidents", arns.clone())
-            .item("updated_at", n(now))
-            .send()
-            .await
-            .map_err(fail("PutItem"))?;
+        self.put_case_item(key, region, case_id, incidents, now).await?;
         self.client
             .update_item()
             .table_name(&self.table)
@@ -298,6 +296,21 @@ impl Ledger {
             .send()
             .await
             .map_err(fail("UpdateItem"))?;
+        Ok(())
+    }
+
+    /// Writes the case item: the investigation it belongs to and the incidents it links.
+    async fn put_case_item(&self, key: &str, region: &str, case_id: &str, incidents: &[String], now: i64) -> Result<(), AwsError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(&case_key(region, case_id)))
+            .item("investigation", s(key))
+            .item("incidents", AttributeValue::L(incidents.iter().map(|a| s(a)).collect()))
+            .item("updated_at", n(now))
+            .send()
+            .await
+            .map_err(fail("PutItem"))?;
         Ok(())
     }
 
@@ -353,9 +366,9 @@ impl Ledger {
     }
 
     /// Takes a finding for `owner`, unless an investigation was started for it.
-    pub async fn claim_finding(&self, key: &str, owner: &str, now: i64) -> Result<FindingClaim, AwsError> {
+    pub async fn claim_finding(&self, key: &str, owner: &str, now: i64, until: i64) -> Result<FindingClaim, AwsError> {
         let condition = "attribute_not_exists(pk) OR (#state = :in_progress AND (lease_expires < :now OR lease_owner = :owner))";
-        if self.take_lease(key, owner, now, condition, &[]).await?.is_some() {
+        if self.take_lease(key, owner, now, until, condition, &[]).await?.is_some() {
             return Ok(FindingClaim::Won);
         }
         match self.item(key).await?.and_then(|i| text(&i, "investigation_id")) {

@@ -26,6 +26,9 @@ pub enum Outcome {
         incident_started: bool,
         /// True when nothing was written.
         dry_run: bool,
+        /// True when the ledger says an earlier invocation did it (nothing was done now).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        already_escalated: bool,
     },
     /// Not escalated (or, for a finding or a closed case, nothing to do).
     Skipped {
@@ -142,6 +145,7 @@ mod tests {
             incident_record_arns: vec!["arn:aws:ssm-incidents::1:incident-record/P/1".into()],
             incident_started: false,
             dry_run: false,
+            already_escalated: false,
         };
         assert_eq!(
             serde_json::to_value(&escalated).ok(),

@@ -18,6 +18,7 @@ use crate::escalate::escalate;
 use crate::event::InvestigationRef;
 use crate::handler::{App, Invocation};
 use crate::investigation::Status;
+use crate::metrics::emf_line;
 use crate::outcome::{Counts, Outcome};
 
 /// Investigations escalated at once.
@@ -34,10 +35,12 @@ pub async fn sweep(app: &App, invocation: &Invocation) -> Result<Outcome, Error>
     let listed = app.aws.investigations_ended_since(detector, cutoff_ms).await?;
 
     let mut counts = Counts::default();
-    let mut work = Vec::new();
+    let mut work: Vec<String> = Vec::new();
     for summary in listed {
         match summary.status {
-            Status::Completed | Status::Failed => work.push(summary.id),
+            // Paging by offset can list an id twice while investigations finish: once is enough.
+            Status::Completed | Status::Failed if !work.contains(&summary.id) => work.push(summary.id),
+            Status::Completed | Status::Failed => {}
             // Still running (or a status this build does not know): a later sweep finishes it.
             _ if summary.start_ms.is_none_or(|start| start >= cutoff_ms) => counts.pending += 1,
             _ => {}
@@ -47,10 +50,13 @@ pub async fn sweep(app: &App, invocation: &Invocation) -> Result<Outcome, Error>
 
     let mut failures = Vec::new();
     let mut done = 0;
+    // Time kept back to send the answer when a chunk has to be cut off.
+    let reserve = (margin / 2).min(Duration::from_secs(1));
     for chunk in work.chunks(CONCURRENCY) {
         if invocation.remaining() <= margin {
             break;
         }
+        let left = invocation.remaining().saturating_sub(reserve);
         let runs = chunk.iter().map(|id| {
             let target = InvestigationRef {
                 detector_id: detector.to_string(),
@@ -60,12 +66,26 @@ pub async fn sweep(app: &App, invocation: &Invocation) -> Result<Outcome, Error>
             };
             async move { (id, escalate(app, &target, invocation).await) }.instrument(info_span!("investigation", investigationId = %id))
         });
-        for (id, result) in join_all(runs).await {
+        // A chunk cut off by the deadline is like a crash: its leases run out and
+        // the next sweep resumes each investigation where it stopped.
+        let Ok(results) = tokio::time::timeout(left, join_all(runs)).await else {
+            warn!("sweep: the deadline came during a chunk; its investigations are resumed by the next sweep");
+            break;
+        };
+        for (id, result) in results {
             done += 1;
+            let now_ms = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
             match result {
-                Ok(outcome) => counts.add(&outcome),
+                Ok(outcome) => {
+                    counts.add(&outcome);
+                    // Each investigation's own metric, but not for one the ledger had already done.
+                    if !matches!(outcome, Outcome::Escalated { already_escalated: true, .. }) {
+                        println!("{}", emf_line(outcome.name(), outcome.reason(), now_ms));
+                    }
+                }
                 Err(e) => {
                     warn!(investigation = id, error = %e, "sweep: this investigation failed; the others go on");
+                    println!("{}", emf_line("failed", None, now_ms));
                     counts.failed += 1;
                     failures.push(format!("{id}: {e}"));
                 }

@@ -32,7 +32,7 @@ async fn concurrent_claims_have_exactly_one_winner() {
     let env = start_with_ledger(demo_fixture(), &[]).await;
     let key = investigation_key("us-east-1", DETECTOR, CRITICAL);
     let owners: Vec<String> = (0..16).map(|i| format!("request-{i}")).collect();
-    let claims = futures_util::future::join_all(owners.iter().map(|o| ledger(&env).claim(&key, o, 1_000))).await;
+    let claims = futures_util::future::join_all(owners.iter().map(|o| ledger(&env).claim(&key, o, 1_000, 0))).await;
     let won = claims.iter().filter(|c| matches!(c, Ok(Claim::Won { .. }))).count();
     let held = claims.iter().filter(|c| matches!(c, Ok(Claim::Held))).count();
     assert_eq!((won, held), (1, 15), "{claims:?}");
@@ -42,18 +42,18 @@ async fn concurrent_claims_have_exactly_one_winner() {
 async fn a_lease_expires_and_the_takeover_keeps_the_progress() {
     let env = start_with_ledger(demo_fixture(), &[("LEDGER_LEASE_SECONDS", "60")]).await;
     let (l, key) = (ledger(&env), investigation_key("us-east-1", DETECTOR, CRITICAL));
-    assert_eq!(l.claim(&key, "a", 1_000).await, Ok(Claim::Won { case_id: None }));
-    l.record_case(&key, "a", "1000000001", 1_001).await.expect("recorded");
-    assert_eq!(l.claim(&key, "a", 1_010).await, Ok(Claim::Won { case_id: Some("1000000001".into()) }), "the holder may claim again");
-    assert_eq!(l.claim(&key, "b", 1_059).await, Ok(Claim::Held), "the lease is still live");
-    assert_eq!(l.claim(&key, "b", 1_071).await, Ok(Claim::Won { case_id: Some("1000000001".into()) }), "taken over, progress kept");
+    assert_eq!(l.claim(&key, "a", 1_000, 0).await, Ok(Claim::Won { case_id: None }));
+    l.record_case(&key, "a", "us-east-1", "1000000001", 1_001).await.expect("recorded");
+    assert_eq!(l.claim(&key, "a", 1_010, 0).await, Ok(Claim::Won { case_id: Some("1000000001".into()) }), "the holder may claim again");
+    assert_eq!(l.claim(&key, "b", 1_059, 0).await, Ok(Claim::Held), "the lease is still live");
+    assert_eq!(l.claim(&key, "b", 1_071, 0).await, Ok(Claim::Won { case_id: Some("1000000001".into()) }), "taken over, progress kept");
     // The old holder has lost the lease: its writes are refused.
-    let lost = l.record_case(&key, "a", "1000000002", 1_072).await.expect_err("not the holder");
+    let lost = l.record_case(&key, "a", "us-east-1", "1000000002", 1_072).await.expect_err("not the holder");
     assert_eq!(lost.code, "ConditionalCheckFailedException");
     l.finish(&key, "b", "us-east-1", "1000000001", &["arn:1".into()], "Critical", "High", 1_073).await.expect("finished");
     let done = l.get(&key).await.expect("read");
     assert!(matches!(&done, Entry::Escalated { case_id, .. } if case_id == "1000000001"), "{done:?}");
-    assert_eq!(l.claim(&key, "c", 9_999).await, Ok(Claim::Done(done)));
+    assert_eq!(l.claim(&key, "c", 9_999, 0).await, Ok(Claim::Done(done)));
     assert_eq!(l.case_incidents("us-east-1", "1000000001").await, Ok(Some(vec!["arn:1".to_string()])));
 }
 
@@ -62,7 +62,9 @@ async fn a_crash_between_create_case_and_the_links_resumes_where_it_stopped() {
     let env = start_with_ledger(demo_fixture(), &[("LEDGER_LEASE_SECONDS", "1")]).await;
     // The links hang; the invocation is cut off after the case was opened: a crash, no cleanup.
     env.sim.faults(|f| f.set("UpdateRelatedItems", OpFaults { latency_ms: 5_000, ..Default::default() }));
-    let crashed = tokio::time::timeout(Duration::from_millis(800), run(&env.app, &event("investigation-critical"), &invocation())).await;
+    // The crashed invocation's own deadline is its budget: its lease cannot outlast it by much.
+    let short = Invocation::new("crashed", Duration::from_millis(800));
+    let crashed = tokio::time::timeout(Duration::from_millis(800), run(&env.app, &event("investigation-critical"), &short)).await;
     assert!(crashed.is_err(), "the first invocation should have been cut off");
     assert_eq!(calls(&env, "CreateCase"), 1);
     let key = investigation_key("us-east-1", DETECTOR, CRITICAL);
@@ -73,7 +75,8 @@ async fn a_crash_between_create_case_and_the_links_resumes_where_it_stopped() {
     // A redelivery while the lease is live waits; after it expires, it takes over.
     env.sim.faults(|f| f.operations.clear());
     assert_eq!(outcome(&env, &event("investigation-critical")).await["outcome"], "pending");
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    // Lease: max(now + 1 s, deadline + 2 s), in whole seconds: over within 4 s.
+    tokio::time::sleep(Duration::from_millis(4_100)).await;
     let result = outcome(&env, &event("investigation-critical")).await;
     assert_eq!(result["caseId"], case_id.as_str());
     assert_eq!(calls(&env, "CreateCase"), 1, "resumed with the recorded case, no second CreateCase");
@@ -88,7 +91,9 @@ async fn the_ledger_keeps_once_after_the_token_window() {
     env.sim.expire_tokens();
     let reads = calls(&env, "GetInvestigation");
     let again = outcome(&env, &event("investigation-critical")).await;
-    assert_eq!(again, first, "the ledger answers with the first escalation");
+    assert_eq!(again["caseId"], first["caseId"], "the ledger answers with the first escalation");
+    assert_eq!(again["incidentRecordArns"], first["incidentRecordArns"]);
+    assert_eq!(again["alreadyEscalated"], true);
     assert_eq!(calls(&env, "GetInvestigation"), reads, "not even read again");
     assert_eq!(writes(&env.sim).cases, 1);
 }
@@ -139,14 +144,23 @@ async fn a_repeated_skip_writes_nothing() {
     assert_eq!(ledger_items(&env).await, before);
 }
 
-async fn sweep_until_complete(env: &TestEnv, budget: Duration) -> (usize, Value) {
-    for n in 1..=60 {
+/// Sweeps until every one of `finished` investigations is settled (escalated or
+/// skipped): one cut off mid-escalation by a deadline keeps its lease a few
+/// seconds and counts as pending until a later sweep takes it over.
+async fn sweep_until_settled(env: &TestEnv, budget: Duration, finished: u64) -> (usize, Value) {
+    for n in 1..=80 {
+        let started = std::time::Instant::now();
         let result = outcome_with(env, &event("scheduled-sweep"), Invocation::new(format!("sweep-{n}"), budget)).await;
-        if result["complete"] == true {
+        assert!(started.elapsed() <= budget, "sweep {n} overran its budget: {:?}", started.elapsed());
+        let settled = result["counts"]["escalated"].as_u64().unwrap_or(0) + result["counts"]["skipped"].as_u64().unwrap_or(0);
+        if result["complete"] == true && settled == finished {
             return (n, result);
         }
+        if result["complete"] == true {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
     }
-    panic!("the sweep never completed");
+    panic!("the sweep never settled every investigation");
 }
 
 async fn outcome_with(env: &TestEnv, event: &Value, invocation: Invocation) -> Value {
@@ -156,11 +170,14 @@ async fn outcome_with(env: &TestEnv, event: &Value, invocation: Invocation) -> V
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backlog_drains_over_several_short_sweeps_and_a_second_sweep_writes_nothing() {
     let (fixture, worthy) = backlog(120);
-    let env = start_with_ledger(fixture, &[("DETECTOR_ID", DETECTOR)]).await;
+    // Short leases: an investigation cut off by a deadline is taken up again within seconds.
+    let env = start_with_ledger(fixture, &[("DETECTOR_ID", DETECTOR), ("LEDGER_LEASE_SECONDS", "1")]).await;
     // Budgets this short stop each sweep early: the backlog must drain over several.
-    let (invocations, last) = sweep_until_complete(&env, Duration::from_millis(600)).await;
+    let (invocations, last) = sweep_until_settled(&env, Duration::from_millis(600), 108).await;
     assert!(invocations > 1, "a 600 ms budget should not hold 120 investigations");
     assert_eq!(writes(&env.sim).cases, worthy);
+    // Not the tokens' doing: the ledger let each investigation call CreateCase once.
+    assert_eq!(calls(&env, "CreateCase"), worthy);
     assert_eq!(last["counts"]["failed"], 0);
 
     let ledger_before = ledger_items(&env).await;
@@ -292,4 +309,118 @@ async fn a_case_this_product_did_not_open_is_ignored() {
         .to_string();
     assert_eq!(outcome(&other, &closed(&id)).await["reason"], "unknown_case");
     assert_eq!(calls(&other, "UpdateIncidentRecord"), 0);
+}
+
+#[tokio::test]
+async fn a_sweep_with_a_failure_finishes_the_others_and_names_it() {
+    let (mut fixture, worthy) = backlog(30);
+    // Investigation 3 (completed, High) lacks the times a case needs: it fails on its own.
+    let broken = "bac4106-0000-4000-8000-000000000003";
+    for inv in &mut fixture.investigations {
+        if inv["investigationId"] == broken {
+            inv.as_object_mut().map(|o| (o.remove("startTime"), o.remove("endTime")));
+        }
+    }
+    let env = start_with_ledger(fixture, &[("DETECTOR_ID", DETECTOR)]).await;
+    let err = run(&env.app, &event("scheduled-sweep"), &invocation()).await.expect_err("one investigation fails");
+    assert_eq!(err.kind(), "SweepPartlyFailed");
+    let text = err.to_string();
+    assert!(text.contains("1 investigation(s) failed") && text.contains(broken) && text.contains("startTime"), "{text}");
+    // Every other one was finished.
+    assert_eq!(writes(&env.sim).cases, worthy - 1);
+    // Its lease was released: the next sweep tries it again at once (and names it again).
+    let again = run(&env.app, &event("scheduled-sweep"), &invocation()).await.expect_err("still broken");
+    assert!(again.to_string().contains(broken));
+}
+
+#[tokio::test]
+async fn a_case_opened_before_the_gates_were_raised_is_finished_not_orphaned() {
+    let env = start_with_ledger(demo_fixture(), &[("RISK_THRESHOLD", "Low"), ("LEDGER_LEASE_SECONDS", "1")]).await;
+    // The low investigation's escalation stops after CreateCase (its links hang)...
+    env.sim.faults(|f| f.set("ListIncidentRecords", OpFaults { latency_ms: 5_000, ..Default::default() }));
+    let short = Invocation::new("crashed", Duration::from_millis(800));
+    let _ = tokio::time::timeout(Duration::from_millis(800), run(&env.app, &event("investigation-low"), &short)).await;
+    assert_eq!(writes(&env.sim).cases, 1);
+    env.sim.faults(|f| f.operations.clear());
+    tokio::time::sleep(Duration::from_millis(4_100)).await;
+    // ...then the threshold goes back to High: the open case is finished all the same.
+    let raised = TestEnv {
+        app: investigation_escalator::App {
+            config: investigation_escalator::config::Config {
+                risk_threshold: investigation_escalator::decision::RiskLevel::High,
+                ..env.app.config.clone()
+            },
+            ..env.app.clone()
+        },
+        sim: env.sim,
+        moto: env.moto,
+        dynamo: env.dynamo,
+    };
+    let result = outcome(&raised, &event("investigation-low")).await;
+    assert_eq!(result["outcome"], "escalated");
+    assert_eq!(calls(&raised, "CreateCase"), 1);
+    let key = investigation_key("us-east-1", DETECTOR, "c0ffee00-0000-4000-8000-000000000003");
+    assert!(matches!(ledger(&raised).get(&key).await, Ok(Entry::Escalated { .. })));
+}
+
+#[tokio::test]
+async fn the_quota_releases_the_finding_so_a_later_delivery_can_start_it() {
+    let env = start_with_ledger(demo_fixture(), &[("START_INVESTIGATIONS", "true")]).await;
+    env.sim.state(|s| s.investigation_quota = 0);
+    assert_eq!(outcome(&env, &event("guardduty-finding")).await["reason"], "investigation_quota");
+    env.sim.state(|s| s.investigation_quota = 10);
+    let started = outcome(&env, &event("guardduty-finding")).await;
+    assert_eq!(started["outcome"], "pending");
+    assert!(started["investigationId"].is_string(), "{started}");
+}
+
+#[tokio::test]
+async fn a_reopened_case_resolves_nothing() {
+    let env = start_with_ledger(demo_fixture(), &[]).await;
+    let case_id = outcome(&env, &event("investigation-critical")).await["caseId"].as_str().expect("case").to_string();
+    // The event arrives for a case that is not closed (reopened since, or a stray event).
+    let result = outcome(&env, &closed(&case_id)).await;
+    assert_eq!(result["incidentRecordArns"], json!([]));
+    assert_eq!(env.sim.state(|s| s.incident_records[MATCHING]["status"].clone()), "OPEN");
+    assert_eq!(calls(&env, "UpdateIncidentRecord"), 0);
+}
+
+#[tokio::test]
+async fn an_incident_another_open_case_links_stays_open_until_that_one_closes() {
+    let env = start_with_ledger(demo_fixture(), &[]).await;
+    let first = outcome(&env, &event("investigation-critical")).await["caseId"].as_str().expect("case").to_string();
+    // A second investigation names the same incident explicitly.
+    let mut e = event("investigation-high");
+    e["detail"]["incidentRecordArn"] = json!(MATCHING);
+    let second = outcome(&env, &e).await["caseId"].as_str().expect("case").to_string();
+    assert_ne!(first, second);
+    env.sim.state(|s| escalator_sim::services::security_ir::close_case(s, &first, "Investigation Completed"));
+    assert_eq!(outcome(&env, &closed(&first)).await["incidentRecordArns"], json!([]));
+    assert_eq!(env.sim.state(|s| s.incident_records[MATCHING]["status"].clone()), "OPEN");
+    env.sim.state(|s| escalator_sim::services::security_ir::close_case(s, &second, "Investigation Completed"));
+    assert_eq!(outcome(&env, &closed(&second)).await["incidentRecordArns"], json!([MATCHING]));
+    assert_eq!(env.sim.state(|s| s.incident_records[MATCHING]["status"].clone()), "RESOLVED");
+}
+
+#[tokio::test]
+async fn a_hand_made_case_is_unknown_even_with_a_ledger() {
+    let env = start_with_ledger(demo_fixture(), &[]).await;
+    let ir = aws_sdk_securityir::Client::new(&escalator_sim::sdk_config(&env.sim).await);
+    let id = ir
+        .create_case()
+        .title("Opened by hand")
+        .description("d")
+        .engagement_type(aws_sdk_securityir::types::EngagementType::Investigation)
+        .resolver_type(aws_sdk_securityir::types::ResolverType::SelfValue)
+        .reported_incident_start_date(aws_sdk_securityir::primitives::DateTime::from_secs(0))
+        .set_impacted_accounts(Some(vec![]))
+        .set_watchers(Some(vec![]))
+        .send()
+        .await
+        .expect("case")
+        .case_id()
+        .to_string();
+    env.sim.state(|s| escalator_sim::services::security_ir::close_case(s, &id, "Duplicate"));
+    assert_eq!(outcome(&env, &closed(&id)).await["reason"], "unknown_case");
+    assert_eq!(calls(&env, "GetIncidentRecord"), 0);
 }

@@ -3,7 +3,8 @@
 //! purpose: the ledger's conditional writes are checked against someone else's
 //! implementation of DynamoDB, not against one written to agree with them.
 
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,28 +15,44 @@ pub struct Moto {
 }
 
 impl Moto {
-    /// Starts `python3 -m moto.server` (or `$MOTO_PYTHON`) on a free loopback port
-    /// and waits until it accepts connections.
+    /// Starts `python3 -m moto.server` (or `$MOTO_PYTHON`) on a port the OS picks
+    /// and waits until it accepts connections. The port is read from the server's
+    /// own start-up line: choosing a free port first and handing it over would race
+    /// with other tests doing the same.
     pub fn start() -> Result<Moto, String> {
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| format!("no free port: {e}"))?.port();
         let python = std::env::var("MOTO_PYTHON").unwrap_or_else(|_| "python3".to_string());
-        let child = Command::new(&python)
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut child = Command::new(&python)
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", "0"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("cannot run {python} -m moto.server: {e} (pip install 'moto[server]')"))?;
-        let mut moto = Moto { child, url: format!("http://127.0.0.1:{port}") };
+        let stderr = child.stderr.take().ok_or("moto server: no stderr")?;
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        // Reads the start-up line, then keeps draining: a full pipe would block the server.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(port) = line.split("Running on http://127.0.0.1:").nth(1).and_then(|p| p.trim().parse::<u16>().ok()) {
+                    let _ = port_tx.send(port);
+                }
+            }
+        });
+        let mut moto = Moto { child, url: String::new() };
+        let port = match port_rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(port) => port,
+            Err(_) => {
+                let status = moto.child.try_wait().ok().flatten();
+                return Err(format!("moto server did not start ({status:?}): is it installed? pip install 'moto[server]'"));
+            }
+        };
+        moto.url = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = moto.child.try_wait() {
-                return Err(format!("moto server exited ({status}): is it installed? pip install 'moto[server]'"));
-            }
             if started.elapsed() > Duration::from_secs(60) {
                 return Err("moto server did not listen within 60 s".into());
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(20));
         }
         Ok(moto)
     }

@@ -117,18 +117,7 @@ async fn skips_are_recorded_gate_skips_are_decided_again_and_failures_are_final(
     assert_eq!(items.len(), 2, "{items:?}");
 
     // The same table, a lowered threshold: the low investigation is escalated now.
-    let lowered = TestEnv {
-        app: investigation_escalator::App {
-            config: investigation_escalator::config::Config {
-                risk_threshold: investigation_escalator::decision::RiskLevel::Low,
-                ..env.app.config.clone()
-            },
-            ..env.app.clone()
-        },
-        sim: env.sim,
-        moto: env.moto,
-        dynamo: env.dynamo,
-    };
+    let lowered = with_threshold(env, investigation_escalator::decision::RiskLevel::Low);
     assert_eq!(outcome(&lowered, &event("investigation-low")).await["outcome"], "escalated");
     let reads = calls(&lowered, "GetInvestigation");
     assert_eq!(outcome(&lowered, &event("investigation-failed")).await["reason"], "investigation_failed");
@@ -253,6 +242,32 @@ async fn a_failed_create_investigation_record_is_skipped() {
     assert_eq!(outcome(&env, &event("cloudtrail-create-investigation")).await["outcome"], "pending");
 }
 
+/// A case someone opened by hand in the console: not one of ours.
+async fn hand_made_case(env: &TestEnv) -> String {
+    let ir = aws_sdk_securityir::Client::new(&escalator_sim::sdk_config(&env.sim).await);
+    let id = ir
+        .create_case()
+        .title("Opened by hand")
+        .description("d")
+        .engagement_type(aws_sdk_securityir::types::EngagementType::Investigation)
+        .resolver_type(aws_sdk_securityir::types::ResolverType::SelfValue)
+        .reported_incident_start_date(aws_sdk_securityir::primitives::DateTime::from_secs(0))
+        .set_impacted_accounts(Some(vec![]))
+        .set_watchers(Some(vec![]))
+        .send()
+        .await
+        .expect("case")
+        .case_id()
+        .to_string();
+    id
+}
+
+/// The same environment (simulation, ledger), with another risk threshold.
+fn with_threshold(env: TestEnv, risk_threshold: investigation_escalator::decision::RiskLevel) -> TestEnv {
+    let config = investigation_escalator::config::Config { risk_threshold, ..env.app.config.clone() };
+    TestEnv { app: investigation_escalator::App { config, ..env.app.clone() }, ..env }
+}
+
 fn closed(case_id: &str) -> Value {
     let mut e = event("case-closed");
     e["detail"]["caseId"] = json!(case_id);
@@ -291,22 +306,7 @@ async fn a_case_this_product_did_not_open_is_ignored() {
     assert_eq!(outcome(&env, &closed("1234567890")).await, json!({"outcome": "skipped", "reason": "unknown_case", "caseId": "1234567890"}));
     // A case that exists but was opened by someone else: same answer, no write.
     let other = start(&[]).await;
-    let config = escalator_sim::sdk_config(&other.sim).await;
-    let ir = aws_sdk_securityir::Client::new(&config);
-    let id = ir
-        .create_case()
-        .title("Opened by hand")
-        .description("d")
-        .engagement_type(aws_sdk_securityir::types::EngagementType::Investigation)
-        .resolver_type(aws_sdk_securityir::types::ResolverType::SelfValue)
-        .reported_incident_start_date(aws_sdk_securityir::primitives::DateTime::from_secs(0))
-        .set_impacted_accounts(Some(vec![]))
-        .set_watchers(Some(vec![]))
-        .send()
-        .await
-        .expect("case")
-        .case_id()
-        .to_string();
+    let id = hand_made_case(&other).await;
     assert_eq!(outcome(&other, &closed(&id)).await["reason"], "unknown_case");
     assert_eq!(calls(&other, "UpdateIncidentRecord"), 0);
 }
@@ -344,18 +344,7 @@ async fn a_case_opened_before_the_gates_were_raised_is_finished_not_orphaned() {
     env.sim.faults(|f| f.operations.clear());
     tokio::time::sleep(Duration::from_millis(4_100)).await;
     // ...then the threshold goes back to High: the open case is finished all the same.
-    let raised = TestEnv {
-        app: investigation_escalator::App {
-            config: investigation_escalator::config::Config {
-                risk_threshold: investigation_escalator::decision::RiskLevel::High,
-                ..env.app.config.clone()
-            },
-            ..env.app.clone()
-        },
-        sim: env.sim,
-        moto: env.moto,
-        dynamo: env.dynamo,
-    };
+    let raised = with_threshold(env, investigation_escalator::decision::RiskLevel::High);
     let result = outcome(&raised, &event("investigation-low")).await;
     assert_eq!(result["outcome"], "escalated");
     assert_eq!(calls(&raised, "CreateCase"), 1);
@@ -405,21 +394,7 @@ async fn an_incident_another_open_case_links_stays_open_until_that_one_closes() 
 #[tokio::test]
 async fn a_hand_made_case_is_unknown_even_with_a_ledger() {
     let env = start_with_ledger(demo_fixture(), &[]).await;
-    let ir = aws_sdk_securityir::Client::new(&escalator_sim::sdk_config(&env.sim).await);
-    let id = ir
-        .create_case()
-        .title("Opened by hand")
-        .description("d")
-        .engagement_type(aws_sdk_securityir::types::EngagementType::Investigation)
-        .resolver_type(aws_sdk_securityir::types::ResolverType::SelfValue)
-        .reported_incident_start_date(aws_sdk_securityir::primitives::DateTime::from_secs(0))
-        .set_impacted_accounts(Some(vec![]))
-        .set_watchers(Some(vec![]))
-        .send()
-        .await
-        .expect("case")
-        .case_id()
-        .to_string();
+    let id = hand_made_case(&env).await;
     env.sim.state(|s| escalator_sim::services::security_ir::close_case(s, &id, "Duplicate"));
     assert_eq!(outcome(&env, &closed(&id)).await["reason"], "unknown_case");
     assert_eq!(calls(&env, "GetIncidentRecord"), 0);

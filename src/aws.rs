@@ -96,13 +96,6 @@ fn written<T>(result: Result<T, AwsError>) -> Result<Written, AwsError> {
     }
 }
 
-/// An open incident record found by the search, before its details are read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IncidentSummary {
-    /// Its ARN.
-    pub arn: String,
-}
-
 /// What the case holds that the links and the close-out need.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CaseView {
@@ -360,8 +353,8 @@ impl Aws {
         }))
     }
 
-    /// `ListIncidentRecords` of open records created after `after_ms`, every page.
-    pub async fn open_incidents_since(&self, after_ms: i64) -> Result<Vec<IncidentSummary>, AwsError> {
+    /// `ListIncidentRecords` of open records created after `after_ms`, every page: their ARNs.
+    pub async fn open_incidents_since(&self, after_ms: i64) -> Result<Vec<String>, AwsError> {
         const OP: &str = "ListIncidentRecords";
         let status = Filter::builder()
             .key("status")
@@ -377,7 +370,7 @@ impl Aws {
         let mut found = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(fail(OP))?;
-            found.extend(page.incident_record_summaries().iter().map(|s| IncidentSummary { arn: s.arn().to_string() }));
+            found.extend(page.incident_record_summaries().iter().map(|s| s.arn().to_string()));
         }
         Ok(found)
     }

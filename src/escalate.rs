@@ -316,10 +316,10 @@ async fn find_incidents(app: &App, target: &InvestigationRef, needles: &Needles,
             Err(e) => return Err(e),
         }
     }
-    let summaries = app.aws.open_incidents_since(window_start_ms).await?;
+    let arns = app.aws.open_incidents_since(window_start_ms).await?;
     let mut found = Vec::new();
-    for chunk in summaries.chunks(SEARCH_CONCURRENCY) {
-        let records = join_all(chunk.iter().map(|s| app.aws.incident(&s.arn))).await;
+    for chunk in arns.chunks(SEARCH_CONCURRENCY) {
+        let records = join_all(chunk.iter().map(|arn| app.aws.incident(arn))).await;
         for record in records {
             let Some(record) = record? else { continue };
             if let Some(rule) = match_candidate(&record, needles) {

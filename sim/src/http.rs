@@ -3,6 +3,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::sync::{Mutex, MutexGuard};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -46,4 +47,10 @@ pub(crate) fn json<K: AsRef<str>, V: AsRef<str>>(status: u16, body: &Value, head
         }
     }
     resp
+}
+
+/// Locks shared state. A poisoned lock means a handler panicked mid-write; the
+/// state is still the best record of what happened, so keep serving it.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }

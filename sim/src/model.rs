@@ -394,22 +394,6 @@ impl Model {
         })
     }
 
-    /// Checks a response body against the operation's output shape (used by the
-    /// simulation's own tests, so that what it answers is what the SDK expects).
-    pub fn validate_output(&self, operation: &str, body: &Value) -> Vec<(String, String)> {
-        let mut problems = Vec::new();
-        let output = self.operations.iter().find(|o| o.name == operation).and_then(|o| self.output_shape(o));
-        if let Some(shape) = output {
-            self.validate(&shape, body, "", &mut problems);
-        }
-        problems
-    }
-
-    fn output_shape(&self, op: &Operation) -> Option<String> {
-        let doc: Value = serde_json::from_str(self.service.model_json()).ok()?;
-        doc["operations"][&op.name]["output"]["shape"].as_str().map(str::to_string)
-    }
-
     /// A shape by name; a name the model lacks reads as a structure without
     /// members rather than a panic (only a broken committed model can lack one).
     fn shape(&self, name: &str) -> &Value {

@@ -8,7 +8,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 
 use crate::error::SimError;
 use crate::faults::{FailKind, Faults};
-use crate::http;
+use crate::http::{self, lock};
 use crate::model::{http_headers::Headers, percent_decode, Models, Service};
 use crate::services::{dispatch, Ctx};
 use crate::state::{Fixture, LogEntry, State, TokenRecord};
@@ -94,12 +94,6 @@ impl Drop for Sim {
     fn drop(&mut self) {
         self.task.abort();
     }
-}
-
-/// A poisoned lock means a handler panicked mid-write; the state is still the
-/// best record of what happened, so keep serving it.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 async fn serve(inner: Arc<Inner>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {

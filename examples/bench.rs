@@ -1,4 +1,4 @@
-//! The benchmark of DESIGN.md section 11: runs the compiled function under the
+//! The benchmark of docs/design.md §11: runs the compiled function under the
 //! Runtime API emulator against the simulation, repeatedly, and prints medians
 //! and ratios to the targets (figures, never pass/fail: machines are noisy).
 //!
@@ -89,10 +89,10 @@ async fn main() -> Result<(), String> {
 /// when everything is done.
 async fn sweep_figures(binary: &PathBuf, moto: &Moto) -> Result<(), String> {
     let sweep = event("scheduled-sweep")?;
-    println!("\nsweep of a backlog of 120 investigations (108 finished), ledger on moto (Python, loopback):");
+    println!("\nsweep of a backlog of 120 investigations ({} finished), ledger on moto (Python, loopback):", backlog_fixture(120).finished);
     for (label, budget) in [("1 s invocations", Duration::from_secs(1)), ("one 60 s invocation", TIMEOUT)] {
-        let (fixture, worthy) = backlog_fixture(120);
-        let sim = Sim::start(fixture).await?;
+        let backlog = backlog_fixture(120);
+        let (worthy, sim) = (backlog.worthy, Sim::start(backlog.fixture).await?);
         let table = format!("ledger-{}", budget.as_secs());
         moto.create_ledger_table(&table).await?;
         let api = RuntimeApi::start().await?;

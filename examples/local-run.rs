@@ -12,9 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use escalator_sim::{demo_fixture, sdk_config, Fixture, Sim};
-use investigation_escalator::config::Config;
-use investigation_escalator::handler::Invocation;
-use investigation_escalator::{handler, logging, App};
+use investigation_escalator::{init_logging, App, Clock, Config};
 use serde_json::{json, Value};
 
 #[tokio::main(flavor = "current_thread")]
@@ -30,7 +28,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<bool, String> {
-    logging::init();
+    init_logging();
     let mut events = Vec::new();
     let mut fixture = demo_fixture();
     let mut args = std::env::args().skip(1);
@@ -42,7 +40,7 @@ async fn run() -> Result<bool, String> {
         } else if arg == "--backlog" {
             // N investigations that ended in the last N minutes, for trying the sweep.
             let n = args.next().and_then(|n| n.parse().ok()).ok_or("--backlog takes a number")?;
-            fixture = escalator_sim::backlog_fixture(n).0;
+            fixture = escalator_sim::backlog_fixture(n).fixture;
         } else {
             events.push(arg);
         }
@@ -52,7 +50,7 @@ async fn run() -> Result<bool, String> {
     }
     let config = Config::from_env().map_err(|e| e.to_string())?;
     let sim = Sim::start(fixture).await?;
-    let app = App::new(config, &sdk_config(&sim).await);
+    let app = App::new(config, &sdk_config(&sim).await, Clock::system());
     let mut all_ok = true;
     for (n, path) in events.into_iter().enumerate() {
         let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
@@ -61,8 +59,8 @@ async fn run() -> Result<bool, String> {
         let calls_before = sim.state(|s| s.log.len());
         println!("\n=== {path}");
         // Each event is its own invocation, with Lambda's default 60 s budget of this template.
-        let invocation = Invocation::new(format!("local-run-{}", n + 1), Duration::from_secs(60));
-        let result = match handler::run(&app, &payload, &invocation).await {
+        let invocation = app.invocation(format!("local-run-{}", n + 1), Duration::from_secs(60));
+        let result = match investigation_escalator::run(&app, &payload, &invocation).await {
             Ok(outcome) => serde_json::to_value(&outcome).unwrap_or(Value::Null),
             Err(e) => {
                 all_ok = false;

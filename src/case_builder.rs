@@ -1,4 +1,4 @@
-//! The Security IR case (DESIGN.md section 5): a pure function of the
+//! The Security IR case (docs/design.md §5): a pure function of the
 //! investigation and the configuration, so one token always carries one body.
 
 use std::collections::BTreeMap;

@@ -1,4 +1,4 @@
-//! Configuration from the environment (DESIGN.md section 3), validated once at
+//! Configuration from the environment (docs/design.md §3), validated once at
 //! cold start: a bad value stops the start with a message naming the variable
 //! and the values it accepts.
 

@@ -1,4 +1,4 @@
-//! The decision table (DESIGN.md section 4): what to do with an investigation.
+//! The decision table (docs/design.md §4): what to do with an investigation.
 
 use std::fmt;
 use std::str::FromStr;

@@ -29,6 +29,13 @@ pub enum Error {
         /// Each failed write.
         failures: Vec<AwsError>,
     },
+    /// The invocation's deadline came before an escalation under the ledger
+    /// finished; its lease was released, so the next delivery resumes at once.
+    #[error("investigation {investigation_id}: the invocation's deadline came before its escalation finished; the lease was released and a later delivery or sweep resumes where it stopped")]
+    Deadline {
+        /// The investigation.
+        investigation_id: String,
+    },
     /// A scheduled sweep arrived but `DETECTOR_ID` is not set.
     #[error("the scheduled sweep needs DETECTOR_ID (the GuardDuty detector whose investigations it lists); it is not set")]
     NoDetector,
@@ -56,6 +63,7 @@ impl Error {
             Error::Aws(_) => "AwsCallFailed",
             Error::Case(_) => "InvestigationIncomplete",
             Error::Links { .. } => "LinkFailed",
+            Error::Deadline { .. } => "DeadlineReached",
             Error::NoDetector => "SweepNotConfigured",
             Error::Sweep { .. } => "SweepPartlyFailed",
         }

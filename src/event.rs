@@ -1,4 +1,4 @@
-//! Recognising what an invocation was sent (DESIGN.md section 2). A malformed
+//! Recognising what an invocation was sent (docs/design.md §2). A malformed
 //! event is an error that names what is missing, before any AWS call.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;

@@ -1,4 +1,4 @@
-//! Which Incident Manager records belong to an investigation (DESIGN.md section 6):
+//! Which Incident Manager records belong to an investigation (docs/design.md §6):
 //! a record matches when its title, summary, dedupe string, source resource ARN
 //! or a related item mentions the investigation id or a finding id it names.
 //! Resolved records never match.
@@ -13,13 +13,6 @@ const FINDING_ID_LEN: usize = 32;
 /// The ids a matching record mentions, lower-cased.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Needles(Vec<String>);
-
-impl Needles {
-    /// The ids, for logs.
-    pub fn ids(&self) -> &[String] {
-        &self.0
-    }
-}
 
 /// Collects the investigation id and the finding ids it names: those in its
 /// trigger prompt and those the event gave. The detector id is also 32 hex
@@ -165,7 +158,7 @@ mod tests {
         let mut inv = sample();
         inv.trigger_prompt = format!("Finding {} of detector {} and {FINDING} again", FINDING.to_uppercase(), inv.detector_id);
         let n = needles(&inv, &["7C8D9E0F1A2B3C4D5E6F7A8B9C0D1E2F".into(), FINDING.into()]);
-        assert_eq!(n.ids(), &[inv.id.clone(), FINDING.to_string(), "7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f".to_string()]);
+        assert_eq!(&n.0, &[inv.id.clone(), FINDING.to_string(), "7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f".to_string()]);
     }
 
     #[test]

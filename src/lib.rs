@@ -3,64 +3,85 @@
 //! high enough, exactly once, and cross-links the case with the matching AWS
 //! Systems Manager Incident Manager incident record, both ways.
 //!
-//! The contracts (events, configuration, decision table, case fields, matching,
-//! links, result JSON, errors) are in `DESIGN.md`; the README says how to run,
-//! test and deploy it.
+//! The contracts the code follows (events, configuration, decision table, case
+//! fields, matching, links, ledger, results, errors, bad input) are written down
+//! in `docs/design.md`; module docs cite its sections as `§N`. The README says
+//! how to run, test and deploy it.
 //!
 //! # Layout
 //!
+//! The Lambda glue and what every invocation shares:
+//!
+//! - `handler`: one span per invocation, the payload handed to its flow, the
+//!   result logged, counted and returned.
+//! - `app`: [`App`] (configuration, clients, clock: built once per cold start)
+//!   and [`Invocation`] (request id and deadline).
+//! - `clock`: the one [`Clock`] everything reads time from; tests move it.
+//! - `config`: the environment variables, validated once at cold start.
+//! - `error`: the errors an invocation ends with, and their Lambda error types.
+//! - `metrics`: the Embedded Metric Format lines, one reporting path for all.
+//! - `logging`: `tracing` set up for Lambda's log format and level.
+//! - `init_error`: reports a cold-start failure to the Runtime API.
+//!
+//! The flows, one file per trigger's work (`flows/`):
+//!
+//! - `flows::escalate`: one investigation: fetch, decide, open, link, under a lease.
+//! - `flows::sweep`: the scheduled sweep of recently finished investigations.
+//! - `flows::findings`: starting an investigation for a severe GuardDuty finding.
+//! - `flows::closeout`: resolving a closed case's incident records.
+//! - `flows::incident_search` and `flows::cross_link`: the escalation's search
+//!   for its incidents and its link writes.
+//!
 //! Pure parts, plain functions over plain data:
 //!
-//! - [`config`]: the environment variables, validated once at cold start.
-//! - [`event`]: recognises the trigger in an invocation payload.
-//! - [`investigation`]: the investigation as plain data.
-//! - [`decision`]: the decision table: escalate, skip (and why) or pending.
-//! - [`case_builder`]: the `CreateCase` request, within the service's limits.
-//! - [`incident_matcher`]: which incident records belong to an investigation.
-//! - [`links`]: the cross-link requests (related item, timeline event, comment,
+//! - `event`: recognises the trigger in an invocation payload.
+//! - `investigation`: the investigation as plain data.
+//! - `decision`: the decision table: escalate, skip (and why) or pending.
+//! - `case_builder`: the `CreateCase` request, within the service's limits.
+//! - `incident_matcher`: which incident records belong to an investigation.
+//! - `links`: the cross-link requests (related item, timeline event, comment,
 //!   case metadata, incident start).
-//! - [`token`]: deterministic idempotency tokens (UUID v5) for every write.
-//! - [`text`]: cutting text to a limit on a character boundary, visibly.
-//! - [`console`]: console links to investigations, cases and incidents.
-//! - [`outcome`]: the result JSON.
-//! - [`metrics`]: CloudWatch Embedded Metric Format lines.
+//! - `token`: deterministic idempotency tokens (UUID v5) for every write.
+//! - `text`: cutting text to a limit on a character boundary, visibly.
+//! - `console`: console links to investigations, cases and incidents.
+//! - `outcome`: the result JSON.
 //!
-//! The edge and the wiring:
+//! The AWS edge, one file per service, SDK types never leaving it (`aws/`):
 //!
-//! - [`aws`]: every AWS call, behind one type, SDK types in, plain data out.
-//! - [`escalate`]: fetch, decide, open the case and link, concurrently where it can.
-//! - [`sweep`]: the scheduled sweep of recently finished investigations.
-//! - [`findings`]: starting an investigation for a severe GuardDuty finding.
-//! - [`closeout`]: resolving a closed case's incident records.
-//! - [`ledger`]: the DynamoDB ledger that makes "once" hold beyond token windows.
-//! - [`handler`]: the Lambda handler: span, trigger routing, result, metrics.
-//! - [`error`]: the errors an invocation ends with, and their Lambda error types.
-//! - [`logging`]: `tracing` setup honouring Lambda's log format and level.
-//! - [`init_error`]: reports a cold-start failure to the Runtime API.
+//! - `aws::guardduty`, `aws::security_ir`, `aws::incidents`: the service calls.
+//! - `aws::ledger`: the DynamoDB ledger and its [`Lease`]s.
 
-pub mod aws;
-pub mod case_builder;
-pub mod closeout;
-pub mod config;
-pub mod console;
-pub mod decision;
-pub mod error;
-pub mod escalate;
-pub mod event;
-pub mod findings;
-pub mod handler;
-pub mod incident_matcher;
-pub mod init_error;
-pub mod investigation;
-pub mod ledger;
-pub mod links;
-pub mod logging;
-pub mod metrics;
-pub mod outcome;
-pub mod sweep;
-pub mod text;
-pub mod token;
+mod app;
+mod aws;
+mod case_builder;
+mod clock;
+mod config;
+mod console;
+mod decision;
+mod error;
+mod event;
+mod flows;
+mod handler;
+mod incident_matcher;
+mod init_error;
+mod investigation;
+mod links;
+mod logging;
+mod metrics;
+mod outcome;
+mod text;
+mod token;
 
+pub use app::{App, Invocation};
+pub use aws::ledger::{investigation_key, Claim, Entry, Escalation, Lease, Ledger};
+pub use aws::AwsError;
+pub use clock::Clock;
+pub use config::{Config, ConfigError};
+pub use decision::{Confidence, RiskLevel, SkipReason};
 pub use error::Error;
-pub use handler::App;
-pub use outcome::Outcome;
+pub use flows::run;
+pub use handler::handle;
+pub use init_error::report as report_init_error;
+pub use logging::init as init_logging;
+pub use metrics::NAMESPACE as METRICS_NAMESPACE;
+pub use outcome::{Counts, Outcome};

@@ -1,4 +1,4 @@
-//! The cross-links between a case and its incident records (DESIGN.md section 6),
+//! The cross-links between a case and its incident records (docs/design.md §6),
 //! as plain request data. Every body here is a pure function of the
 //! investigation, the case id and the incident, so its token always carries it.
 

@@ -1,8 +1,17 @@
-//! CloudWatch Embedded Metric Format: one log line per invocation that
-//! CloudWatch turns into counts of escalated, skipped (by reason), pending and
-//! failed investigations, with no API call.
+//! CloudWatch Embedded Metric Format: one log line per result that CloudWatch
+//! turns into counts of escalated, skipped (by reason), pending and failed
+//! investigations, with no API call (docs/design.md §8).
+//!
+//! [`report`] is the one path every result is counted through: the handler's
+//! for a single delivery, the sweep's for each investigation it settles. A dry
+//! run is counted apart (`escalated_dry_run`, `pending_dry_run`), and an
+//! escalation the ledger answered (already done earlier) is not counted again.
 
 use serde_json::json;
+
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::outcome::Outcome;
 
 /// The metrics namespace.
 pub const NAMESPACE: &str = "InvestigationEscalator";
@@ -32,6 +41,25 @@ pub fn emf_line(outcome: &str, reason: Option<&str>, timestamp_ms: i64) -> Strin
     line.to_string()
 }
 
+/// The outcome name and reason a result is counted under, or `None` when it
+/// must not be counted (the ledger answered: it was counted when it was done).
+pub fn counted_as(result: Result<&Outcome, &Error>) -> Option<(&'static str, Option<&'static str>)> {
+    match result {
+        Err(_) => Some(("failed", None)),
+        Ok(Outcome::Escalated { already_escalated: true, .. }) => None,
+        Ok(Outcome::Escalated { dry_run: true, .. }) => Some(("escalated_dry_run", None)),
+        Ok(Outcome::Pending { dry_run: true, .. }) => Some(("pending_dry_run", None)),
+        Ok(outcome) => Some((outcome.name(), outcome.reason())),
+    }
+}
+
+/// Writes the EMF line for one result to stdout (where Lambda's log agent reads it).
+pub fn report(result: Result<&Outcome, &Error>, clock: &Clock) {
+    if let Some((name, reason)) = counted_as(result) {
+        println!("{}", emf_line(name, reason, clock.now_ms()));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,5 +81,29 @@ mod tests {
         let v: Value = serde_json::from_str(&emf_line("failed", None, 1)).expect("json");
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Dimensions"], serde_json::json!([["Outcome"]]));
         assert!(v.get("Reason").is_none());
+    }
+
+    #[test]
+    fn dry_runs_are_counted_apart_and_ledger_answers_not_at_all() {
+        use crate::decision::SkipReason;
+        let escalated = |dry_run, already_escalated| Outcome::Escalated {
+            investigation_id: "i".into(),
+            risk_level: "High".into(),
+            confidence: "High".into(),
+            case_id: None,
+            incident_record_arns: Vec::new(),
+            incident_started: false,
+            dry_run,
+            already_escalated,
+        };
+        assert_eq!(counted_as(Ok(&escalated(false, false))), Some(("escalated", None)));
+        assert_eq!(counted_as(Ok(&escalated(true, false))), Some(("escalated_dry_run", None)));
+        assert_eq!(counted_as(Ok(&escalated(false, true))), None);
+        let dry_pending = Outcome::Pending { investigation_id: None, finding_id: Some("f".into()), dry_run: true };
+        assert_eq!(counted_as(Ok(&dry_pending)), Some(("pending_dry_run", None)));
+        assert_eq!(counted_as(Ok(&Outcome::pending("i"))), Some(("pending", None)));
+        let skipped = Outcome::skipped(SkipReason::LowConfidence, "i", None);
+        assert_eq!(counted_as(Ok(&skipped)), Some(("skipped", Some("low_confidence"))));
+        assert_eq!(counted_as(Err(&Error::NoDetector)), Some(("failed", None)));
     }
 }

@@ -1,4 +1,4 @@
-//! The result JSON (DESIGN.md section 7), for Lambda destinations and for people
+//! The result JSON (docs/design.md §7), for Lambda destinations and for people
 //! reading logs.
 
 use serde::Serialize;

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use escalator_sim::{demo_fixture, Invocation, Moto, RuntimeApi, Sim};
+use escalator_sim::{demo_fixture, Invocation, RuntimeApi, Sim};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -50,6 +50,28 @@ impl Function {
     fn logs(&self) -> Vec<Value> {
         self.stdout.lock().unwrap_or_else(|e| e.into_inner()).iter().filter_map(|l| serde_json::from_str(l).ok()).collect()
     }
+
+    /// The logs, once `ready` holds for them: the function answers before its
+    /// last lines reach the pipe, so wait on what is expected, not on the clock.
+    async fn logs_when(&self, ready: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        for _ in 0..600 {
+            let logs = self.logs();
+            if ready(&logs) {
+                return logs;
+            }
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("the expected log lines never came: {:?}", self.logs());
+    }
+}
+
+/// The EMF lines in `logs`: (outcome, reason) of each.
+fn emf(logs: &[Value]) -> Vec<(String, Option<String>)> {
+    logs.iter()
+        .filter(|l| l.get("_aws").is_some())
+        .map(|l| (l["Outcome"].as_str().unwrap_or_default().to_string(), l["Reason"].as_str().map(str::to_string)))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,19 +104,13 @@ async fn the_binary_handles_each_kind_of_event() {
     assert_eq!(writes(&sim), Writes { cases: 1, comments: 1, related_items_added: 1, timeline_events: 1, incidents: 4 });
 
     // JSON logs carry the request and investigation ids; EMF lines count the outcomes.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let logs = f.logs();
+    let logs = f.logs_when(|logs| emf(logs).len() >= 5).await;
     let decided = logs.iter().find(|l| l["message"] == "decided").expect("a decision log line");
     let span = &decided["spans"].as_array().and_then(|s| s.last()).cloned().unwrap_or_default();
     assert_eq!(span["investigationId"], "c0ffee00-0000-4000-8000-000000000001", "{decided}");
     assert!(span["requestId"].as_str().is_some_and(|r| !r.is_empty()), "{decided}");
-    let emf: Vec<(String, Option<String>)> = logs
-        .iter()
-        .filter(|l| l.get("_aws").is_some())
-        .map(|l| (l["Outcome"].as_str().unwrap_or_default().to_string(), l["Reason"].as_str().map(str::to_string)))
-        .collect();
     assert_eq!(
-        emf,
+        emf(&logs),
         vec![
             ("escalated".to_string(), None),
             ("skipped".to_string(), Some("below_threshold".to_string())),
@@ -121,56 +137,71 @@ async fn a_bad_configuration_stops_the_cold_start_naming_the_variable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_sweeps_a_backlog_to_the_end_with_the_ledger() {
-    let (fixture, worthy) = backlog(120);
-    let sim = Sim::start(fixture).await.expect("simulation");
-    let moto = Moto::start().expect("moto server (pip install 'moto[server]')");
-    moto.create_ledger_table(LEDGER_TABLE).await.expect("ledger table created");
+    let backlog = backlog(120);
+    let (worthy, finished, running) = (backlog.worthy, backlog.finished, backlog.running);
+    let sim = Sim::start(backlog.fixture).await.expect("simulation");
+    let (moto, _dynamo) = ledger_table().await;
     let f = launch(
         RuntimeApi::start().await.expect("runtime api"),
         &sim,
-        &[
-            ("DETECTOR_ID", "12abc34d567e8fa901bc2d34e56789f0"),
-            ("LEDGER_TABLE", LEDGER_TABLE),
-            ("LEDGER_LEASE_SECONDS", "1"),
-            ("AWS_ENDPOINT_URL_DYNAMODB", moto.url()),
-        ],
+        &[("DETECTOR_ID", "12abc34d567e8fa901bc2d34e56789f0"), ("LEDGER_TABLE", LEDGER_TABLE), ("AWS_ENDPOINT_URL_DYNAMODB", moto.url())],
     );
     assert!(f.api.wait_first_poll(TIMEOUT).await.is_some());
 
-    // Each invocation gets one second: the backlog drains over several, each saying whether it finished.
+    // Each invocation gets one second: the backlog drains over several, each taking up where the
+    // last stopped and saying whether it finished. One cut off by its deadline releases its lease.
     let mut rounds = Vec::new();
     loop {
         let started = std::time::Instant::now();
         let Invocation::Response(result) = f.api.invoke(event("scheduled-sweep"), Duration::from_secs(1)).await.expect("answered") else {
             panic!("the sweep failed")
         };
-        let escalated = result["counts"]["escalated"].as_u64().unwrap_or(0);
-        let skipped = result["counts"]["skipped"].as_u64().unwrap_or(0);
-        rounds.push((started.elapsed(), escalated + skipped, result["complete"] == true));
-        // Done when every finished investigation is settled: one cut off mid-escalation by a
-        // deadline keeps its lease a few seconds, and counts as pending until a later sweep.
-        if result["complete"] == true && escalated + skipped == 108 {
+        let settled = result["counts"]["escalated"].as_u64().unwrap_or(0) + result["counts"]["skipped"].as_u64().unwrap_or(0);
+        rounds.push((started.elapsed(), settled, result["complete"] == true));
+        assert_eq!(result["counts"]["failed"], 0, "{result}");
+        if result["complete"] == true && result["counts"]["pending"] == running {
             break;
-        }
-        if result["complete"] == true {
-            tokio::time::sleep(Duration::from_millis(500)).await;
         }
         assert!(rounds.len() < 60, "the backlog never drained: {rounds:?}");
     }
+    for (n, (took, settled, complete)) in rounds.iter().enumerate() {
+        eprintln!("sweep invocation {}: {settled} investigations settled in {took:?} (complete: {complete})", n + 1);
+    }
+    let total: u64 = rounds.iter().map(|(_, settled, _)| settled).sum();
+    assert!(total >= finished as u64, "every finished investigation was settled by some sweep: {rounds:?}");
     assert_eq!(writes(&sim).cases, worthy);
     assert_eq!(sim.state(|s| s.calls("CreateCase")), worthy, "the ledger, not the tokens, kept it to one call each");
-    for (n, (took, finished, complete)) in rounds.iter().enumerate() {
-        eprintln!("sweep invocation {}: {finished} investigations settled in {took:?} (complete: {complete})", n + 1);
-    }
 
-    // A second full sweep writes nothing anywhere.
+    // A further sweep reads only the last few minutes again and writes nothing anywhere.
     let log_before = sim.state(|s| s.log.len());
     let Invocation::Response(full) = f.api.invoke(event("scheduled-sweep"), TIMEOUT).await.expect("answered") else {
         panic!("sweep failed")
     };
-    assert_eq!(full["counts"], json!({"escalated": worthy, "skipped": 108 - worthy, "pending": 12, "failed": 0}));
-    let writes_after =
-        sim.state(|s| s.log[log_before..].iter().filter(|e| !e.operation.starts_with("Get") && !e.operation.starts_with("List")).count());
-    assert_eq!(writes_after, 0);
+    assert_eq!((full["complete"].as_bool(), full["counts"]["pending"].as_u64()), (Some(true), Some(running as u64)), "{full}");
+    let ops: Vec<String> = sim.state(|s| s.log[log_before..].iter().map(|e| e.operation.clone()).collect());
+    assert!(ops.iter().all(|op| op == "ListInvestigations" || op == "GetInvestigation"), "{ops:?}");
+    assert!(ops.iter().filter(|op| *op == "GetInvestigation").count() <= 5, "{ops:?}");
     assert_eq!(writes(&sim).cases, worthy);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_is_counted_apart_by_the_handler_and_by_the_sweep() {
+    let backlog = backlog(20);
+    let sim = Sim::start(backlog.fixture).await.expect("simulation");
+    let detector = "12abc34d567e8fa901bc2d34e56789f0";
+    let f = launch(RuntimeApi::start().await.expect("runtime api"), &sim, &[("DRY_RUN", "true"), ("DETECTOR_ID", detector)]);
+    assert!(f.api.wait_first_poll(TIMEOUT).await.is_some());
+    // One delivery of a critical investigation (the handler's path)...
+    let critical = json!({"detectorId": detector, "investigationId": "bac4106-0000-4000-8000-000000000004"});
+    let Invocation::Response(single) = f.invoke(critical).await else { panic!("the delivery failed") };
+    assert_eq!((single["outcome"].as_str(), single["dryRun"].as_bool()), (Some("escalated"), Some(true)), "{single}");
+    // ...then a sweep of the whole backlog (the sweep's path, one line per investigation).
+    let Invocation::Response(swept) = f.invoke(event("scheduled-sweep")).await else { panic!("the sweep failed") };
+    assert_eq!(swept["counts"]["escalated"], backlog.worthy, "{swept}");
+    let logs = f.logs_when(|logs| emf(logs).iter().any(|(o, _)| o == "swept")).await;
+    let lines = emf(&logs);
+    let dry = lines.iter().filter(|(o, _)| o == "escalated_dry_run").count();
+    assert_eq!(dry, 1 + backlog.worthy, "the delivery's and each swept escalation, all counted apart: {lines:?}");
+    assert!(!lines.iter().any(|(o, _)| o == "escalated"), "a dry run never counts as a real escalation: {lines:?}");
+    assert!(operations(&sim).iter().all(|op| op.starts_with("Get") || op.starts_with("List")), "a dry run writes nothing");
 }

@@ -6,13 +6,11 @@ mod common;
 
 use common::*;
 use escalator_sim::{FailKind, OpFaults};
-use investigation_escalator::handler::run;
 use investigation_escalator::Outcome;
 use serde_json::{json, Value};
 
 async fn outcome(env: &TestEnv, name: &str) -> Value {
-    let o = run(&env.app, &event(name), &invocation()).await.unwrap_or_else(|e| panic!("{name}: {e}"));
-    serde_json::to_value(o).expect("json")
+    env.outcome(&event(name)).await
 }
 
 #[tokio::test]
@@ -101,13 +99,13 @@ async fn a_resolved_or_unreadable_explicit_incident_falls_back_to_the_search() {
     let env = start(&[]).await;
     let mut e = event("investigation-critical");
     e["detail"]["incidentRecordArn"] = json!(RESOLVED);
-    let result = serde_json::to_value(run(&env.app, &e, &invocation()).await.expect("escalated")).expect("json");
+    let result = serde_json::to_value(env.run(&e).await.expect("escalated")).expect("json");
     assert_eq!(result["incidentRecordArns"], json!([MATCHING]));
     assert_eq!(env.sim.state(|s| s.related_items[RESOLVED].len()), 0);
     // An ARN the service refuses as invalid: the search runs, the case is still opened.
     let mut e = event("investigation-explicit-incident");
     e["detail"]["incidentRecordArn"] = json!("arn:aws:ssm-incidents::12345:incident-record/SecurityResponse/short-account");
-    let result = serde_json::to_value(run(&env.app, &e, &invocation()).await.expect("escalated")).expect("json");
+    let result = serde_json::to_value(env.run(&e).await.expect("escalated")).expect("json");
     assert_eq!(result["outcome"], "escalated");
     assert_eq!(result["incidentRecordArns"], json!([]));
 }
@@ -118,7 +116,7 @@ async fn a_missing_explicit_incident_falls_back_to_the_search() {
     let mut e = event("investigation-critical");
     e["detail"]["incidentRecordArn"] =
         json!("arn:aws:ssm-incidents::123456789012:incident-record/SecurityResponse/00000000000000000000000000000000");
-    let result = serde_json::to_value(run(&env.app, &e, &invocation()).await.expect("escalated")).expect("json");
+    let result = serde_json::to_value(env.run(&e).await.expect("escalated")).expect("json");
     assert_eq!(result["incidentRecordArns"], json!([MATCHING]));
 }
 
@@ -133,7 +131,7 @@ async fn direct_invoke_works_like_the_event() {
 #[tokio::test]
 async fn a_malformed_event_fails_at_once_without_any_aws_call() {
     let env = start(&[]).await;
-    let err = run(&env.app, &event("malformed"), &invocation()).await.expect_err("malformed");
+    let err = env.run(&event("malformed")).await.expect_err("malformed");
     assert_eq!(err.kind(), "MalformedEvent");
     assert!(err.to_string().contains("detail.investigationId"), "{err}");
     assert!(operations(&env.sim).is_empty());
@@ -142,9 +140,7 @@ async fn a_malformed_event_fails_at_once_without_any_aws_call() {
 #[tokio::test]
 async fn an_unknown_investigation_fails_naming_the_call() {
     let env = start(&[]).await;
-    let err = run(&env.app, &json!({"detectorId": "12abc34d567e8fa901bc2d34e56789f0", "investigationId": "dead"}), &invocation())
-        .await
-        .expect_err("not found");
+    let err = env.run(&json!({"detectorId": "12abc34d567e8fa901bc2d34e56789f0", "investigationId": "dead"})).await.expect_err("not found");
     assert_eq!(err.kind(), "AwsCallFailed");
     let text = err.to_string();
     assert!(text.contains("GetInvestigation") && text.contains("ResourceNotFoundException"), "{text}");
@@ -168,8 +164,8 @@ async fn three_deliveries_make_one_case_one_comment_one_related_item() {
 async fn concurrent_deliveries_make_exactly_one_of_everything() {
     let env = start(&[]).await;
     let e = event("investigation-critical");
-    let invocations: Vec<_> = (0..8).map(|_| invocation()).collect();
-    let runs = invocations.iter().map(|i| run(&env.app, &e, i));
+    let invocations: Vec<_> = (0..8).map(|_| env.invocation()).collect();
+    let runs = invocations.iter().map(|i| investigation_escalator::run(&env.app, &e, i));
     let results = futures_util::future::join_all(runs).await;
     let ids: Vec<Option<String>> = results
         .into_iter()
@@ -225,7 +221,7 @@ async fn lost_answers_are_retried_with_the_same_tokens() {
 async fn a_failed_link_is_an_error_and_the_redelivery_completes_it() {
     let env = start(&[]).await;
     env.sim.faults(|f| f.set("UpdateRelatedItems", OpFaults { error_share: 1.0, ..Default::default() }));
-    let err = run(&env.app, &event("investigation-critical"), &invocation()).await.expect_err("the link fails");
+    let err = env.run(&event("investigation-critical")).await.expect_err("the link fails");
     assert_eq!(err.kind(), "LinkFailed");
     assert!(err.to_string().contains("UpdateRelatedItems"), "{err}");
     // Everything else was written; only the related item is missing.

@@ -69,15 +69,27 @@ pub async fn sdk_config_at(url: &str) -> aws_config::SdkConfig {
         .await
 }
 
+/// A generated backlog and what it holds, so tests need no magic numbers.
+#[derive(Debug, Clone)]
+pub struct Backlog {
+    /// The fixture: the backlog's investigations, with the demo's incidents and plan.
+    pub fixture: Fixture,
+    /// Finished (completed or failed): what a sweep settles.
+    pub finished: usize,
+    /// Still running: what a sweep reports as pending.
+    pub running: usize,
+    /// Completed at High or Critical: what deserves a case at the default threshold.
+    pub worthy: usize,
+}
+
 /// A backlog of `n` investigations in the demo detector, ended one a minute over
 /// the last `n` minutes (so inside a sweep's default lookback): every tenth
 /// running, every tenth (offset 1) failed, the rest completed with risk levels
-/// cycling Info to Critical. Returns the fixture (with the demo's incidents and
-/// plan) and how many of them deserve a case at the default threshold (High).
-pub fn backlog_fixture(n: usize) -> (Fixture, usize) {
+/// cycling Info to Critical.
+pub fn backlog_fixture(n: usize) -> Backlog {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
     let risks = ["Info", "Low", "Medium", "High", "Critical"];
-    let mut worthy = 0;
+    let (mut worthy, mut running) = (0, 0);
     let investigations = (0..n)
         .map(|i| {
             let status = match i % 10 {
@@ -102,11 +114,13 @@ pub fn backlog_fixture(n: usize) -> (Fixture, usize) {
                 "confidence": "High",
                 "summary": format!("Backlog investigation {i}"),
             });
-            if status != "RUNNING" {
+            if status == "RUNNING" {
+                running += 1;
+            } else {
                 inv["endTime"] = serde_json::json!(end);
             }
             inv
         })
         .collect();
-    (Fixture { investigations, ..demo_fixture() }, worthy)
+    Backlog { fixture: Fixture { investigations, ..demo_fixture() }, finished: n - running, running, worthy }
 }

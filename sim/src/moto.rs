@@ -5,7 +5,9 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// A running moto server; stopped when dropped.
@@ -14,20 +16,86 @@ pub struct Moto {
     url: String,
 }
 
+/// moto's DynamoDB behind one lock, so conditional writes are atomic as in DynamoDB.
+const SERVER: &str = include_str!("moto_server.py");
+
+/// The moto release the tests are written against.
+pub const MOTO_REQUIREMENT: &str = "moto[server]==5.2.5";
+
+/// The Python that runs moto: `$MOTO_PYTHON` when set, else a virtual
+/// environment under the workspace's `target/`, made (once, then reused) with
+/// `python3 -m venv` and `pip install` the first time a test needs it. So the
+/// README's `cargo test` needs nothing installed by hand beyond Python 3.
+pub fn moto_python() -> Result<PathBuf, String> {
+    if let Ok(python) = std::env::var("MOTO_PYTHON") {
+        return Ok(PathBuf::from(python));
+    }
+    static VENV: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    VENV.get_or_init(|| provision(&target_dir().join("moto-venv"))).clone()
+}
+
+/// The workspace's target directory (`CARGO_TARGET_DIR` when set).
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target"))
+}
+
+/// Makes the virtual environment at `venv` unless a complete one is there.
+/// It is built beside its final place and renamed into it, so a process that
+/// finds it finds it whole, and two processes racing to make it both succeed.
+fn provision(venv: &Path) -> Result<PathBuf, String> {
+    let python = venv.join("bin").join("python");
+    let stamp = venv.join("requirement.txt");
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == MOTO_REQUIREMENT) {
+        return Ok(python);
+    }
+    let parent = venv.parent().ok_or("moto venv: no parent directory")?;
+    std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    let building = parent.join(format!("moto-venv.building-{}", std::process::id()));
+    eprintln!("escalator-sim: creating {} with {MOTO_REQUIREMENT} for the ledger's tests (once; about 30 s)", venv.display());
+    let run = |program: &Path, args: &[&str]| -> Result<(), String> {
+        let out = Command::new(program).args(args).stdin(Stdio::null()).output().map_err(|e| format!("{}: {e}", program.display()))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!("{} {} failed: {}", program.display(), args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+        }
+    };
+    let base = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let result = run(Path::new(&base), &["-m", "venv", &building.to_string_lossy()]).and_then(|()| {
+        let pip = ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", MOTO_REQUIREMENT];
+        run(&building.join("bin").join("python"), &pip)
+    });
+    if let Err(e) = result {
+        let _ = std::fs::remove_dir_all(&building);
+        return Err(format!(
+            "could not provision moto for the ledger's tests: {e} (or set MOTO_PYTHON to a Python that has {MOTO_REQUIREMENT})"
+        ));
+    }
+    std::fs::write(building.join("requirement.txt"), MOTO_REQUIREMENT).map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_dir_all(venv);
+    if std::fs::rename(&building, venv).is_err() {
+        // Another process put its own in place first: use that one.
+        let _ = std::fs::remove_dir_all(&building);
+    }
+    Ok(python)
+}
+
 impl Moto {
-    /// Starts `python3 -m moto.server` (or `$MOTO_PYTHON`) on a port the OS picks
-    /// and waits until it accepts connections. The port is read from the server's
+    /// Starts moto's server (with [`moto_python`], one request at a time) on a port the OS picks and
+    /// waits until it accepts connections. The port is read from the server's
     /// own start-up line: choosing a free port first and handing it over would race
     /// with other tests doing the same.
     pub fn start() -> Result<Moto, String> {
-        let python = std::env::var("MOTO_PYTHON").unwrap_or_else(|_| "python3".to_string());
+        let python = moto_python()?;
         let mut child = Command::new(&python)
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", "0"])
+            .args(["-c", SERVER, "127.0.0.1", "0"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| format!("cannot run {python} -m moto.server: {e} (pip install 'moto[server]')"))?;
+            .map_err(|e| format!("cannot run {} (moto server): {e}", python.display()))?;
         let stderr = child.stderr.take().ok_or("moto server: no stderr")?;
         let (port_tx, port_rx) = std::sync::mpsc::channel();
         // Reads the start-up line, then keeps draining: a full pipe would block the server.
@@ -43,7 +111,7 @@ impl Moto {
             Ok(port) => port,
             Err(_) => {
                 let status = moto.child.try_wait().ok().flatten();
-                return Err(format!("moto server did not start ({status:?}): is it installed? pip install 'moto[server]'"));
+                return Err(format!("moto server ({}) did not start ({status:?})", python.display()));
             }
         };
         moto.url = format!("http://127.0.0.1:{port}");

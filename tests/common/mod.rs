@@ -7,11 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use escalator_sim::{demo_fixture, sdk_config, Fixture, Moto, Sim};
-use investigation_escalator::aws::Aws;
-use investigation_escalator::config::Config;
-use investigation_escalator::handler::Invocation;
-use investigation_escalator::ledger::Ledger;
-use investigation_escalator::App;
+use investigation_escalator::{run, App, Clock, Config, Invocation, Ledger, Outcome, RiskLevel};
 use serde_json::Value;
 
 pub const MATCHING: &str = "arn:aws:ssm-incidents::123456789012:incident-record/SecurityResponse/1f2e3d4c5b6a79880796a5b4c3d2e1f0";
@@ -21,7 +17,8 @@ pub const EXPLICIT: &str = "arn:aws:ssm-incidents::123456789012:incident-record/
 pub const PLAN: &str = "arn:aws:ssm-incidents::123456789012:response-plan/SecurityResponse";
 
 /// A simulation seeded with a fixture, the app pointed at it and, with a
-/// ledger, the moto server that holds the ledger table.
+/// ledger, the moto server that holds the ledger table. The app's clock is
+/// the system's, and tests move it forward instead of sleeping.
 pub struct TestEnv {
     pub sim: Sim,
     pub app: App,
@@ -45,21 +42,74 @@ pub async fn start(vars: &[(&str, &str)]) -> TestEnv {
 /// Starts a simulation of `fixture` and builds the app with configuration `vars`.
 pub async fn start_with(fixture: Fixture, vars: &[(&str, &str)]) -> TestEnv {
     let sim = Sim::start(fixture).await.expect("simulation starts");
-    let app = App::new(config(vars), &sdk_config(&sim).await);
+    let app = App::new(config(vars), &sdk_config(&sim).await, Clock::system());
     TestEnv { sim, app, moto: None, dynamo: None }
+}
+
+/// A moto server (an independent DynamoDB) holding a fresh ledger table.
+pub async fn ledger_table() -> (Moto, aws_sdk_dynamodb::Client) {
+    let moto = Moto::start().unwrap_or_else(|e| panic!("{e}"));
+    let dynamo = moto.create_ledger_table(LEDGER_TABLE).await.expect("ledger table created");
+    (moto, dynamo)
 }
 
 /// As [`start_with`], plus a ledger table in a fresh moto server.
 pub async fn start_with_ledger(fixture: Fixture, vars: &[(&str, &str)]) -> TestEnv {
     let sim = Sim::start(fixture).await.expect("simulation starts");
-    let moto = Moto::start().expect("moto server (pip install 'moto[server]')");
-    let dynamo = moto.create_ledger_table(LEDGER_TABLE).await.expect("ledger table created");
+    let (moto, dynamo) = ledger_table().await;
     let mut vars = vars.to_vec();
     vars.push(("LEDGER_TABLE", LEDGER_TABLE));
-    let config = config(&vars);
-    let ledger = Ledger::new(dynamo.clone(), LEDGER_TABLE, config.ledger_lease_seconds);
-    let app = App { config, aws: Aws::new(&sdk_config(&sim).await), ledger: Some(ledger) };
+    // The ledger's client goes to moto, the services' to the simulation.
+    let mut app = App::new(config(&vars), &sdk_config(&sim).await, Clock::system());
+    let lease_seconds = app.config.ledger_lease_seconds;
+    app.ledger = Some(Ledger::new(dynamo.clone(), LEDGER_TABLE, &app.region, lease_seconds, app.clock.clone()));
     TestEnv { sim, app, moto: Some(moto), dynamo: Some(dynamo) }
+}
+
+impl TestEnv {
+    /// The ledger.
+    pub fn ledger(&self) -> &Ledger {
+        self.app.ledger.as_ref().expect("a ledger")
+    }
+
+    /// A fresh invocation (its own request id) with `budget` left on the app's clock.
+    pub fn invocation_with(&self, budget: Duration) -> Invocation {
+        static NEXT: AtomicUsize = AtomicUsize::new(1);
+        self.app.invocation(format!("test-request-{}", NEXT.fetch_add(1, Ordering::Relaxed)), budget)
+    }
+
+    /// A fresh invocation with Lambda's 60-second budget of this template.
+    pub fn invocation(&self) -> Invocation {
+        self.invocation_with(Duration::from_secs(60))
+    }
+
+    /// Runs the handler's flow on `payload` as a fresh invocation.
+    pub async fn run(&self, payload: &Value) -> Result<Outcome, investigation_escalator::Error> {
+        run(&self.app, payload, &self.invocation()).await
+    }
+
+    /// Runs `payload` and returns the result JSON; any error fails the test, naming the event.
+    pub async fn outcome(&self, payload: &Value) -> Value {
+        let o = self.run(payload).await.unwrap_or_else(|e| panic!("{payload}: {e}"));
+        serde_json::to_value(o).expect("json")
+    }
+
+    /// Moves the clock past any lease an invocation of this environment could
+    /// hold (its 60-second budget plus the lease), instead of waiting for it.
+    pub fn advance_past_leases(&self) {
+        self.app.clock.advance(Duration::from_secs(60 + u64::from(self.app.config.ledger_lease_seconds) + 3));
+    }
+
+    /// How many calls of `op` the simulation received.
+    pub fn calls(&self, op: &str) -> usize {
+        self.sim.state(|s| s.calls(op))
+    }
+
+    /// The same environment (simulation, ledger, clock), with another risk threshold.
+    pub fn with_threshold(self, risk_threshold: RiskLevel) -> TestEnv {
+        let config = Config { risk_threshold, ..self.app.config.clone() };
+        TestEnv { app: App { config, ..self.app.clone() }, ..self }
+    }
 }
 
 /// Every item of the ledger table, as JSON-ish strings sorted by key (for before/after comparisons).
@@ -79,8 +129,8 @@ pub async fn ledger_items(env: &TestEnv) -> Vec<String> {
     items
 }
 
-/// The sim's generated backlog (see [`escalator_sim::backlog_fixture`]).
-pub fn backlog(n: usize) -> (Fixture, usize) {
+/// The sim's generated backlog of `n` investigations, with its counts.
+pub fn backlog(n: usize) -> escalator_sim::Backlog {
     escalator_sim::backlog_fixture(n)
 }
 
@@ -120,10 +170,4 @@ pub fn writes(sim: &Sim) -> Writes {
 /// Operations the simulation received, in order.
 pub fn operations(sim: &Sim) -> Vec<String> {
     sim.state(|s| s.log.iter().map(|e| e.operation.clone()).collect())
-}
-
-/// A fresh invocation (its own request id, a 60-second budget), as Lambda would give.
-pub fn invocation() -> Invocation {
-    static NEXT: AtomicUsize = AtomicUsize::new(1);
-    Invocation::new(format!("test-request-{}", NEXT.fetch_add(1, Ordering::Relaxed)), Duration::from_secs(60))
 }

@@ -1,4 +1,4 @@
-//! Close-out (DESIGN.md section 2): when a case this product opened is closed in
+//! Close-out (docs/design.md §2): when a case this product opened is closed in
 //! Security IR, resolve its linked open incident records, so both sides close
 //! together. Each incident gets a timeline event, then `UpdateIncidentRecord`,
 //! both with tokens; an incident already resolved is left alone.
@@ -6,18 +6,18 @@
 use futures_util::future::join_all;
 use tracing::info;
 
+use crate::app::App;
 use crate::aws::AwsError;
 use crate::decision::SkipReason;
 use crate::error::Error;
-use crate::handler::App;
 use crate::outcome::Outcome;
 use crate::token;
 use crate::{console, links};
 
 /// Handles a `Case Closed` event (`event_time_ms`: the event's time, used when the
 /// case carries no close date, so the timeline event's body is the same on every delivery).
-pub async fn close(app: &App, case_id: &str, event_time_ms: i64) -> Result<Outcome, Error> {
-    let region = app.aws.region();
+pub(super) async fn close(app: &App, case_id: &str, event_time_ms: i64) -> Result<Outcome, Error> {
+    let region = app.region.as_str();
     let unknown = || Outcome::Skipped {
         reason: SkipReason::UnknownCase,
         investigation_id: None,
@@ -25,7 +25,7 @@ pub async fn close(app: &App, case_id: &str, event_time_ms: i64) -> Result<Outco
         case_id: Some(case_id.to_string()),
         risk_level: None,
     };
-    let case = match app.aws.get_case(case_id).await {
+    let case = match app.security_ir.get_case(case_id).await {
         Ok(case) => case,
         Err(e) if e.is_not_found() => return Ok(unknown()),
         Err(e) => return Err(e.into()),
@@ -35,7 +35,7 @@ pub async fn close(app: &App, case_id: &str, event_time_ms: i64) -> Result<Outco
     // are all that either names.
     let mut incidents = links::linked_incidents(&case.metadata);
     let in_ledger = match &app.ledger {
-        Some(ledger) => ledger.case_incidents(region, case_id).await?,
+        Some(ledger) => ledger.case_incidents(case_id).await?,
         None => None,
     };
     if in_ledger.is_none() && incidents.is_empty() {
@@ -76,8 +76,8 @@ pub async fn close(app: &App, case_id: &str, event_time_ms: i64) -> Result<Outco
 /// or still linked to another of this product's cases that is open. `true` when
 /// it is resolved now (or was resolved by an earlier delivery of this close-out).
 async fn resolve(app: &App, case_id: &str, arn: &str, event: &links::TimelineEvent) -> Result<bool, AwsError> {
-    let region = app.aws.region();
-    let Some(record) = app.aws.incident(arn).await? else {
+    let region = app.region.as_str();
+    let Some(record) = app.incidents.incident(arn).await? else {
         info!(incident = arn, "the linked incident record no longer exists");
         return Ok(false);
     };
@@ -86,14 +86,14 @@ async fn resolve(app: &App, case_id: &str, arn: &str, event: &links::TimelineEve
         return Ok(true);
     }
     for other in record.related_items.iter().filter_map(|i| console::case_id_from_url(&i.value)).filter(|id| id != case_id) {
-        let status = app.aws.get_case(&other).await?.status;
+        let status = app.security_ir.get_case(&other).await?.status;
         if status.as_deref() != Some("Closed") {
             info!(incident = arn, other_case = other, "another open case links this incident: it stays open");
             return Ok(false);
         }
     }
-    app.aws.add_timeline_event(arn, event, &token::close_timeline_event(region, case_id, arn)).await?;
-    app.aws.resolve_incident(arn, &token::resolve_incident(region, case_id, arn)).await?;
+    app.incidents.add_timeline_event(arn, event, &token::close_timeline_event(region, case_id, arn)).await?;
+    app.incidents.resolve_incident(arn, &token::resolve_incident(region, case_id, arn)).await?;
     info!(incident = arn, "resolved");
     Ok(true)
 }

@@ -1,14 +1,14 @@
-//! `GuardDuty Finding` events (DESIGN.md section 2): when enabled and severe
+//! `GuardDuty Finding` events (docs/design.md §2): when enabled and severe
 //! enough, start a GuardDuty investigation of the finding, once.
 
 use tracing::{info, warn};
 
+use crate::app::{App, Invocation};
+use crate::aws::ledger::{finding_key, FindingClaim};
 use crate::aws::AwsError;
 use crate::decision::SkipReason;
 use crate::error::Error;
 use crate::event::Finding;
-use crate::handler::{App, Invocation};
-use crate::ledger::{finding_key, now_secs, FindingClaim};
 use crate::outcome::Outcome;
 use crate::text::truncate;
 use crate::token;
@@ -34,7 +34,7 @@ pub fn is_quota_error(e: &AwsError) -> bool {
 }
 
 /// Handles one finding event.
-pub async fn start_investigation(app: &App, f: &Finding, invocation: &Invocation) -> Result<Outcome, Error> {
+pub(super) async fn start_investigation(app: &App, f: &Finding, invocation: &Invocation) -> Result<Outcome, Error> {
     let skipped =
         |reason| Outcome::Skipped { reason, investigation_id: None, finding_id: Some(f.id.clone()), case_id: None, risk_level: None };
     let pending = |investigation_id, dry_run| Outcome::Pending { investigation_id, finding_id: Some(f.id.clone()), dry_run };
@@ -50,12 +50,11 @@ pub async fn start_investigation(app: &App, f: &Finding, invocation: &Invocation
     }
     // The configured detector is the administrator's, where investigations start.
     let detector = app.config.detector_id.as_deref().unwrap_or(&f.detector_id);
-    let region = app.aws.region();
-    let key = finding_key(region, detector, &f.id);
-    let owner = invocation.request_id.as_str();
-    if let Some(ledger) = &app.ledger {
-        match ledger.claim_finding(&key, owner, now_secs(), invocation.deadline_secs()).await? {
-            FindingClaim::Won => {}
+    let key = finding_key(&app.region, detector, &f.id);
+    let lease = match &app.ledger {
+        None => None,
+        Some(ledger) => match ledger.claim_finding(&key, &invocation.request_id, invocation.deadline_secs()).await? {
+            FindingClaim::Won(lease) => Some(lease),
             FindingClaim::Started { investigation_id } => {
                 info!(finding = f.id, investigation = investigation_id, "an investigation was started for this finding already");
                 return Ok(pending(Some(investigation_id), false));
@@ -66,20 +65,20 @@ pub async fn start_investigation(app: &App, f: &Finding, invocation: &Invocation
                 warn!(finding = f.id, "another invocation holds this finding: not started now");
                 return Ok(pending(None, false));
             }
-        }
-    }
-    let token = token::create_investigation(region, detector, &f.id);
-    match app.aws.create_investigation(detector, &trigger_prompt(f), &token).await {
+        },
+    };
+    let token = token::create_investigation(&app.region, detector, &f.id);
+    match app.guardduty.create_investigation(detector, &trigger_prompt(f), &token).await {
         Ok(id) => {
             info!(finding = f.id, investigation = id, "investigation started");
-            if let Some(ledger) = &app.ledger {
-                ledger.finding_started(&key, owner, &id, now_secs()).await?;
+            if let Some(lease) = lease {
+                lease.started(&id).await?;
             }
             Ok(pending(Some(id), false))
         }
         Err(e) => {
-            if let Some(ledger) = &app.ledger {
-                if let Err(release) = ledger.release(&key, owner, now_secs()).await {
+            if let Some(lease) = lease {
+                if let Err(release) = lease.release().await {
                     warn!(error = %release, "could not release the finding's claim; it expires with its lease");
                 }
             }

@@ -1,0 +1,131 @@
+//! What every invocation shares, built once per cold start ([`App`]), and what
+//! the handler knows of the one it serves ([`Invocation`]).
+
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+
+use crate::aws::{GuardDuty, Incidents, Ledger, SecurityIr};
+use crate::clock::Clock;
+use crate::config::{Config, ConfigError};
+
+/// The configuration, the AWS clients and the clock: built once per cold
+/// start, outside the handler, and shared by every invocation.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// The validated configuration.
+    pub config: Config,
+    /// The function's region: it names tokens, ledger keys and console links.
+    pub region: String,
+    /// GuardDuty.
+    pub guardduty: GuardDuty,
+    /// Security Incident Response.
+    pub security_ir: SecurityIr,
+    /// Incident Manager.
+    pub incidents: Incidents,
+    /// The ledger, when `LEDGER_TABLE` is set.
+    pub ledger: Option<Ledger>,
+    /// Where every reading of the time comes from.
+    pub clock: Clock,
+}
+
+impl App {
+    /// Builds the app from a configuration, an SDK configuration (whose region
+    /// must be set) and a clock.
+    pub fn new(config: Config, sdk: &SdkConfig, clock: Clock) -> App {
+        let region = sdk.region().map_or_else(String::new, |r| r.to_string());
+        let ledger = config
+            .ledger_table
+            .as_deref()
+            .map(|table| Ledger::new(aws_sdk_dynamodb::Client::new(sdk), table, &region, config.ledger_lease_seconds, clock.clone()));
+        App {
+            guardduty: GuardDuty::new(aws_sdk_guardduty::Client::new(sdk)),
+            security_ir: SecurityIr::new(aws_sdk_securityir::Client::new(sdk)),
+            incidents: Incidents::new(aws_sdk_ssmincidents::Client::new(sdk)),
+            region,
+            ledger,
+            config,
+            clock,
+        }
+    }
+
+    /// Reads the configuration and the standard AWS chain (region, credentials,
+    /// `AWS_ENDPOINT_URL*`) from the environment, with the system clock.
+    pub async fn from_env() -> Result<App, ConfigError> {
+        let config = Config::from_env()?;
+        // Every AWS call goes through rustls on ring (HTTPS, and plain HTTP for local endpoints).
+        let https = {
+            use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+            aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+        };
+        // Bounded calls: an answer that never comes must not eat the invocation's deadline.
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .operation_attempt_timeout(Duration::from_secs(10))
+            .operation_timeout(Duration::from_secs(25))
+            .build();
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https).timeout_config(timeouts).load().await;
+        // Tokens and console links name the region: never guess it.
+        if sdk.region().is_none() {
+            return Err(ConfigError { variable: "AWS_REGION", value: String::new(), expected: "the AWS region (Lambda sets it)".into() });
+        }
+        Ok(App::new(config, &sdk, Clock::system()))
+    }
+
+    /// An invocation that ends `budget` from now on this app's clock (local runs and tests).
+    pub fn invocation(&self, request_id: impl Into<String>, budget: Duration) -> Invocation {
+        let budget_ms = i64::try_from(budget.as_millis()).unwrap_or(i64::MAX);
+        Invocation::new(request_id, self.clock.now_ms().saturating_add(budget_ms), &self.clock)
+    }
+}
+
+/// What the handler knows of the invocation it serves.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    /// The request id: it names the owner of any ledger lease taken.
+    pub request_id: String,
+    /// When Lambda stops the invocation, in epoch milliseconds.
+    pub deadline_ms: i64,
+    clock: Clock,
+}
+
+impl Invocation {
+    /// An invocation that ends at `deadline_ms`, measured on `clock`.
+    pub fn new(request_id: impl Into<String>, deadline_ms: i64, clock: &Clock) -> Invocation {
+        Invocation { request_id: request_id.into(), deadline_ms, clock: clock.clone() }
+    }
+
+    /// The deadline, in epoch seconds (rounded up).
+    pub fn deadline_secs(&self) -> i64 {
+        self.deadline_ms.saturating_add(999).div_euclid(1000)
+    }
+
+    /// The same invocation with its deadline brought `by` earlier (work that
+    /// must leave time to finish up after it).
+    pub fn cut_short(&self, by: Duration) -> Invocation {
+        let by = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        Invocation { deadline_ms: self.deadline_ms.saturating_sub(by), ..self.clone() }
+    }
+
+    /// Time left before the deadline.
+    pub fn remaining(&self) -> Duration {
+        self.clock.until(self.deadline_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_deadline_is_read_on_the_invocations_clock() {
+        let clock = Clock::frozen_at(10_000);
+        let invocation = Invocation::new("r", 12_500, &clock);
+        assert_eq!(invocation.remaining(), Duration::from_millis(2_500));
+        assert_eq!(invocation.deadline_secs(), 13, "rounded up");
+        clock.advance(Duration::from_secs(2));
+        assert_eq!(invocation.remaining(), Duration::from_millis(500));
+        clock.advance(Duration::from_secs(2));
+        assert_eq!(invocation.remaining(), Duration::ZERO);
+    }
+}

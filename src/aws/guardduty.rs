@@ -1,0 +1,138 @@
+//! Amazon GuardDuty: reading investigations, listing a detector's recent ones,
+//! and starting one for a finding. SDK types stay in this file.
+
+use aws_sdk_guardduty::primitives::DateTime;
+use aws_sdk_guardduty::types::{InvestigationSortCriteria, InvestigationSortField, OrderBy};
+
+use super::{fail, AwsError};
+use crate::investigation::{Investigation, Status};
+
+/// One investigation as `ListInvestigations` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvestigationSummary {
+    /// Its id.
+    pub id: String,
+    /// Its status.
+    pub status: Status,
+    /// Its start, in milliseconds since the epoch.
+    pub start_ms: Option<i64>,
+    /// Its end, in milliseconds since the epoch.
+    pub end_ms: Option<i64>,
+}
+
+/// The most `ListInvestigations` pages one listing reads (50 each: GuardDuty
+/// keeps at most 100 investigations per account during the preview).
+pub const MAX_PAGES: usize = 20;
+
+/// What one listing found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    /// The investigations in the window, in the order listed.
+    pub investigations: Vec<InvestigationSummary>,
+    /// False when the listing was stopped before its last page.
+    pub complete: bool,
+}
+
+/// The GuardDuty client, built once per cold start.
+#[derive(Debug, Clone)]
+pub struct GuardDuty {
+    client: aws_sdk_guardduty::Client,
+}
+
+fn millis(t: Option<&DateTime>) -> Option<i64> {
+    t.and_then(|t| t.to_millis().ok())
+}
+
+impl GuardDuty {
+    /// Wraps a client.
+    pub fn new(client: aws_sdk_guardduty::Client) -> GuardDuty {
+        GuardDuty { client }
+    }
+
+    /// `GetInvestigation`.
+    pub async fn get_investigation(&self, detector_id: &str, investigation_id: &str) -> Result<Investigation, AwsError> {
+        const OP: &str = "GetInvestigation";
+        let out =
+            self.client.get_investigation().detector_id(detector_id).investigation_id(investigation_id).send().await.map_err(fail(OP))?;
+        let inv = out.investigation().ok_or_else(|| AwsError::new(OP, "EmptyAnswer", "the answer holds no investigation"))?;
+        Ok(Investigation {
+            detector_id: detector_id.to_string(),
+            id: inv.investigation_id().unwrap_or(investigation_id).to_string(),
+            status: Status::parse(inv.status().map_or("", |s| s.as_str())),
+            risk_level: inv.risk_level().map(|r| r.as_str().to_string()),
+            confidence: inv.confidence().map(|c| c.as_str().to_string()),
+            risk: inv.risk().map(str::to_string),
+            summary: inv.summary().map(str::to_string),
+            trigger_prompt: inv.trigger_prompt().unwrap_or_default().to_string(),
+            account: inv.cloud().and_then(|c| c.account()).map(str::to_string),
+            region: inv.cloud().and_then(|c| c.region()).map(str::to_string),
+            start_ms: millis(inv.start_time()),
+            end_ms: millis(inv.end_time()),
+            error: inv.error().map(str::to_string),
+        })
+    }
+
+    /// `ListInvestigations` of a detector, every page up to [`MAX_PAGES`]: the
+    /// investigations that ended at or after `ended_after_ms`, or have not ended.
+    /// The window is applied here, whatever order the service answers in. The
+    /// listing is `complete: false` when the page cap or a repeated page token
+    /// stopped it early.
+    pub async fn investigations_ended_since(&self, detector_id: &str, ended_after_ms: i64) -> Result<Listing, AwsError> {
+        const OP: &str = "ListInvestigations";
+        let sort = InvestigationSortCriteria::builder().attribute_name(InvestigationSortField::EndTime).order_by(OrderBy::Desc).build();
+        let mut listing = Listing { investigations: Vec::new(), complete: false };
+        let mut seen_tokens: Vec<String> = Vec::new();
+        let mut next_token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let out = self
+                .client
+                .list_investigations()
+                .detector_id(detector_id)
+                .sort_criteria(sort.clone())
+                .max_results(50)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(fail(OP))?;
+            for i in out.investigations() {
+                let summary = InvestigationSummary {
+                    id: i.investigation_id().unwrap_or_default().to_string(),
+                    status: Status::parse(i.status().map_or("", |s| s.as_str())),
+                    start_ms: millis(i.start_time()),
+                    end_ms: millis(i.end_time()),
+                };
+                if !summary.id.is_empty() && summary.end_ms.is_none_or(|end| end >= ended_after_ms) {
+                    listing.investigations.push(summary);
+                }
+            }
+            match out.next_token().filter(|t| !t.is_empty()) {
+                None => {
+                    listing.complete = true;
+                    break;
+                }
+                // A service that hands back a token it gave before would page for ever.
+                Some(t) if seen_tokens.iter().any(|seen| seen == t) => break,
+                Some(t) => {
+                    seen_tokens.push(t.to_string());
+                    next_token = Some(t.to_string());
+                }
+            }
+        }
+        Ok(listing)
+    }
+
+    /// `CreateInvestigation` with a deterministic token. Returns the investigation id.
+    pub async fn create_investigation(&self, detector_id: &str, trigger_prompt: &str, token: &str) -> Result<String, AwsError> {
+        const OP: &str = "CreateInvestigation";
+        let out = self
+            .client
+            .create_investigation()
+            .detector_id(detector_id)
+            .trigger_prompt(trigger_prompt)
+            .client_token(token)
+            .send()
+            .await
+            .map_err(fail(OP))?;
+        out.investigation_id().map(str::to_string).ok_or_else(|| AwsError::new(OP, "EmptyAnswer", "the answer holds no investigation id"))
+    }
+}

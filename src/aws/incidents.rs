@@ -1,0 +1,168 @@
+//! AWS Systems Manager Incident Manager: reading and listing incident records,
+//! their related items and timeline, starting and resolving records. SDK types
+//! stay in this file.
+
+use aws_sdk_ssmincidents::primitives::DateTime;
+use aws_sdk_ssmincidents::types::{
+    AttributeValueList, Condition, Filter, IncidentRecordStatus, ItemIdentifier, ItemType, ItemValue, RelatedItem, RelatedItemsUpdate,
+    TriggerDetails,
+};
+
+use super::{build_error, fail, written, AwsError, Written};
+use crate::incident_matcher::{Candidate, RelatedItemView};
+use crate::links::{CaseItem, StartIncident, TimelineEvent, INCIDENT_SOURCE};
+
+/// The Incident Manager client, built once per cold start.
+#[derive(Debug, Clone)]
+pub struct Incidents {
+    client: aws_sdk_ssmincidents::Client,
+}
+
+impl Incidents {
+    /// Wraps a client.
+    pub fn new(client: aws_sdk_ssmincidents::Client) -> Incidents {
+        Incidents { client }
+    }
+
+    /// `GetIncidentRecord` + `ListRelatedItems`, concurrently: the record as
+    /// matching sees it, or `None` when there is no such record.
+    pub async fn incident(&self, arn: &str) -> Result<Option<Candidate>, AwsError> {
+        let record = async { self.client.get_incident_record().arn(arn).send().await.map_err(fail("GetIncidentRecord")) };
+        let (record, related) = tokio::join!(record, self.related_items(arn));
+        let record = match record {
+            Ok(out) => out,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let Some(r) = record.incident_record() else {
+            return Ok(None);
+        };
+        Ok(Some(Candidate {
+            arn: r.arn().to_string(),
+            title: r.title().to_string(),
+            summary: r.summary().map(str::to_string),
+            dedupe_string: Some(r.dedupe_string().to_string()).filter(|s| !s.is_empty()),
+            source_resource_arn: r.incident_record_source().and_then(|s| s.resource_arn()).map(str::to_string),
+            open: r.status().as_str() == "OPEN",
+            related_items: related?,
+        }))
+    }
+
+    /// `ListIncidentRecords` of open records created after `after_ms`, every page: their ARNs.
+    pub async fn open_incidents_since(&self, after_ms: i64) -> Result<Vec<String>, AwsError> {
+        const OP: &str = "ListIncidentRecords";
+        let status = Filter::builder()
+            .key("status")
+            .condition(Condition::Equals(AttributeValueList::StringValues(vec!["OPEN".to_string()])))
+            .build()
+            .map_err(build_error(OP))?;
+        let created = Filter::builder()
+            .key("creationTime")
+            .condition(Condition::After(DateTime::from_millis(after_ms)))
+            .build()
+            .map_err(build_error(OP))?;
+        let mut pages = self.client.list_incident_records().filters(status).filters(created).max_results(100).into_paginator().send();
+        let mut found = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(fail(OP))?;
+            found.extend(page.incident_record_summaries().iter().map(|s| s.arn().to_string()));
+        }
+        Ok(found)
+    }
+
+    /// `ListRelatedItems`, every page.
+    pub async fn related_items(&self, arn: &str) -> Result<Vec<RelatedItemView>, AwsError> {
+        let mut pages = self.client.list_related_items().incident_record_arn(arn).max_results(100).into_paginator().send();
+        let mut items = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(fail("ListRelatedItems"))?;
+            for item in page.related_items() {
+                let value = match item.identifier().and_then(|i| i.value()) {
+                    Some(ItemValue::Url(v) | ItemValue::Arn(v) | ItemValue::MetricDefinition(v)) => v.clone(),
+                    _ => String::new(),
+                };
+                items.push(RelatedItemView { title: item.title().map(str::to_string), value });
+            }
+        }
+        Ok(items)
+    }
+
+    /// `UpdateRelatedItems` adding the case to an incident, with a deterministic token.
+    pub async fn add_case_item(&self, incident_arn: &str, item: &CaseItem, token: &str) -> Result<Written, AwsError> {
+        const OP: &str = "UpdateRelatedItems";
+        let related = related_item(item).map_err(build_error(OP))?;
+        let result = self
+            .client
+            .update_related_items()
+            .incident_record_arn(incident_arn)
+            .related_items_update(RelatedItemsUpdate::ItemToAdd(related))
+            .client_token(token)
+            .send()
+            .await
+            .map_err(fail(OP));
+        match result {
+            Ok(_) => Ok(Written::Done),
+            // A conflict may mean "already there" or a concurrent change to the
+            // record: only the item's presence says which.
+            Err(e) if e.is_conflict() => {
+                if self.related_items(incident_arn).await?.iter().any(|i| i.value == item.url) {
+                    Ok(Written::AlreadyThere)
+                } else {
+                    Err(e)
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `CreateTimelineEvent` with a deterministic token.
+    pub async fn add_timeline_event(&self, incident_arn: &str, event: &TimelineEvent, token: &str) -> Result<Written, AwsError> {
+        let sent = self
+            .client
+            .create_timeline_event()
+            .incident_record_arn(incident_arn)
+            .event_type(event.event_type)
+            .event_time(DateTime::from_millis(event.event_time_ms))
+            .event_data(&event.event_data)
+            .client_token(token)
+            .send()
+            .await;
+        written(sent.map_err(fail("CreateTimelineEvent")))
+    }
+
+    /// `StartIncident` from a response plan, with a deterministic token. Returns its ARN.
+    pub async fn start_incident(&self, plan_arn: &str, spec: &StartIncident, token: &str) -> Result<String, AwsError> {
+        const OP: &str = "StartIncident";
+        let trigger = TriggerDetails::builder()
+            .source(INCIDENT_SOURCE)
+            .timestamp(DateTime::from_millis(spec.trigger_time_ms))
+            .raw_data(&spec.raw_data)
+            .build()
+            .map_err(build_error(OP))?;
+        let out = self
+            .client
+            .start_incident()
+            .response_plan_arn(plan_arn)
+            .title(&spec.title)
+            .impact(spec.impact)
+            .trigger_details(trigger)
+            .related_items(related_item(&spec.case_item).map_err(build_error(OP))?)
+            .client_token(token)
+            .send()
+            .await
+            .map_err(fail(OP))?;
+        Ok(out.incident_record_arn().to_string())
+    }
+
+    /// `UpdateIncidentRecord` setting the record `RESOLVED`, with a deterministic token.
+    pub async fn resolve_incident(&self, arn: &str, token: &str) -> Result<(), AwsError> {
+        let sent = self.client.update_incident_record().arn(arn).status(IncidentRecordStatus::Resolved).client_token(token).send().await;
+        sent.map_err(fail("UpdateIncidentRecord"))?;
+        Ok(())
+    }
+}
+
+fn related_item(item: &CaseItem) -> Result<RelatedItem, aws_sdk_ssmincidents::error::BuildError> {
+    let identifier = ItemIdentifier::builder().r#type(ItemType::Other).value(ItemValue::Url(item.url.clone())).build()?;
+    Ok(RelatedItem::builder().title(&item.title).identifier(identifier).build())
+}

@@ -1,0 +1,106 @@
+//! AWS Security Incident Response: opening a case, reading it, and writing its
+//! comments and metadata. SDK types stay in this file.
+
+use std::collections::HashMap;
+
+use aws_sdk_securityir::primitives::DateTime;
+use aws_sdk_securityir::types::{AwsRegion, CaseMetadataEntry, EngagementType, ImpactedAwsRegion, ResolverType, Watcher};
+
+use super::{build_error, fail, written, AwsError, Written};
+use crate::case_builder::CaseRequest;
+
+/// What the case holds that the links and the close-out need.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CaseView {
+    /// Its metadata entries, in order.
+    pub metadata: Vec<(String, String)>,
+    /// Its status, e.g. `Closed`.
+    pub status: Option<String>,
+    /// Its closure code, once closed.
+    pub closure_code: Option<String>,
+    /// When it was closed, in milliseconds since the epoch.
+    pub closed_ms: Option<i64>,
+}
+
+/// The Security IR client, built once per cold start.
+#[derive(Debug, Clone)]
+pub struct SecurityIr {
+    client: aws_sdk_securityir::Client,
+}
+
+impl SecurityIr {
+    /// Wraps a client.
+    pub fn new(client: aws_sdk_securityir::Client) -> SecurityIr {
+        SecurityIr { client }
+    }
+
+    /// The regions Security IR accepts for `impactedAwsRegions` (its model's enum).
+    pub fn case_regions() -> &'static [&'static str] {
+        AwsRegion::values()
+    }
+
+    /// `CreateCase`, with the request's deterministic token. Returns the case id.
+    pub async fn create_case(&self, req: &CaseRequest) -> Result<String, AwsError> {
+        const OP: &str = "CreateCase";
+        let watchers = req
+            .watchers
+            .iter()
+            .map(|w| Watcher::builder().email(&w.email).set_name(w.name.clone()).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(build_error(OP))?;
+        let regions = req
+            .impacted_regions
+            .iter()
+            .map(|r| ImpactedAwsRegion::builder().region(AwsRegion::from(r.as_str())).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(build_error(OP))?;
+        let tags: HashMap<String, String> = req.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let out = self
+            .client
+            .create_case()
+            .client_token(&req.client_token)
+            .title(&req.title)
+            .description(&req.description)
+            .engagement_type(EngagementType::from(req.engagement_type.as_str()))
+            .resolver_type(ResolverType::from(req.resolver_type.as_str()))
+            .reported_incident_start_date(DateTime::from_millis(req.reported_incident_start_ms))
+            .set_impacted_accounts(Some(req.impacted_accounts.clone()))
+            .set_watchers(Some(watchers))
+            .set_impacted_aws_regions((!regions.is_empty()).then_some(regions))
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(fail(OP))?;
+        Ok(out.case_id().to_string())
+    }
+
+    /// `GetCase`: what the links and the close-out need to know of a case.
+    pub async fn get_case(&self, case_id: &str) -> Result<CaseView, AwsError> {
+        let out = self.client.get_case().case_id(case_id).send().await.map_err(fail("GetCase"))?;
+        Ok(CaseView {
+            metadata: out.case_metadata().iter().map(|e| (e.key().to_string(), e.value().to_string())).collect(),
+            status: out.case_status().map(|s| s.as_str().to_string()),
+            closure_code: out.closure_code().map(|c| c.as_str().to_string()),
+            closed_ms: out.closed_date().and_then(|t| t.to_millis().ok()),
+        })
+    }
+
+    /// `UpdateCase` setting the case's metadata to `entries` (it takes no token:
+    /// the caller reads the case first and writes only what is missing).
+    pub async fn set_case_metadata(&self, case_id: &str, entries: &[(String, String)]) -> Result<(), AwsError> {
+        const OP: &str = "UpdateCase";
+        let entries = entries
+            .iter()
+            .map(|(k, v)| CaseMetadataEntry::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(build_error(OP))?;
+        self.client.update_case().case_id(case_id).set_case_metadata(Some(entries)).send().await.map_err(fail(OP))?;
+        Ok(())
+    }
+
+    /// `CreateCaseComment` with a deterministic token.
+    pub async fn comment_on_case(&self, case_id: &str, body: &str, token: &str) -> Result<Written, AwsError> {
+        let sent = self.client.create_case_comment().case_id(case_id).body(body).client_token(token).send().await;
+        written(sent.map_err(fail("CreateCaseComment")))
+    }
+}

@@ -1,0 +1,77 @@
+//! The cross-link writes between an opened case and its incident records
+//! (docs/design.md §6), all at once: on each incident the case as a related item
+//! (unless already there) and a timeline event; on the case a comment per
+//! incident and one metadata update. Every write but the metadata carries a
+//! token derived from the investigation; the metadata is read first and only
+//! what is missing is written.
+
+use futures_util::future::{join_all, BoxFuture, FutureExt};
+use tracing::{info, warn};
+
+use super::incident_search::{arns, Found};
+use crate::app::App;
+use crate::aws::{AwsError, Written};
+use crate::decision::{Confidence, RiskLevel};
+use crate::investigation::Investigation;
+use crate::links;
+use crate::token::Scope;
+
+/// The case the links are for, as opened (or found again by its token).
+pub(super) struct OpenedCase<'a> {
+    /// The investigation escalated.
+    pub inv: &'a Investigation,
+    /// Its risk level.
+    pub risk: RiskLevel,
+    /// Its confidence.
+    pub confidence: Confidence,
+    /// The case.
+    pub case_id: &'a str,
+    /// The case's metadata entries as read after opening it.
+    pub metadata: &'a [(String, String)],
+}
+
+type Write<'a> = BoxFuture<'a, Result<(&'static str, Written), AwsError>>;
+
+/// Makes every cross-link write at once; returns the ones that failed. All are
+/// attempted even when one fails, so a retry has as little left to do as possible.
+pub(super) async fn link(app: &App, case: &OpenedCase<'_>, found: &[Found]) -> Vec<AwsError> {
+    let region = app.region.as_str();
+    let scope = Scope { region, detector_id: &case.inv.detector_id, investigation_id: &case.inv.id };
+    let case_id = case.case_id;
+    let item = links::case_item(region, case_id);
+    let timeline = links::timeline_event(case.inv, case.risk, case.confidence, case_id, region);
+    let mut writes: Vec<Write<'_>> = Vec::new();
+    for f in found {
+        let arn = f.record.arn.as_str();
+        if !links::has_case_item(&f.record.related_items, &item) {
+            let (item, token) = (&item, scope.related_item(case_id, arn));
+            writes.push(async move { app.incidents.add_case_item(arn, item, &token).await.map(|w| ("related item", w)) }.boxed());
+        }
+        let (timeline, token) = (&timeline, scope.timeline_event(case_id, arn));
+        writes.push(async move { app.incidents.add_timeline_event(arn, timeline, &token).await.map(|w| ("timeline event", w)) }.boxed());
+        let body = links::case_comment(&f.record.title, arn, region);
+        let token = scope.comment(case_id, arn);
+        writes.push(async move { app.security_ir.comment_on_case(case_id, &body, &token).await.map(|w| ("case comment", w)) }.boxed());
+    }
+    let (entries, left_out) = links::metadata_with(case.metadata, &arns(found));
+    if !left_out.is_empty() {
+        warn!(incidents = ?left_out, "the case already holds 30 metadata entries; these incidents are linked by comment only");
+    }
+    if let Some(entries) = entries {
+        writes.push(
+            async move { app.security_ir.set_case_metadata(case_id, &entries).await.map(|()| ("case metadata", Written::Done)) }.boxed(),
+        );
+    }
+    let mut failures = Vec::new();
+    for result in join_all(writes).await {
+        match result {
+            Ok((what, Written::AlreadyThere)) => info!(what, "already linked"),
+            Ok(_) => {}
+            Err(e) => {
+                warn!(error = %e, "link write failed");
+                failures.push(e);
+            }
+        }
+    }
+    failures
+}

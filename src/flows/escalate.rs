@@ -1,0 +1,289 @@
+//! The escalation of one investigation (docs/design.md §1, §4-§6): fetch,
+//! decide, open the case while finding the incidents, then cross-link.
+//!
+//! The calls form this dependency chain (round trips in brackets), each step
+//! running its independent calls concurrently:
+//!
+//! 1. `GetInvestigation` [1]
+//! 2. `CreateCase` → `GetCase`  ∥  incident search: `ListIncidentRecords` →
+//!    (`GetIncidentRecord` ∥ `ListRelatedItems`) per candidate [2]
+//! 3. (`StartIncident`, only when nothing matched and a plan is set) [+1]
+//! 4. per incident `UpdateRelatedItems` ∥ `CreateTimelineEvent` ∥
+//!    `CreateCaseComment`, and one `UpdateCase` [1]
+//!
+//! Every write carries a token derived from the investigation (see [`crate::token`]),
+//! so a retry or a duplicate delivery repeats the same requests and changes nothing.
+//! With a ledger, an escalated investigation is never taken up again, only the
+//! holder of its [`Lease`] works on it, and a takeover after a crash resumes with
+//! the case already opened.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::{timeout_at, Instant};
+use tracing::{info, warn};
+
+use super::cross_link::{self, OpenedCase};
+use super::incident_search::{self, arns, Found};
+use crate::app::{App, Invocation};
+use crate::aws::ledger::{investigation_key, Claim, Entry, Escalation, Lease, Ledger};
+use crate::aws::{AwsError, CaseView, SecurityIr};
+use crate::case_builder::{build_case, CaseRequest};
+use crate::decision::{decide, Confidence, Decision, RiskLevel, SkipReason};
+use crate::error::Error;
+use crate::event::InvestigationRef;
+use crate::incident_matcher::{needles, window_start_ms, Candidate, MatchRule, RelatedItemView};
+use crate::investigation::Investigation;
+use crate::links;
+use crate::outcome::Outcome;
+use crate::token::Scope;
+
+/// Time kept back from the deadline to release a lease whose work was cut off.
+const RELEASE_RESERVE: Duration = Duration::from_millis(250);
+
+/// An investigation that passed the gates, with what the event adds to it.
+struct Escalating<'a> {
+    target: &'a InvestigationRef,
+    inv: Investigation,
+    risk: RiskLevel,
+    confidence: Confidence,
+    /// Under a lease: when to stop, leaving time to release it.
+    deadline: Option<Instant>,
+}
+
+/// Fetches, decides and, when the gates pass, escalates one investigation.
+pub(super) async fn escalate(app: &App, target: &InvestigationRef, invocation: &Invocation) -> Result<Outcome, Error> {
+    let key = investigation_key(&app.region, &target.detector_id, &target.investigation_id);
+    let prior = match &app.ledger {
+        Some(ledger) => ledger.get(&key).await?,
+        None => Entry::Absent,
+    };
+    match &prior {
+        Entry::Escalated(done) => {
+            info!("the ledger says escalated: nothing to do");
+            return Ok(already_escalated(&target.investigation_id, done.clone()));
+        }
+        Entry::Skipped { reason } if reason.is_final() => return Ok(Outcome::skipped(*reason, &target.investigation_id, None)),
+        _ => {}
+    }
+    let inv = app.guardduty.get_investigation(&target.detector_id, &target.investigation_id).await?;
+    let decision = decide_resuming(&inv, app, &prior);
+    info!(status = ?inv.status, risk_level = ?inv.risk_level, confidence = ?inv.confidence, decision = ?decision, "decided");
+    match decision {
+        Decision::Pending => Ok(Outcome::pending(&inv.id)),
+        Decision::Skip(reason) => skip(app, &key, &prior, &inv, reason).await,
+        Decision::Escalate { risk, confidence } => {
+            let ledger = app.ledger.as_ref().filter(|_| !app.config.dry_run);
+            // A holder cut off by Lambda would keep its lease until it expires, and every
+            // redelivery until then would answer `pending`: stop in time to release it.
+            let deadline = ledger.map(|_| Instant::now() + invocation.remaining().saturating_sub(RELEASE_RESERVE));
+            let escalating = Escalating { target, inv, risk, confidence, deadline };
+            match ledger {
+                Some(ledger) => under_lease(app, ledger, &key, &escalating, invocation).await,
+                None => open_and_link(app, &escalating, None).await,
+            }
+        }
+    }
+}
+
+/// The decision, except that a case an earlier attempt opened is finished
+/// whatever the gates say now (they may have been raised since): an open case
+/// with no links is worse than either.
+fn decide_resuming(inv: &Investigation, app: &App, prior: &Entry) -> Decision {
+    let decision = decide(inv, &app.config.gates());
+    let resuming = matches!(prior, Entry::InProgress { case_id: Some(_), .. });
+    match (decision, inv.risk_level.as_deref().and_then(|r| r.parse().ok())) {
+        (Decision::Skip(SkipReason::BelowThreshold | SkipReason::LowConfidence), Some(risk)) if resuming => {
+            warn!("the gates no longer pass, but a case was opened already: finishing it");
+            let confidence = inv.confidence.as_deref().and_then(|c| c.parse().ok()).unwrap_or(Confidence::Unknown);
+            Decision::Escalate { risk, confidence }
+        }
+        (decision, _) => decision,
+    }
+}
+
+/// Logs and records a skip (once: a repeated skip writes nothing).
+async fn skip(app: &App, key: &str, prior: &Entry, inv: &Investigation, reason: SkipReason) -> Result<Outcome, Error> {
+    match reason {
+        SkipReason::InvestigationFailed => warn!(error = inv.error.as_deref().unwrap_or("(no error text)"), "the investigation failed"),
+        SkipReason::UnknownRisk => warn!(raw_risk_level = ?inv.risk_level, "risk level missing or unknown to this build"),
+        _ => {}
+    }
+    if let Some(ledger) = app.ledger.as_ref().filter(|_| !app.config.dry_run) {
+        if *prior != (Entry::Skipped { reason }) {
+            ledger.record_skip(key, reason).await?;
+        }
+    }
+    Ok(Outcome::skipped(reason, &inv.id, inv.risk_level.clone()))
+}
+
+/// Escalates under the ledger's lease: only one invocation at a time, and the
+/// investigation marked escalated for ever once every link is made.
+async fn under_lease(app: &App, ledger: &Ledger, key: &str, e: &Escalating<'_>, invocation: &Invocation) -> Result<Outcome, Error> {
+    // One owner per investigation: a sweep escalates many under one request id.
+    let owner = format!("{}/{}", invocation.request_id, e.inv.id);
+    let mut lease = match ledger.claim(key, &owner, invocation.deadline_secs()).await? {
+        Claim::Won(lease) => lease,
+        Claim::Held => {
+            info!("another invocation holds this investigation's lease: pending");
+            return Ok(Outcome::pending(&e.inv.id));
+        }
+        Claim::Done(done) => return Ok(already_escalated(&e.inv.id, done)),
+    };
+    match open_and_link(app, e, Some(&mut lease)).await {
+        Ok(outcome) => {
+            if let Some(done) = escalation_of(&outcome) {
+                lease.finish(&done).await?;
+            }
+            Ok(outcome)
+        }
+        Err(err) => {
+            if let Err(release) = lease.release().await {
+                warn!(error = %release, "could not release the lease; it expires on its own");
+            }
+            Err(err)
+        }
+    }
+}
+
+/// Opens the case (or resumes with the one the lease recorded) while searching
+/// for the incidents, starts an incident when none matched and a plan is set,
+/// then makes every link.
+async fn open_and_link(app: &App, e: &Escalating<'_>, lease: Option<&mut Lease<'_>>) -> Result<Outcome, Error> {
+    let case = case_request(app, e)?;
+    let needles = needles(&e.inv, &e.target.finding_ids);
+    let window_start = window_start_ms(case.reported_incident_start_ms, app.config.incident_lookback_hours);
+    let explicit = e.target.incident_record_arn.as_deref();
+    if app.config.dry_run {
+        let found = incident_search::find(app, explicit, &needles, window_start).await?;
+        info!(incidents = ?arns(&found), "dry run: no case opened, nothing written");
+        return Ok(escalated(e, None, arns(&found), false, true));
+    }
+    // Both run to the end (no try_join), and the deadline never cuts CreateCase off
+    // between its answer and the ledger's record of the case.
+    let search = in_time(e, incident_search::find(app, explicit, &needles, window_start));
+    let (opened, found) = tokio::join!(open_case(&app.security_ir, &case, lease), search);
+    let (case_id, case_view) = opened?;
+    let mut found = found?.map_err(|err| links_failed(&case_id, vec![err]))?;
+    info!(case_id, "case opened (or found by its token)");
+    let started = found.is_empty() && in_time(e, start_incident(app, e, &case_id, &mut found)).await??;
+    for f in &found {
+        info!(incident = f.record.arn, rule = %f.rule, "linking incident");
+    }
+    let opened = OpenedCase { inv: &e.inv, risk: e.risk, confidence: e.confidence, case_id: &case_id, metadata: &case_view.metadata };
+    let failures = in_time(e, cross_link::link(app, &opened, &found)).await?;
+    if !failures.is_empty() {
+        return Err(links_failed(&case_id, failures));
+    }
+    Ok(escalated(e, Some(case_id), arns(&found), started, false))
+}
+
+/// Runs `work` unless the escalation's deadline comes first.
+async fn in_time<T>(e: &Escalating<'_>, work: impl Future<Output = T>) -> Result<T, Error> {
+    match e.deadline {
+        None => Ok(work.await),
+        Some(deadline) => timeout_at(deadline, work).await.map_err(|_| Error::Deadline { investigation_id: e.inv.id.clone() }),
+    }
+}
+
+/// The `CreateCase` request, with what it had to leave out logged.
+fn case_request(app: &App, e: &Escalating<'_>) -> Result<CaseRequest, Error> {
+    let (case, omissions) = build_case(&e.inv, e.risk, e.confidence, &app.config, &app.region, SecurityIr::case_regions())?;
+    if let Some(account) = &omissions.account {
+        warn!(account, "the investigation's account is not a 12-digit id; left out of impactedAccounts");
+    }
+    if let Some(region) = &omissions.region {
+        warn!(region, "Security IR does not accept this region; left out of impactedAwsRegions");
+    }
+    Ok(case)
+}
+
+/// Opens the case (recording it under the lease at once), or resumes with the
+/// case the lease already names; then reads it.
+async fn open_case(security_ir: &SecurityIr, case: &CaseRequest, lease: Option<&mut Lease<'_>>) -> Result<(String, CaseView), AwsError> {
+    let case_id = match lease.as_ref().and_then(|l| l.case_id()) {
+        Some(case_id) => {
+            info!(case_id, "resuming with the case an earlier invocation opened");
+            case_id.to_string()
+        }
+        None => {
+            let case_id = security_ir.create_case(case).await?;
+            if let Some(lease) = lease {
+                lease.record_case(&case_id).await?;
+            }
+            case_id
+        }
+    };
+    let view = security_ir.get_case(&case_id).await?;
+    Ok((case_id, view))
+}
+
+/// With no incident matched: starts one from the response plan when one is
+/// set (`true`), else the case stands alone (`false`).
+async fn start_incident(app: &App, e: &Escalating<'_>, case_id: &str, found: &mut Vec<Found>) -> Result<bool, Error> {
+    let Some(plan) = &app.config.response_plan_arn else {
+        info!("no incident matched and no response plan is set: the case stands alone");
+        return Ok(false);
+    };
+    let spec = links::start_incident(&e.inv, e.risk, case_id, &app.region);
+    let token = Scope { region: &app.region, detector_id: &e.inv.detector_id, investigation_id: &e.inv.id }.start_incident();
+    let arn = app.incidents.start_incident(plan, &spec, &token).await.map_err(|err| links_failed(case_id, vec![err]))?;
+    info!(incident = arn, "no incident matched; started one from the response plan");
+    // The new record already holds the case as a related item.
+    let related_items = vec![RelatedItemView { title: Some(spec.case_item.title), value: spec.case_item.url }];
+    found.push(Found {
+        record: Candidate { arn, title: spec.title, open: true, related_items, ..Candidate::default() },
+        rule: MatchRule::Started,
+    });
+    Ok(true)
+}
+
+fn links_failed(case_id: &str, failures: Vec<AwsError>) -> Error {
+    Error::Links { case_id: case_id.to_string(), failures }
+}
+
+fn escalated(
+    e: &Escalating<'_>,
+    case_id: Option<String>,
+    incident_record_arns: Vec<String>,
+    incident_started: bool,
+    dry_run: bool,
+) -> Outcome {
+    Outcome::Escalated {
+        investigation_id: e.inv.id.clone(),
+        risk_level: e.risk.to_string(),
+        confidence: e.confidence.to_string(),
+        case_id,
+        incident_record_arns,
+        incident_started,
+        dry_run,
+        already_escalated: false,
+    }
+}
+
+/// What the ledger keeps of an escalation that opened a case.
+fn escalation_of(outcome: &Outcome) -> Option<Escalation> {
+    match outcome {
+        Outcome::Escalated { case_id: Some(case_id), incident_record_arns, risk_level, confidence, .. } => Some(Escalation {
+            case_id: case_id.clone(),
+            incidents: incident_record_arns.clone(),
+            risk_level: risk_level.clone(),
+            confidence: confidence.clone(),
+        }),
+        _ => None,
+    }
+}
+
+/// The outcome of an investigation the ledger says was escalated.
+fn already_escalated(investigation_id: &str, done: Escalation) -> Outcome {
+    Outcome::Escalated {
+        investigation_id: investigation_id.to_string(),
+        risk_level: done.risk_level,
+        confidence: done.confidence,
+        case_id: Some(done.case_id),
+        incident_record_arns: done.incidents,
+        incident_started: false,
+        dry_run: false,
+        already_escalated: true,
+    }
+}

@@ -1,0 +1,61 @@
+//! Finding the incident records that belong to an investigation, by the rules
+//! of docs/design.md §6 in order: the record the event names, then a search of
+//! recent open records. The matching itself is pure ([`crate::incident_matcher`]);
+//! this file does the reading.
+
+use futures_util::future::join_all;
+use tracing::warn;
+
+use crate::app::App;
+use crate::aws::AwsError;
+use crate::incident_matcher::{match_candidate, Candidate, MatchRule, Needles};
+
+/// How many incident records are read at once while searching (keeps a busy
+/// account's search from throttling itself).
+const SEARCH_CONCURRENCY: usize = 8;
+
+/// An incident record that belongs to the investigation, and why.
+#[derive(Debug, Clone)]
+pub(super) struct Found {
+    /// The record.
+    pub record: Candidate,
+    /// The rule that matched it (logged, never written into a token-protected body).
+    pub rule: MatchRule,
+}
+
+/// The ARNs of what was found, in order.
+pub(super) fn arns(found: &[Found]) -> Vec<String> {
+    found.iter().map(|f| f.record.arn.clone()).collect()
+}
+
+/// Finds the incident records of the investigation: `explicit` (the record the
+/// event names) when it can be used, else the open records created since
+/// `window_start_ms` that mention one of `needles`. Sorted by ARN, so the result
+/// and the metadata keys do not depend on answer order.
+pub(super) async fn find(app: &App, explicit: Option<&str>, needles: &Needles, window_start_ms: i64) -> Result<Vec<Found>, AwsError> {
+    if let Some(arn) = explicit {
+        // The sender named it: link it whatever its text says, unless it cannot be
+        // used (gone, not ours to read, resolved); then the search runs instead.
+        match app.incidents.incident(arn).await {
+            Ok(Some(record)) if record.open => return Ok(vec![Found { record, rule: MatchRule::Explicit }]),
+            Ok(Some(_)) => warn!(incident = arn, "the event names a resolved incident record; searching for an open one instead"),
+            Ok(None) => warn!(incident = arn, "the event names an incident record that does not exist; searching instead"),
+            Err(e) if e.is_unusable_reference() => {
+                warn!(incident = arn, error = %e, "the event names an incident record that cannot be read; searching instead")
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let arns = app.incidents.open_incidents_since(window_start_ms).await?;
+    let mut found = Vec::new();
+    for chunk in arns.chunks(SEARCH_CONCURRENCY) {
+        for record in join_all(chunk.iter().map(|arn| app.incidents.incident(arn))).await {
+            let Some(record) = record? else { continue };
+            if let Some(rule) = match_candidate(&record, needles) {
+                found.push(Found { record, rule });
+            }
+        }
+    }
+    found.sort_by(|a, b| a.record.arn.cmp(&b.record.arn));
+    Ok(found)
+}

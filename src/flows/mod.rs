@@ -1,0 +1,46 @@
+//! The work each trigger leads to, one file per flow, and the dispatch from a
+//! parsed [`Trigger`] to its flow (docs/design.md §2).
+//!
+//! - [`escalate`]: one investigation: fetch, decide, open the case, link it.
+//! - [`sweep`]: the scheduled sweep of a detector's recently finished investigations.
+//! - [`findings`]: starting an investigation for a severe GuardDuty finding.
+//! - [`closeout`]: resolving a closed case's incident records.
+//!
+//! The escalation's two halves that are not about the ledger live beside it:
+//! [`incident_search`] (which records belong to the investigation) and
+//! [`cross_link`] (the writes that tie case and incidents together).
+
+mod closeout;
+mod cross_link;
+mod escalate;
+mod findings;
+mod incident_search;
+mod sweep;
+
+use serde_json::Value;
+use tracing::info;
+
+use crate::app::{App, Invocation};
+use crate::decision::SkipReason;
+use crate::error::Error;
+use crate::event::{self, Trigger};
+use crate::outcome::Outcome;
+
+/// Recognises the trigger in an invocation payload and runs its flow
+/// (everything but the Lambda plumbing, which stays in the handler).
+pub async fn run(app: &App, payload: &Value, invocation: &Invocation) -> Result<Outcome, Error> {
+    match event::parse(payload)? {
+        Trigger::Investigation(target) => {
+            tracing::Span::current().record("investigationId", target.investigation_id.as_str());
+            escalate::escalate(app, &target, invocation).await
+        }
+        Trigger::FailedCreateInvestigation { error_code } => {
+            info!(error_code, "a CreateInvestigation call failed: nothing to escalate");
+            let reason = SkipReason::CreateInvestigationFailed;
+            Ok(Outcome::Skipped { reason, investigation_id: None, finding_id: None, case_id: None, risk_level: None })
+        }
+        Trigger::Sweep => sweep::sweep(app, invocation).await,
+        Trigger::Finding(finding) => findings::start_investigation(app, &finding, invocation).await,
+        Trigger::CaseClosed { case_id, event_time_ms } => closeout::close(app, &case_id, event_time_ms).await,
+    }
+}

@@ -1,0 +1,237 @@
+//! The scheduled sweep (docs/design.md §2): GuardDuty publishes no event when
+//! an investigation finishes, so the sweep lists the detector's investigations
+//! back to `SWEEP_LOOKBACK_HOURS` and puts each finished one through the same
+//! path as an investigation event. The ledger (or, without one, the tokens)
+//! keeps a revisited investigation from being escalated twice.
+//!
+//! Resuming: with a ledger, the detector's sweep mark says through which end
+//! time everything is settled. A sweep visits only what ended after it, oldest
+//! first, and raises it past what it settled: consecutive sweeps always reach
+//! every finished investigation, whatever their budget, and a sweep that finds
+//! nothing new costs the same however many investigations are settled.
+//!
+//! Work is bounded by the invocation's deadline: no new investigation is
+//! started once less than a margin is left, and the result says
+//! `complete: false`; the next scheduled run takes up what is left.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use tracing::{info, info_span, warn, Instrument};
+
+use super::escalate::escalate;
+use crate::app::{App, Invocation};
+use crate::aws::ledger::SweepMark;
+use crate::config::Config;
+use crate::error::Error;
+use crate::event::InvestigationRef;
+use crate::investigation::Status;
+use crate::metrics;
+use crate::outcome::{Counts, Outcome};
+
+/// Investigations escalated at once.
+const CONCURRENCY: usize = 4;
+/// The most time kept back from the deadline (a quarter of the budget when that is less).
+const MAX_MARGIN: Duration = Duration::from_secs(15);
+/// How far behind now the mark stays: an investigation that ended a moment ago
+/// may show in the listing only later, so the latest stretch is read every time.
+const SETTLING_LAG_MS: i64 = 5 * 60 * 1000;
+
+/// A finished investigation to visit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Work {
+    id: String,
+    end_ms: Option<i64>,
+}
+
+/// What a sweep did so far.
+#[derive(Default)]
+struct Tally {
+    counts: Counts,
+    /// Per investigation of the work list: settled (escalated or skipped) by this sweep.
+    settled: Vec<bool>,
+    visited: usize,
+    failures: Vec<String>,
+}
+
+/// Sweeps the configured detector's recently finished investigations.
+pub(super) async fn sweep(app: &App, invocation: &Invocation) -> Result<Outcome, Error> {
+    let detector = app.config.detector_id.as_deref().ok_or(Error::NoDetector)?;
+    let gates = gates_of(&app.config);
+    let mark = match &app.ledger {
+        // A mark left under other gates does not hold: their skips are decided again.
+        Some(ledger) => ledger.sweep_mark(detector).await?.filter(|m| m.gates == gates).map(|m| m.settled_through_ms),
+        None => None,
+    };
+    let now_ms = app.clock.now_ms();
+    let (work, running, listed_whole) = to_visit(app, detector, now_ms, mark).await?;
+    let mut tally =
+        Tally { counts: Counts { pending: running, ..Counts::default() }, settled: vec![false; work.len()], ..Tally::default() };
+    visit(app, detector, &work, invocation, &mut tally).await;
+
+    if let (Some(ledger), Some(settled_through_ms)) = (&app.ledger, next_mark(&work, &tally.settled, mark, now_ms - SETTLING_LAG_MS)) {
+        if !app.config.dry_run {
+            ledger.raise_sweep_mark(detector, &SweepMark { settled_through_ms, gates }).await?;
+        }
+    }
+    let complete = listed_whole && tally.visited == work.len();
+    if !complete {
+        warn!(left = work.len() - tally.visited, listed_whole, "sweep stopped early; the next run takes up the rest");
+    }
+    let Tally { counts, failures, .. } = tally;
+    info!(?counts, complete, "sweep done");
+    if failures.is_empty() {
+        Ok(Outcome::Swept { counts, complete })
+    } else {
+        Err(Error::Sweep { counts, complete, failures })
+    }
+}
+
+/// The gates a sweep mark holds for.
+fn gates_of(config: &Config) -> String {
+    format!("risk>={} confidence>={}", config.risk_threshold, config.min_confidence)
+}
+
+/// The finished investigations in the window that ended after `mark`, once
+/// each, oldest first (so the mark can follow); how many are still running;
+/// and whether the listing was read to its end.
+async fn to_visit(app: &App, detector: &str, now_ms: i64, mark: Option<i64>) -> Result<(Vec<Work>, u32, bool), Error> {
+    let cutoff_ms = now_ms.saturating_sub(i64::from(app.config.sweep_lookback_hours) * 3_600_000);
+    let listing = app.guardduty.investigations_ended_since(detector, cutoff_ms).await?;
+    let mut seen = HashSet::new();
+    let mut work = Vec::new();
+    let mut running = 0;
+    for s in listing.investigations {
+        if !matches!(s.status, Status::Completed | Status::Failed) {
+            // Still running (or a status this build does not know): a later sweep finishes it.
+            running += u32::from(s.start_ms.is_none_or(|start| start >= cutoff_ms));
+            continue;
+        }
+        // Paging by offset can list an id twice while investigations finish: once is enough.
+        if s.end_ms.is_none_or(|end| mark.is_none_or(|m| end > m)) && seen.insert(s.id.clone()) {
+            work.push(Work { id: s.id, end_ms: s.end_ms });
+        }
+    }
+    work.sort_by(|a, b| (a.end_ms, &a.id).cmp(&(b.end_ms, &b.id)));
+    info!(detector, to_visit = work.len(), running, mark, "sweep listed investigations");
+    Ok((work, running, listing.complete))
+}
+
+/// Escalates the work list, a few at a time, until it is done or the deadline nears.
+async fn visit(app: &App, detector: &str, work: &[Work], invocation: &Invocation, tally: &mut Tally) {
+    let margin = invocation.remaining().checked_div(4).unwrap_or_default().min(MAX_MARGIN);
+    // Escalations stop (releasing their leases) this much before the deadline, leaving time to answer.
+    let reserve = (margin / 2).min(Duration::from_secs(1));
+    let soft = &invocation.cut_short(reserve);
+    // The longest chunk so far: one that cannot finish in the time left is not
+    // started, since work cut off half-way is done again by the next sweep.
+    let mut longest = Duration::ZERO;
+    for (chunk_index, chunk) in work.chunks(CONCURRENCY).enumerate() {
+        if invocation.remaining() <= margin + longest {
+            return;
+        }
+        let started = tokio::time::Instant::now();
+        let runs = chunk.iter().map(|w| {
+            let target = InvestigationRef {
+                detector_id: detector.to_string(),
+                investigation_id: w.id.clone(),
+                incident_record_arn: None,
+                finding_ids: Vec::new(),
+            };
+            async move { escalate(app, &target, soft).await }.instrument(info_span!("investigation", investigationId = %w.id))
+        });
+        // A backstop for work outside a lease: a chunk cut off here is like a crash,
+        // and the next sweep resumes each investigation where it stopped.
+        let Ok(results) = tokio::time::timeout(invocation.remaining().saturating_sub(reserve / 2), join_all(runs)).await else {
+            warn!("sweep: the deadline came during a chunk; its investigations are resumed by the next sweep");
+            return;
+        };
+        longest = longest.max(started.elapsed());
+        for (offset, result) in results.into_iter().enumerate() {
+            tally.add(app, chunk_index * CONCURRENCY + offset, &chunk[offset].id, result);
+        }
+    }
+}
+
+impl Tally {
+    /// Counts one investigation's result and reports its metric, through the
+    /// same path as a single delivery's.
+    fn add(&mut self, app: &App, index: usize, id: &str, result: Result<Outcome, Error>) {
+        if let Err(Error::Deadline { .. }) = result {
+            // Cut off in time and released: not done, not failed; the next sweep resumes it.
+            self.counts.pending += 1;
+            return;
+        }
+        self.visited += 1;
+        metrics::report(result.as_ref(), &app.clock);
+        match result {
+            Ok(outcome) => {
+                self.settled[index] = matches!(outcome, Outcome::Escalated { dry_run: false, .. } | Outcome::Skipped { .. });
+                self.counts.add(&outcome);
+            }
+            Err(e) => {
+                warn!(investigation = id, error = %e, "sweep: this investigation failed; the others go on");
+                self.counts.failed += 1;
+                self.failures.push(format!("{id}: {e}"));
+            }
+        }
+    }
+}
+
+/// The mark after a sweep: the end time through which every investigation of
+/// `work` (oldest first) was settled, kept at or below `ceiling_ms`; `None`
+/// when that is no further than `previous`. One with no end time neither
+/// blocks nor moves it.
+fn next_mark(work: &[Work], settled: &[bool], previous: Option<i64>, ceiling_ms: i64) -> Option<i64> {
+    let mut mark = None;
+    for (w, &done) in work.iter().zip(settled) {
+        let Some(end) = w.end_ms else { continue };
+        if !done {
+            // Another one that ended in the same millisecond is not settled yet.
+            mark = mark.map(|m: i64| m.min(end - 1));
+            break;
+        }
+        mark = Some(end);
+    }
+    let mark = mark?.min(ceiling_ms);
+    previous.is_none_or(|p| mark > p).then_some(mark)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn work(ends: &[Option<i64>]) -> Vec<Work> {
+        ends.iter().enumerate().map(|(i, &end_ms)| Work { id: format!("i{i}"), end_ms }).collect()
+    }
+
+    #[test]
+    fn the_mark_follows_the_settled_prefix() {
+        let w = work(&[Some(10), Some(20), Some(30), Some(40)]);
+        assert_eq!(next_mark(&w, &[true, true, true, true], None, 1_000), Some(40));
+        assert_eq!(next_mark(&w, &[true, true, false, true], None, 1_000), Some(20), "a gap stops it");
+        assert_eq!(next_mark(&w, &[false, true, true, true], None, 1_000), None, "nothing settled from the start");
+    }
+
+    #[test]
+    fn the_mark_stays_behind_the_ceiling_and_never_goes_back() {
+        let w = work(&[Some(10), Some(20), Some(30)]);
+        assert_eq!(next_mark(&w, &[true, true, true], None, 25), Some(25), "recent ones are read again next time");
+        assert_eq!(next_mark(&w, &[true, true, true], Some(30), 1_000), None, "no further than before: no write");
+        assert_eq!(next_mark(&w, &[true, true, true], Some(29), 1_000), Some(30));
+    }
+
+    #[test]
+    fn an_unsettled_investigation_that_ended_in_the_same_millisecond_holds_the_mark_before_it() {
+        let w = work(&[Some(10), Some(20), Some(20)]);
+        assert_eq!(next_mark(&w, &[true, true, false], None, 1_000), Some(19));
+    }
+
+    #[test]
+    fn investigations_without_an_end_time_neither_block_nor_move_the_mark() {
+        let w = work(&[None, Some(10), None, Some(20)]);
+        assert_eq!(next_mark(&w, &[false, true, false, true], None, 1_000), Some(20));
+        assert_eq!(next_mark(&work(&[None]), &[true], None, 1_000), None);
+    }
+}

@@ -1,0 +1,118 @@
+//! Close-out: a closed case resolves the incidents it links, once; a case this
+//! product did not open, a reopened case, and an incident another open case
+//! still links are left alone.
+
+use escalator_sim::demo_fixture;
+use escalator_sim::services::security_ir::close_case;
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+/// A case someone opened by hand in the console: not one of ours.
+async fn hand_made_case(env: &TestEnv) -> String {
+    let ir = aws_sdk_securityir::Client::new(&escalator_sim::sdk_config(&env.sim).await);
+    let id = ir
+        .create_case()
+        .title("Opened by hand")
+        .description("d")
+        .engagement_type(aws_sdk_securityir::types::EngagementType::Investigation)
+        .resolver_type(aws_sdk_securityir::types::ResolverType::SelfValue)
+        .reported_incident_start_date(aws_sdk_securityir::primitives::DateTime::from_secs(0))
+        .set_impacted_accounts(Some(vec![]))
+        .set_watchers(Some(vec![]))
+        .send()
+        .await
+        .expect("case")
+        .case_id()
+        .to_string();
+    id
+}
+
+fn closed(case_id: &str) -> Value {
+    let mut e = event("case-closed");
+    e["detail"]["caseId"] = json!(case_id);
+    e
+}
+
+/// Escalates the critical investigation and returns its case.
+async fn escalated_case(env: &TestEnv) -> String {
+    env.outcome(&event("investigation-critical")).await["caseId"].as_str().expect("case").to_string()
+}
+
+fn status(env: &TestEnv, arn: &str) -> Value {
+    env.sim.state(|s| s.incident_records[arn]["status"].clone())
+}
+
+async fn close_out_resolves_the_incident_once(env: TestEnv) {
+    let case_id = escalated_case(&env).await;
+    env.sim.state(|s| close_case(s, &case_id, "Investigation Completed"));
+    let result = env.outcome(&closed(&case_id)).await;
+    assert_eq!(result, json!({"outcome": "resolved", "caseId": case_id, "incidentRecordArns": [MATCHING]}));
+    assert_eq!(status(&env, MATCHING), "RESOLVED");
+    let events = || env.sim.state(|s| s.timeline_events[MATCHING].len());
+    assert_eq!(events(), 2, "the escalation's event and the close-out's");
+    // Again: already resolved, nothing written.
+    env.outcome(&closed(&case_id)).await;
+    assert_eq!(events(), 2);
+    assert_eq!(env.calls("UpdateIncidentRecord"), 1);
+    // The unrelated open incident was not touched.
+    assert_eq!(status(&env, UNRELATED), "OPEN");
+}
+
+#[tokio::test]
+async fn close_out_with_the_ledger() {
+    close_out_resolves_the_incident_once(start_with_ledger(demo_fixture(), &[]).await).await;
+}
+
+#[tokio::test]
+async fn close_out_without_the_ledger_reads_the_case_metadata() {
+    close_out_resolves_the_incident_once(start(&[]).await).await;
+}
+
+#[tokio::test]
+async fn a_case_this_product_did_not_open_is_ignored() {
+    let env = start_with_ledger(demo_fixture(), &[]).await;
+    assert_eq!(env.outcome(&closed("1234567890")).await, json!({"outcome": "skipped", "reason": "unknown_case", "caseId": "1234567890"}));
+    // A case that exists but was opened by someone else: same answer, no write.
+    let other = start(&[]).await;
+    let id = hand_made_case(&other).await;
+    assert_eq!(other.outcome(&closed(&id)).await["reason"], "unknown_case");
+    assert_eq!(other.calls("UpdateIncidentRecord"), 0);
+}
+
+#[tokio::test]
+async fn a_reopened_case_resolves_nothing() {
+    let env = start_with_ledger(demo_fixture(), &[]).await;
+    let case_id = escalated_case(&env).await;
+    // The event arrives for a case that is not closed (reopened since, or a stray event).
+    let result = env.outcome(&closed(&case_id)).await;
+    assert_eq!(result["incidentRecordArns"], json!([]));
+    assert_eq!(status(&env, MATCHING), "OPEN");
+    assert_eq!(env.calls("UpdateIncidentRecord"), 0);
+}
+
+#[tokio::test]
+async fn an_incident_another_open_case_links_stays_open_until_that_one_closes() {
+    let env = start_with_ledger(demo_fixture(), &[]).await;
+    let first = escalated_case(&env).await;
+    // A second investigation names the same incident explicitly.
+    let mut e = event("investigation-high");
+    e["detail"]["incidentRecordArn"] = json!(MATCHING);
+    let second = env.outcome(&e).await["caseId"].as_str().expect("case").to_string();
+    assert_ne!(first, second);
+    env.sim.state(|s| close_case(s, &first, "Investigation Completed"));
+    assert_eq!(env.outcome(&closed(&first)).await["incidentRecordArns"], json!([]));
+    assert_eq!(status(&env, MATCHING), "OPEN");
+    env.sim.state(|s| close_case(s, &second, "Investigation Completed"));
+    assert_eq!(env.outcome(&closed(&second)).await["incidentRecordArns"], json!([MATCHING]));
+    assert_eq!(status(&env, MATCHING), "RESOLVED");
+}
+
+#[tokio::test]
+async fn a_hand_made_case_is_unknown_even_with_a_ledger() {
+    let env = start_with_ledger(demo_fixture(), &[]).await;
+    let id = hand_made_case(&env).await;
+    env.sim.state(|s| close_case(s, &id, "Duplicate"));
+    assert_eq!(env.outcome(&closed(&id)).await["reason"], "unknown_case");
+    assert_eq!(env.calls("GetIncidentRecord"), 0);
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Check the IAM permissions in template.yaml against DESIGN.md section 9.
+"""Check the IAM permissions in template.yaml against docs/design.md §9.
 
 The function's role must name exactly the actions the code calls (EXPECTED
 below), each spelled out: no action anywhere in the template (function
@@ -38,7 +38,7 @@ EXPECTED = {
     "security-ir:GetCase",
     "security-ir:UpdateCase",
     "security-ir:CreateCaseComment",
-    # CreateCase carries tags (DESIGN.md section 5): IAM authorizes a tagged
+    # CreateCase carries tags (docs/design.md §5): IAM authorizes a tagged
     # CreateCase with security-ir:TagResource as well (Service Authorization
     # Reference, "API operations defined by AWS Security Incident Response").
     "security-ir:TagResource",
@@ -52,7 +52,6 @@ EXPECTED = {
     "ssm-incidents:UpdateIncidentRecord",
     # The ledger
     "dynamodb:GetItem",
-    "dynamodb:PutItem",
     "dynamodb:UpdateItem",
 }
 

@@ -30,22 +30,9 @@ pub(super) async fn close(app: &App, case_id: &str, event_time_ms: i64) -> Resul
         Err(e) if e.is_not_found() => return Ok(unknown()),
         Err(e) => return Err(e.into()),
     };
-    // Ours when the ledger has its case item or it carries our metadata (a case
-    // opened before the ledger was configured has only the latter); the incidents
-    // are all that either names.
-    let mut incidents = links::linked_incidents(&case.metadata);
-    let in_ledger = match &app.ledger {
-        Some(ledger) => ledger.case_incidents(case_id).await?,
-        None => None,
-    };
-    if in_ledger.is_none() && incidents.is_empty() {
+    let Some(incidents) = linked_incidents(app, case_id, &case.metadata).await? else {
         return Ok(unknown());
-    }
-    for arn in in_ledger.into_iter().flatten() {
-        if !incidents.contains(&arn) {
-            incidents.push(arn);
-        }
-    }
+    };
     // A late or retried event for a case reopened since: leave its incidents open.
     if case.status.as_deref() != Some("Closed") {
         info!(case_id, status = ?case.status, "the case is not closed (any more): nothing to resolve");
@@ -70,6 +57,27 @@ pub(super) async fn close(app: &App, case_id: &str, event_time_ms: i64) -> Resul
         return Err(Error::Links { case_id: case_id.to_string(), failures });
     }
     Ok(Outcome::Resolved { case_id: case_id.to_string(), incident_record_arns: resolved })
+}
+
+/// The incidents a case links, or `None` when it is not this product's case.
+/// Ours when the ledger has its case item or it carries our metadata (a case
+/// opened before the ledger was configured has only the latter); the incidents
+/// are all that either names.
+async fn linked_incidents(app: &App, case_id: &str, metadata: &[(String, String)]) -> Result<Option<Vec<String>>, Error> {
+    let mut incidents = links::linked_incidents(metadata);
+    let in_ledger = match &app.ledger {
+        Some(ledger) => ledger.case_incidents(case_id).await?,
+        None => None,
+    };
+    if in_ledger.is_none() && incidents.is_empty() {
+        return Ok(None);
+    }
+    for arn in in_ledger.into_iter().flatten() {
+        if !incidents.contains(&arn) {
+            incidents.push(arn);
+        }
+    }
+    Ok(Some(incidents))
 }
 
 /// Resolves one incident of a closed case, unless it is resolved already, gone,

@@ -4,7 +4,7 @@
 use tracing::{info, warn};
 
 use crate::app::{App, Invocation};
-use crate::aws::ledger::{finding_key, FindingClaim};
+use crate::aws::ledger::{finding_key, FindingClaim, FindingLease};
 use crate::aws::AwsError;
 use crate::decision::SkipReason;
 use crate::error::Error;
@@ -33,20 +33,25 @@ pub fn is_quota_error(e: &AwsError) -> bool {
     e.code.contains("Quota") || (e.code == "BadRequestException" && e.message.to_ascii_lowercase().contains("quota"))
 }
 
+fn skipped(f: &Finding, reason: SkipReason) -> Outcome {
+    Outcome::Skipped { reason, investigation_id: None, finding_id: Some(f.id.clone()), case_id: None, risk_level: None }
+}
+
+fn pending(f: &Finding, investigation_id: Option<String>, dry_run: bool) -> Outcome {
+    Outcome::Pending { investigation_id, finding_id: Some(f.id.clone()), dry_run }
+}
+
 /// Handles one finding event.
 pub(super) async fn start_investigation(app: &App, f: &Finding, invocation: &Invocation) -> Result<Outcome, Error> {
-    let skipped =
-        |reason| Outcome::Skipped { reason, investigation_id: None, finding_id: Some(f.id.clone()), case_id: None, risk_level: None };
-    let pending = |investigation_id, dry_run| Outcome::Pending { investigation_id, finding_id: Some(f.id.clone()), dry_run };
     if !app.config.start_investigations {
-        return Ok(skipped(SkipReason::StartInvestigationsOff));
+        return Ok(skipped(f, SkipReason::StartInvestigationsOff));
     }
     if f.severity < app.config.finding_min_severity {
-        return Ok(skipped(SkipReason::BelowMinSeverity));
+        return Ok(skipped(f, SkipReason::BelowMinSeverity));
     }
     if app.config.dry_run {
         info!(finding = f.id, "dry run: no investigation started");
-        return Ok(pending(None, true));
+        return Ok(pending(f, None, true));
     }
     // The configured detector is the administrator's, where investigations start.
     let detector = app.config.detector_id.as_deref().unwrap_or(&f.detector_id);
@@ -57,16 +62,21 @@ pub(super) async fn start_investigation(app: &App, f: &Finding, invocation: &Inv
             FindingClaim::Won(lease) => Some(lease),
             FindingClaim::Started { investigation_id } => {
                 info!(finding = f.id, investigation = investigation_id, "an investigation was started for this finding already");
-                return Ok(pending(Some(investigation_id), false));
+                return Ok(pending(f, Some(investigation_id), false));
             }
             FindingClaim::Held => {
                 // Another invocation is starting it; should that one have crashed, the
                 // finding's next update (or a later delivery) starts it once the lease ends.
                 warn!(finding = f.id, "another invocation holds this finding: not started now");
-                return Ok(pending(None, false));
+                return Ok(pending(f, None, false));
             }
         },
     };
+    start(app, f, detector, lease).await
+}
+
+/// `CreateInvestigation` for the finding (holding its lease, with a ledger).
+async fn start(app: &App, f: &Finding, detector: &str, lease: Option<FindingLease<'_>>) -> Result<Outcome, Error> {
     let token = token::create_investigation(&app.region, detector, &f.id);
     match app.guardduty.create_investigation(detector, &trigger_prompt(f), &token).await {
         Ok(id) => {
@@ -74,7 +84,7 @@ pub(super) async fn start_investigation(app: &App, f: &Finding, invocation: &Inv
             if let Some(lease) = lease {
                 lease.started(&id).await?;
             }
-            Ok(pending(Some(id), false))
+            Ok(pending(f, Some(id), false))
         }
         Err(e) => {
             if let Some(lease) = lease {
@@ -84,7 +94,7 @@ pub(super) async fn start_investigation(app: &App, f: &Finding, invocation: &Inv
             }
             if is_quota_error(&e) {
                 warn!(finding = f.id, error = %e, "GuardDuty's investigation quota is used up; not retried");
-                Ok(skipped(SkipReason::InvestigationQuota))
+                Ok(skipped(f, SkipReason::InvestigationQuota))
             } else {
                 Err(e.into())
             }

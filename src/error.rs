@@ -36,6 +36,16 @@ pub enum Error {
         /// The investigation.
         investigation_id: String,
     },
+    /// Security IR refused `CreateCase` for its quota (50 active self-managed
+    /// cases, 10 AWS-managed cases a day per Region). Nothing else was written;
+    /// not final: a later delivery or sweep escalates once the quota allows.
+    #[error("investigation {investigation_id}: Security Incident Response refused the case for its quota (close finished cases or ask for a quota increase; a later delivery or sweep escalates it): {message}")]
+    CaseQuota {
+        /// The investigation.
+        investigation_id: String,
+        /// The service's message.
+        message: String,
+    },
     /// A scheduled sweep arrived but `DETECTOR_ID` is not set.
     #[error("the scheduled sweep needs DETECTOR_ID (the GuardDuty detector whose investigations it lists); it is not set")]
     NoDetector,
@@ -64,8 +74,37 @@ impl Error {
             Error::Case(_) => "InvestigationIncomplete",
             Error::Links { .. } => "LinkFailed",
             Error::Deadline { .. } => "DeadlineReached",
+            Error::CaseQuota { .. } => "CaseQuotaExceeded",
             Error::NoDetector => "SweepNotConfigured",
             Error::Sweep { .. } => "SweepPartlyFailed",
+        }
+    }
+}
+
+impl Error {
+    /// Every `Reason` a failure can be counted under.
+    pub const METRIC_REASONS: [&'static str; 8] = [
+        "malformed_event",
+        "aws_call_failed",
+        "investigation_incomplete",
+        "link_failed",
+        "deadline_reached",
+        "case_quota",
+        "sweep_not_configured",
+        "sweep_partly_failed",
+    ];
+
+    /// The `Reason` a failure is counted under (docs/design.md §8): its kind, in snake case.
+    pub fn metric_reason(&self) -> &'static str {
+        match self {
+            Error::Event(_) => "malformed_event",
+            Error::Aws(_) => "aws_call_failed",
+            Error::Case(_) => "investigation_incomplete",
+            Error::Links { .. } => "link_failed",
+            Error::Deadline { .. } => "deadline_reached",
+            Error::CaseQuota { .. } => "case_quota",
+            Error::NoDetector => "sweep_not_configured",
+            Error::Sweep { .. } => "sweep_partly_failed",
         }
     }
 }
@@ -73,5 +112,38 @@ impl Error {
 impl From<Error> for Diagnostic {
     fn from(e: Error) -> Diagnostic {
         Diagnostic { error_type: e.kind().to_string(), error_message: e.to_string() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Counts;
+
+    fn every_kind() -> Vec<Error> {
+        let aws = AwsError { operation: "CreateCase", code: "InternalServerException".into(), message: "m".into() };
+        vec![
+            Error::Event(EventError::NotAnObject("a string")),
+            Error::Aws(aws.clone()),
+            Error::Case(CaseError::NoStartTime("i".into())),
+            Error::Links { case_id: "1234567890".into(), failures: vec![aws] },
+            Error::Deadline { investigation_id: "i".into() },
+            Error::CaseQuota { investigation_id: "i".into(), message: "m".into() },
+            Error::NoDetector,
+            Error::Sweep { counts: Counts::default(), complete: false, failures: vec!["i: e".into()] },
+        ]
+    }
+
+    #[test]
+    fn every_kind_has_its_own_type_and_a_listed_metric_reason() {
+        let kinds = every_kind();
+        let reasons: Vec<&str> = kinds.iter().map(Error::metric_reason).collect();
+        assert_eq!(reasons, Error::METRIC_REASONS, "one reason per kind, in the listed order");
+        let mut types: Vec<&str> = kinds.iter().map(Error::kind).collect();
+        types.dedup();
+        assert_eq!(types.len(), kinds.len());
+        let diagnostic = Diagnostic::from(Error::NoDetector);
+        assert_eq!(diagnostic.error_type, "SweepNotConfigured");
+        assert!(diagnostic.error_message.contains("DETECTOR_ID"));
     }
 }

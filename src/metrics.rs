@@ -6,6 +6,8 @@
 //! for a single delivery, the sweep's for each investigation it settles. A dry
 //! run is counted apart (`escalated_dry_run`, `pending_dry_run`), and an
 //! escalation the ledger answered (already done earlier) is not counted again.
+//! `Reason` says why for a skip (its reason), a failure (its kind) and a sweep
+//! (`complete` or `incomplete`).
 
 use serde_json::json;
 
@@ -45,12 +47,29 @@ pub fn emf_line(outcome: &str, reason: Option<&str>, timestamp_ms: i64) -> Strin
 /// must not be counted (the ledger answered: it was counted when it was done).
 pub fn counted_as(result: Result<&Outcome, &Error>) -> Option<(&'static str, Option<&'static str>)> {
     match result {
-        Err(_) => Some(("failed", None)),
+        Err(e) => Some(("failed", Some(e.metric_reason()))),
+        // A sweep that stopped early is counted apart, so an alarm can watch completeness.
+        Ok(Outcome::Swept { complete, .. }) => Some(("swept", Some(if *complete { "complete" } else { "incomplete" }))),
         Ok(Outcome::Escalated { already_escalated: true, .. }) => None,
         Ok(Outcome::Escalated { dry_run: true, .. }) => Some(("escalated_dry_run", None)),
         Ok(Outcome::Pending { dry_run: true, .. }) => Some(("pending_dry_run", None)),
         Ok(outcome) => Some((outcome.name(), outcome.reason())),
     }
+}
+
+/// Every (outcome, reason) pair this build can count: what dashboards and
+/// alarms may name (a test checks `template.yaml` against it).
+#[cfg(test)]
+fn catalogue() -> Vec<(&'static str, Option<&'static str>)> {
+    let mut pairs: Vec<(&'static str, Option<&'static str>)> =
+        ["escalated", "escalated_dry_run", "skipped", "pending", "pending_dry_run", "swept", "resolved", "failed"]
+            .into_iter()
+            .map(|outcome| (outcome, None))
+            .collect();
+    pairs.extend(crate::decision::SkipReason::ALL.iter().map(|r| ("skipped", Some(r.as_str()))));
+    pairs.extend(Error::METRIC_REASONS.iter().map(|r| ("failed", Some(*r))));
+    pairs.extend([("swept", Some("complete")), ("swept", Some("incomplete"))]);
+    pairs
 }
 
 /// Writes the EMF line for one result to stdout (where Lambda's log agent reads it).
@@ -85,7 +104,6 @@ mod tests {
 
     #[test]
     fn dry_runs_are_counted_apart_and_ledger_answers_not_at_all() {
-        use crate::decision::SkipReason;
         let escalated = |dry_run, already_escalated| Outcome::Escalated {
             investigation_id: "i".into(),
             risk_level: "High".into(),
@@ -102,8 +120,80 @@ mod tests {
         let dry_pending = Outcome::Pending { investigation_id: None, finding_id: Some("f".into()), dry_run: true };
         assert_eq!(counted_as(Ok(&dry_pending)), Some(("pending_dry_run", None)));
         assert_eq!(counted_as(Ok(&Outcome::pending("i"))), Some(("pending", None)));
-        let skipped = Outcome::skipped(SkipReason::LowConfidence, "i", None);
+        let skipped = Outcome::skipped(crate::decision::SkipReason::LowConfidence, "i", None);
         assert_eq!(counted_as(Ok(&skipped)), Some(("skipped", Some("low_confidence"))));
-        assert_eq!(counted_as(Err(&Error::NoDetector)), Some(("failed", None)));
+        assert_eq!(counted_as(Err(&Error::NoDetector)), Some(("failed", Some("sweep_not_configured"))));
+        let swept = |complete| Outcome::Swept { counts: crate::outcome::Counts::default(), complete };
+        assert_eq!(counted_as(Ok(&swept(true))), Some(("swept", Some("complete"))));
+        assert_eq!(counted_as(Ok(&swept(false))), Some(("swept", Some("incomplete"))));
+    }
+
+    /// The template's dashboard and alarms name only metrics this code emits
+    /// (namespace, metric, dimensions and values), so the two cannot drift apart.
+    #[test]
+    fn the_templates_dashboard_and_alarms_name_only_metrics_the_code_emits() {
+        let text = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml"));
+        let template: serde_yaml::Value = serde_yaml::from_str(text).expect("template.yaml parses");
+        let emitted = catalogue();
+        let check = |pairs: &[(String, String)], place: &str| {
+            let names: Vec<&str> = pairs.iter().map(|(n, _)| n.as_str()).collect();
+            assert!(names == ["Outcome"] || names == ["Outcome", "Reason"], "{place}: dimensions {names:?} are not a set the code emits");
+            let pair = (pairs[0].1.as_str(), pairs.get(1).map(|(_, v)| v.as_str()));
+            assert!(emitted.contains(&pair), "{place}: {pair:?} is not a metric the code emits");
+        };
+        let mut alarms = 0;
+        let mut rows = 0;
+        let resources = template["Resources"].as_mapping().expect("Resources");
+        for (name, resource) in resources {
+            let place = name.as_str().unwrap_or_default();
+            let props = &resource["Properties"];
+            if resource["Type"] == "AWS::CloudWatch::Alarm" && props["Namespace"] == NAMESPACE {
+                assert_eq!(props["MetricName"], "Investigations", "{place}");
+                let dims = props["Dimensions"].as_sequence().expect("dimensions");
+                let pairs: Vec<(String, String)> = dims
+                    .iter()
+                    .map(|d| (d["Name"].as_str().unwrap_or_default().to_string(), d["Value"].as_str().unwrap_or_default().to_string()))
+                    .collect();
+                check(&pairs, place);
+                alarms += 1;
+            }
+            if resource["Type"] == "AWS::CloudWatch::Dashboard" {
+                let serde_yaml::Value::Tagged(body) = &props["DashboardBody"] else { panic!("{place}: DashboardBody is a !Sub string") };
+                // `${...}` substitutions stand for names and regions; any string will do to parse the JSON.
+                let body = regex_free_substitute(body.value.as_str().expect("a string"));
+                let body: Value = serde_json::from_str(&body).expect("the dashboard body is JSON");
+                for widget in body["widgets"].as_array().expect("widgets") {
+                    for row in widget["properties"]["metrics"].as_array().into_iter().flatten() {
+                        let row = row.as_array().expect("a metric row");
+                        assert!(!row.iter().any(|v| v == "..."), "{place}: use the full form in every row: {row:?}");
+                        if row[0] != NAMESPACE {
+                            continue;
+                        }
+                        assert_eq!(row[1], "Investigations", "{place}: {row:?}");
+                        let strings: Vec<String> = row[2..].iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
+                        let pairs: Vec<(String, String)> =
+                            strings.chunks(2).map(|c| (c[0].clone(), c.get(1).cloned().unwrap_or_default())).collect();
+                        check(&pairs, place);
+                        rows += 1;
+                    }
+                }
+            }
+        }
+        assert!(alarms >= 3, "the template's outcome alarms were not found ({alarms})");
+        assert!(rows >= 20, "the dashboard's outcome rows were not found ({rows})");
+    }
+
+    /// Replaces each `${...}` of a `!Sub` string with a plain word.
+    fn regex_free_substitute(text: &str) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let Some(end) = rest[start..].find('}') else { break };
+            out.push_str("substituted");
+            rest = &rest[start + end + 1..];
+        }
+        out.push_str(rest);
+        out
     }
 }

@@ -57,7 +57,7 @@ async fn high_without_a_matching_incident_opens_a_case_that_stands_alone() {
     let result = outcome(&env, "investigation-high").await;
     assert_eq!(result["outcome"], "escalated");
     assert_eq!(result["incidentRecordArns"], json!([]));
-    assert_eq!(writes(&env.sim), Writes { cases: 1, comments: 0, related_items_added: 0, timeline_events: 0, incidents: 4 });
+    assert_eq!(writes(&env.sim), Writes { cases: 1, ..Writes::none() });
 }
 
 #[tokio::test]
@@ -154,7 +154,7 @@ async fn three_deliveries_make_one_case_one_comment_one_related_item() {
         case_ids.push(outcome(&env, "investigation-critical").await["caseId"].clone());
     }
     assert!(case_ids.windows(2).all(|w| w[0] == w[1]), "{case_ids:?}");
-    assert_eq!(writes(&env.sim), Writes { cases: 1, comments: 1, related_items_added: 1, timeline_events: 1, incidents: 4 });
+    assert_eq!(writes(&env.sim), Writes::one_linked());
     // The second and third delivery found the related item there and did not add it again.
     let adds = operations(&env.sim).iter().filter(|o| *o == "UpdateRelatedItems").count();
     assert_eq!(adds, 1);
@@ -175,7 +175,7 @@ async fn concurrent_deliveries_make_exactly_one_of_everything() {
         })
         .collect();
     assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
-    assert_eq!(writes(&env.sim), Writes { cases: 1, comments: 1, related_items_added: 1, timeline_events: 1, incidents: 4 });
+    assert_eq!(writes(&env.sim), Writes::one_linked());
     // Beyond what the services hold: every repeated write was a replay of one token.
     let fresh_writes = env.sim.state(|s| {
         let mut counts = std::collections::BTreeMap::new();
@@ -214,7 +214,7 @@ async fn lost_answers_are_retried_with_the_same_tokens() {
         env.sim.faults(|f| f.fail_next(op, 1, FailKind::ServerErrorAfterWrite));
     }
     assert_eq!(outcome(&env, "investigation-critical").await["outcome"], "escalated");
-    assert_eq!(writes(&env.sim), Writes { cases: 1, comments: 1, related_items_added: 1, timeline_events: 1, incidents: 4 });
+    assert_eq!(writes(&env.sim), Writes::one_linked());
 }
 
 #[tokio::test]
@@ -225,11 +225,11 @@ async fn a_failed_link_is_an_error_and_the_redelivery_completes_it() {
     assert_eq!(err.kind(), "LinkFailed");
     assert!(err.to_string().contains("UpdateRelatedItems"), "{err}");
     // Everything else was written; only the related item is missing.
-    assert_eq!(writes(&env.sim), Writes { cases: 1, comments: 1, related_items_added: 0, timeline_events: 1, incidents: 4 });
+    assert_eq!(writes(&env.sim), Writes { related_items_added: 0, ..Writes::one_linked() });
 
     env.sim.faults(|f| f.operations.clear());
     assert_eq!(outcome(&env, "investigation-critical").await["outcome"], "escalated");
-    assert_eq!(writes(&env.sim), Writes { cases: 1, comments: 1, related_items_added: 1, timeline_events: 1, incidents: 4 });
+    assert_eq!(writes(&env.sim), Writes::one_linked());
 }
 
 #[tokio::test]
@@ -241,7 +241,7 @@ async fn dry_run_decides_and_reports_but_writes_nothing() {
         json!({"outcome": "escalated", "investigationId": "c0ffee00-0000-4000-8000-000000000001", "riskLevel": "Critical",
                "confidence": "High", "incidentRecordArns": [MATCHING], "incidentStarted": false, "dryRun": true})
     );
-    assert_eq!(writes(&env.sim), Writes { cases: 0, comments: 0, related_items_added: 0, timeline_events: 0, incidents: 4 });
+    assert_eq!(writes(&env.sim), Writes::none());
     let reads_only = operations(&env.sim).iter().all(|o| o.starts_with("Get") || o.starts_with("List"));
     assert!(reads_only, "{:?}", operations(&env.sim));
 }
@@ -261,7 +261,7 @@ async fn with_a_response_plan_an_incident_is_started_once() {
     let again = outcome(&env, "investigation-high").await;
     assert_eq!(again["incidentRecordArns"], json!([started]));
     assert_eq!(again["incidentStarted"], false);
-    assert_eq!(writes(&env.sim), Writes { cases: 1, comments: 1, related_items_added: 1, timeline_events: 1, incidents: 5 });
+    assert_eq!(writes(&env.sim), Writes { incidents: Writes::none().incidents + 1, ..Writes::one_linked() });
     assert_eq!(operations(&env.sim).iter().filter(|o| *o == "UpdateRelatedItems").count(), adds, "the case was already on it");
 }
 
@@ -291,4 +291,19 @@ async fn a_missing_risk_level_is_skipped_as_unknown() {
         }
     });
     assert_eq!(outcome(&env, "investigation-critical").await["reason"], "unknown_risk");
+}
+
+#[tokio::test]
+async fn a_case_quota_refusal_writes_nothing_and_a_later_delivery_escalates() {
+    let env = start(&[]).await;
+    env.sim.faults(|f| f.fail_next("CreateCase", 1, FailKind::QuotaExceeded));
+    let err = env.run(&event("investigation-critical")).await.expect_err("the quota refuses the case");
+    assert_eq!(err.kind(), "CaseQuotaExceeded");
+    let text = err.to_string();
+    assert!(text.contains("c0ffee00-0000-4000-8000-000000000001") && text.contains("quota"), "{text}");
+    assert_eq!(writes(&env.sim), Writes::none(), "no other write");
+    assert_eq!(env.calls("CreateCase"), 1, "a quota refusal is not retried by the SDK");
+    // Once the quota allows (a case was closed), the next delivery escalates.
+    assert_eq!(outcome(&env, "investigation-critical").await["outcome"], "escalated");
+    assert_eq!(writes(&env.sim), Writes::one_linked());
 }

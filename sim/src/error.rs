@@ -114,6 +114,15 @@ impl SimError {
         Self::new(500, code, "Internal failure injected by the simulation").with_type_for(service)
     }
 
+    /// A service quota refusal, as Security IR sends it (`ServiceQuotaExceededException`, HTTP 402).
+    pub fn quota_exceeded(service: Service) -> Self {
+        Self::new(402, "ServiceQuotaExceededException", "You have reached a service quota (injected by the simulation)")
+            .with("serviceCode", json!(service.signing_name()))
+            .with("resourceId", json!("case"))
+            .with("resourceType", json!("Case"))
+            .with("quotaCode", json!("sim-quota"))
+    }
+
     /// A request with no SigV4 authorization.
     pub fn unauthenticated(message: impl Into<String>) -> Self {
         Self::new(403, "MissingAuthenticationTokenException", message)

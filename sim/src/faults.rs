@@ -16,6 +16,9 @@ pub enum FailKind {
     /// The write is made, then the answer is lost as an HTTP 500: the case
     /// where only an idempotency token keeps a retry from writing twice.
     ServerErrorAfterWrite,
+    /// `ServiceQuotaExceededException` (Security IR's HTTP 402, e.g. the active
+    /// case quota); nothing is written.
+    QuotaExceeded,
 }
 
 /// Faults for one operation (or, as the default, for all).

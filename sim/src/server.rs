@@ -190,6 +190,7 @@ async fn serve_aws(
         match fail {
             Some(FailKind::Throttle) => return Err(SimError::throttling(svc)),
             Some(FailKind::ServerError) => return Err(SimError::internal(svc)),
+            Some(FailKind::QuotaExceeded) => return Err(SimError::quota_exceeded(svc)),
             _ => {}
         }
 

@@ -43,6 +43,11 @@ impl AwsError {
         self.code == "ConflictException"
     }
 
+    /// The service refused for one of its quotas.
+    pub fn is_quota(&self) -> bool {
+        self.code == "ServiceQuotaExceededException"
+    }
+
     /// The named resource does not exist.
     pub fn is_not_found(&self) -> bool {
         self.code == "ResourceNotFoundException"

@@ -163,7 +163,13 @@ async fn open_and_link(app: &App, e: &Escalating<'_>, lease: Option<&mut Lease<'
     // between its answer and the ledger's record of the case.
     let search = in_time(e, incident_search::find(app, explicit, &needles, window_start));
     let (opened, found) = tokio::join!(open_case(&app.security_ir, &case, lease), search);
-    let (case_id, case_view) = opened?;
+    let (case_id, case_view) = opened.map_err(|err| {
+        if err.is_quota() {
+            Error::CaseQuota { investigation_id: e.inv.id.clone(), message: err.message }
+        } else {
+            Error::Aws(err)
+        }
+    })?;
     let mut found = found?.map_err(|err| links_failed(&case_id, vec![err]))?;
     info!(case_id, "case opened (or found by its token)");
     let started = found.is_empty() && in_time(e, start_incident(app, e, &case_id, &mut found)).await??;

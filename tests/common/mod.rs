@@ -151,6 +151,18 @@ pub struct Writes {
     pub incidents: usize,
 }
 
+impl Writes {
+    /// The demo fixture before any write: its incident records, nothing else.
+    pub fn none() -> Writes {
+        Writes { cases: 0, comments: 0, related_items_added: 0, timeline_events: 0, incidents: demo_fixture().incident_records.len() }
+    }
+
+    /// One escalation linked to one incident of the demo fixture: one of each write.
+    pub fn one_linked() -> Writes {
+        Writes { cases: 1, comments: 1, related_items_added: 1, timeline_events: 1, ..Writes::none() }
+    }
+}
+
 /// Counts what was written, against the demo fixture's starting point.
 pub fn writes(sim: &Sim) -> Writes {
     sim.state(|s| Writes {

@@ -128,7 +128,7 @@ async fn a_crash_between_create_case_and_the_links_resumes_where_it_stopped() {
     let result = env.outcome(&event("investigation-critical")).await;
     assert_eq!(result["caseId"], case_id.as_str());
     assert_eq!(env.calls("CreateCase"), 1, "resumed with the recorded case, no second CreateCase");
-    assert_eq!(writes(&env.sim), Writes { cases: 1, comments: 1, related_items_added: 1, timeline_events: 1, incidents: 4 });
+    assert_eq!(writes(&env.sim), Writes::one_linked());
     assert!(matches!(env.ledger().get(&key).await, Ok(Entry::Escalated(_))));
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use aws_config::SdkConfig;
+use aws_config::{Region, SdkConfig};
 
 use crate::aws::{GuardDuty, Incidents, Ledger, SecurityIr};
 use crate::clock::Clock;
@@ -15,8 +15,13 @@ use crate::config::{Config, ConfigError};
 pub struct App {
     /// The validated configuration.
     pub config: Config,
-    /// The function's region: it names tokens, ledger keys and console links.
+    /// The function's region (the investigations'): it names tokens and ledger
+    /// keys, so moving the other two regions never duplicates anything.
     pub region: String,
+    /// Where cases are created (`SECURITY_IR_REGION`, else the function's region).
+    pub case_region: String,
+    /// Where incident records live (`INCIDENT_MANAGER_REGION`, else the function's region).
+    pub incident_region: String,
     /// GuardDuty.
     pub guardduty: GuardDuty,
     /// Security Incident Response.
@@ -34,15 +39,22 @@ impl App {
     /// must be set) and a clock.
     pub fn new(config: Config, sdk: &SdkConfig, clock: Clock) -> App {
         let region = sdk.region().map_or_else(String::new, |r| r.to_string());
+        let case_region = config.security_ir_region.clone().unwrap_or_else(|| region.clone());
+        let incident_region = config.incident_manager_region.clone().unwrap_or_else(|| region.clone());
         let ledger = config
             .ledger_table
             .as_deref()
             .map(|table| Ledger::new(aws_sdk_dynamodb::Client::new(sdk), table, &region, config.ledger_lease_seconds, clock.clone()));
+        // The same SDK configuration (credentials, endpoints, timeouts), in each service's home region.
+        let security_ir = aws_sdk_securityir::config::Builder::from(sdk).region(Region::new(case_region.clone())).build();
+        let incidents = aws_sdk_ssmincidents::config::Builder::from(sdk).region(Region::new(incident_region.clone())).build();
         App {
             guardduty: GuardDuty::new(aws_sdk_guardduty::Client::new(sdk)),
-            security_ir: SecurityIr::new(aws_sdk_securityir::Client::new(sdk)),
-            incidents: Incidents::new(aws_sdk_ssmincidents::Client::new(sdk)),
+            security_ir: SecurityIr::new(aws_sdk_securityir::Client::from_conf(security_ir)),
+            incidents: Incidents::new(aws_sdk_ssmincidents::Client::from_conf(incidents)),
             region,
+            case_region,
+            incident_region,
             ledger,
             config,
             clock,

@@ -2,6 +2,7 @@
 //! cold start: a bad value stops the start with a message naming the variable
 //! and the values it accepts.
 
+use std::ops::RangeInclusive;
 use std::str::FromStr;
 
 use thiserror::Error;
@@ -60,7 +61,19 @@ pub struct Config {
     pub ledger_table: Option<String>,
     /// `LEDGER_LEASE_SECONDS`.
     pub ledger_lease_seconds: u32,
+    /// `SECURITY_IR_REGION`: where the Security IR membership is (cases are
+    /// created there); unset means the function's region.
+    pub security_ir_region: Option<String>,
+    /// `INCIDENT_MANAGER_REGION`: where the Incident Manager replication set is;
+    /// unset means the function's region.
+    pub incident_manager_region: Option<String>,
 }
+
+/// The most hours a lookback may span (a year): beyond it, time arithmetic
+/// gains nothing and a typo (an extra zero or three) would scan for ever.
+const MAX_HOURS: u32 = 8_760;
+/// The longest lease (an hour): a crashed holder's lease never blocks longer.
+const MAX_LEASE_SECONDS: u32 = 3_600;
 
 impl Config {
     /// Reads the process environment.
@@ -83,7 +96,7 @@ impl Config {
             resolver_type: one_of(get("CASE_RESOLVER_TYPE"), "CASE_RESOLVER_TYPE", &["Self", "AWS"])?,
             engagement_type: one_of(get("CASE_ENGAGEMENT_TYPE"), "CASE_ENGAGEMENT_TYPE", &["Security Incident", "Investigation"])?,
             watchers: parse_watchers(get("CASE_WATCHERS").as_deref().unwrap_or(""))?,
-            incident_lookback_hours: whole(get("INCIDENT_LOOKBACK_HOURS"), "INCIDENT_LOOKBACK_HOURS", 24, 1)?,
+            incident_lookback_hours: whole(get("INCIDENT_LOOKBACK_HOURS"), "INCIDENT_LOOKBACK_HOURS", 24, 1..=MAX_HOURS)?,
             response_plan_arn: match get("INCIDENT_RESPONSE_PLAN_ARN") {
                 Some(arn) if !is_response_plan_arn(&arn) => {
                     return Err(ConfigError {
@@ -96,7 +109,7 @@ impl Config {
             },
             dry_run: boolean(get("DRY_RUN"), "DRY_RUN")?,
             detector_id: get("DETECTOR_ID"),
-            sweep_lookback_hours: whole(get("SWEEP_LOOKBACK_HOURS"), "SWEEP_LOOKBACK_HOURS", 24, 1)?,
+            sweep_lookback_hours: whole(get("SWEEP_LOOKBACK_HOURS"), "SWEEP_LOOKBACK_HOURS", 24, 1..=MAX_HOURS)?,
             start_investigations: boolean(get("START_INVESTIGATIONS"), "START_INVESTIGATIONS")?,
             finding_min_severity: match get("FINDING_MIN_SEVERITY") {
                 None => 7.0,
@@ -107,7 +120,9 @@ impl Config {
                 })?,
             },
             ledger_table: get("LEDGER_TABLE"),
-            ledger_lease_seconds: whole(get("LEDGER_LEASE_SECONDS"), "LEDGER_LEASE_SECONDS", 120, 1)?,
+            ledger_lease_seconds: whole(get("LEDGER_LEASE_SECONDS"), "LEDGER_LEASE_SECONDS", 120, 1..=MAX_LEASE_SECONDS)?,
+            security_ir_region: region(get("SECURITY_IR_REGION"), "SECURITY_IR_REGION")?,
+            incident_manager_region: region(get("INCIDENT_MANAGER_REGION"), "INCIDENT_MANAGER_REGION")?,
         })
     }
 
@@ -140,14 +155,29 @@ fn boolean(value: Option<String>, variable: &'static str) -> Result<bool, Config
     }
 }
 
-fn whole(value: Option<String>, variable: &'static str, default: u32, min: u32) -> Result<u32, ConfigError> {
+fn whole(value: Option<String>, variable: &'static str, default: u32, range: RangeInclusive<u32>) -> Result<u32, ConfigError> {
     match value {
         None => Ok(default),
-        Some(v) => v.parse::<u32>().ok().filter(|n| *n >= min).ok_or(ConfigError {
+        Some(v) => v.parse::<u32>().ok().filter(|n| range.contains(n)).ok_or_else(|| ConfigError {
             variable,
             value: v,
-            expected: format!("a whole number of at least {min}"),
+            expected: format!("a whole number from {} to {}", range.start(), range.end()),
         }),
+    }
+}
+
+/// An AWS region name such as `us-east-1` or `us-gov-west-1`.
+fn region(value: Option<String>, variable: &'static str) -> Result<Option<String>, ConfigError> {
+    let Some(v) = value else { return Ok(None) };
+    let parts: Vec<&str> = v.split('-').collect();
+    let ok = parts.len() >= 3
+        && v.len() <= 25
+        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts.last().is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if ok {
+        Ok(Some(v))
+    } else {
+        Err(ConfigError { variable, value: v, expected: "an AWS region name such as us-east-1".into() })
     }
 }
 
@@ -158,9 +188,11 @@ fn is_response_plan_arn(arn: &str) -> bool {
 /// Parses `CASE_WATCHERS`: comma-separated `email` or `Name <email>`, checked
 /// against Security IR's limits (30 watchers, 6-254 character emails, 50-character names).
 fn parse_watchers(raw: &str) -> Result<Vec<Watcher>, ConfigError> {
+    // The value holds people's email addresses: the error (which reaches the logs)
+    // says where the problem is, not what the addresses are.
     let bad = |value: &str, why: &str| ConfigError {
         variable: "CASE_WATCHERS",
-        value: value.to_string(),
+        value: format!("({} characters, not shown)", value.chars().count()),
         expected: format!("comma-separated `email` or `Name <email>` entries ({why})"),
     };
     let mut watchers: Vec<Watcher> = Vec::new();
@@ -226,6 +258,28 @@ mod tests {
         assert_eq!(c.finding_min_severity, 7.0);
         assert_eq!(c.ledger_table, None);
         assert_eq!(c.ledger_lease_seconds, 120);
+        assert_eq!((c.security_ir_region, c.incident_manager_region), (None, None));
+    }
+
+    #[test]
+    fn numbers_and_regions_are_bounded() {
+        assert_eq!(with(&[("SWEEP_LOOKBACK_HOURS", "8760")]).map(|c| c.sweep_lookback_hours), Ok(8_760));
+        let e = with(&[("SWEEP_LOOKBACK_HOURS", "8761")]).unwrap_err();
+        assert_eq!((e.variable, e.expected.as_str()), ("SWEEP_LOOKBACK_HOURS", "a whole number from 1 to 8760"));
+        assert_eq!(with(&[("INCIDENT_LOOKBACK_HOURS", "4294967295")]).unwrap_err().variable, "INCIDENT_LOOKBACK_HOURS");
+        assert_eq!(with(&[("LEDGER_LEASE_SECONDS", "3601")]).unwrap_err().variable, "LEDGER_LEASE_SECONDS");
+        let c = with(&[("SECURITY_IR_REGION", "us-east-1"), ("INCIDENT_MANAGER_REGION", "us-gov-west-1")]).expect("valid");
+        assert_eq!(c.security_ir_region.as_deref(), Some("us-east-1"));
+        assert_eq!(c.incident_manager_region.as_deref(), Some("us-gov-west-1"));
+        for bad in ["US-EAST-1", "us-east", "useast1", "us-east-1a", "us--1", "https://us-east-1"] {
+            assert_eq!(with(&[("SECURITY_IR_REGION", bad)]).unwrap_err().variable, "SECURITY_IR_REGION", "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_refused_watcher_list_is_not_echoed() {
+        let e = with(&[("CASE_WATCHERS", "jane.doe@example.com, not-an-email")]).unwrap_err();
+        assert!(!e.to_string().contains("jane.doe") && !e.to_string().contains("not-an-email"), "{e}");
     }
 
     #[test]

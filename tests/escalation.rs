@@ -307,3 +307,41 @@ async fn a_case_quota_refusal_writes_nothing_and_a_later_delivery_escalates() {
     assert_eq!(outcome(&env, "investigation-critical").await["outcome"], "escalated");
     assert_eq!(writes(&env.sim), Writes::one_linked());
 }
+
+#[tokio::test]
+async fn cases_and_incidents_go_to_their_home_regions_while_tokens_keep_the_functions() {
+    // A function in eu-west-1 (its investigations' region) whose Security IR membership is in
+    // us-east-1 and whose Incident Manager replication set is in us-west-2.
+    let sim = escalator_sim::Sim::start(escalator_sim::demo_fixture()).await.expect("simulation");
+    let sdk = escalator_sim::sdk_config(&sim).await.to_builder().region(aws_config::Region::new("eu-west-1")).build();
+    let vars: std::collections::HashMap<&str, &str> =
+        [("SECURITY_IR_REGION", "us-east-1"), ("INCIDENT_MANAGER_REGION", "us-west-2")].into_iter().collect();
+    let config = investigation_escalator::Config::from_lookup(|k| vars.get(k).map(|v| v.to_string())).expect("config");
+    let app = investigation_escalator::App::new(config, &sdk, investigation_escalator::Clock::system());
+    let invocation = app.invocation("regions", std::time::Duration::from_secs(60));
+    let result = investigation_escalator::run(&app, &event("investigation-critical"), &invocation).await.expect("escalated");
+    assert!(matches!(result, investigation_escalator::Outcome::Escalated { case_id: Some(_), .. }), "{result:?}");
+
+    let log = sim.state(|s| s.log.clone());
+    let region_of = |service: &str| -> Vec<Option<String>> {
+        log.iter().filter(|e| e.service.is_some_and(|s| format!("{s:?}") == service)).map(|e| e.region.clone()).collect()
+    };
+    let only = |service: &str, region: &str| {
+        let regions = region_of(service);
+        assert!(!regions.is_empty() && regions.iter().all(|r| r.as_deref() == Some(region)), "{service}: {regions:?}");
+    };
+    only("GuardDuty", "eu-west-1");
+    only("SecurityIr", "us-east-1");
+    only("Incidents", "us-west-2");
+    // Tokens name the investigation's region, so moving the settings never duplicates a case.
+    let token = log.iter().find(|e| e.operation == "CreateCase").and_then(|e| e.client_token.clone());
+    let expected = uuid::Uuid::new_v5(
+        &uuid::Uuid::from_u128(0x6f1c_2b8e_93d4_4a57_b0e1_5c7d_2f49_a836),
+        b"create-case/eu-west-1/12abc34d567e8fa901bc2d34e56789f0/c0ffee00-0000-4000-8000-000000000001",
+    );
+    assert_eq!(token, Some(expected.to_string()));
+    // The links point at the consoles of the regions the records live in.
+    let item_url =
+        sim.state(|s| s.related_items[MATCHING].iter().find_map(|i| i["identifier"]["value"]["url"].as_str().map(str::to_string)));
+    assert!(item_url.is_some_and(|u| u.starts_with("https://us-east-1.console.aws.amazon.com/security-ir/")), "the case's console region");
+}

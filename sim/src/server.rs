@@ -157,6 +157,7 @@ async fn serve_aws(
         lock(&inner.state).log.push(LogEntry {
             service: None,
             operation: format!("{method} {path}"),
+            region: None,
             status: e.status,
             error: Some(e.code.clone()),
             client_token: None,
@@ -172,6 +173,7 @@ async fn serve_aws(
     let mut entry = LogEntry {
         service: Some(svc),
         operation: op.name.clone(),
+        region: Some(region.clone()),
         status: op.response_code,
         error: None,
         client_token: None,

@@ -40,6 +40,9 @@ pub struct LogEntry {
     pub service: Option<Service>,
     /// Operation name (`METHOD /path` for a request refused before routing).
     pub operation: String,
+    /// The region the request was signed for (its SigV4 credential scope).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// HTTP status answered.
     pub status: u16,
     /// Error name, for an error answer.

@@ -17,7 +17,6 @@ use crate::{console, links};
 /// Handles a `Case Closed` event (`event_time_ms`: the event's time, used when the
 /// case carries no close date, so the timeline event's body is the same on every delivery).
 pub(super) async fn close(app: &App, case_id: &str, event_time_ms: i64) -> Result<Outcome, Error> {
-    let region = app.region.as_str();
     let unknown = || Outcome::Skipped {
         reason: SkipReason::UnknownCase,
         investigation_id: None,
@@ -42,7 +41,8 @@ pub(super) async fn close(app: &App, case_id: &str, event_time_ms: i64) -> Resul
         info!(case_id, incidents = ?incidents, "dry run: no incident resolved");
         return Ok(Outcome::Resolved { case_id: case_id.to_string(), incident_record_arns: incidents });
     }
-    let event = links::close_timeline_event(case_id, case.closure_code.as_deref(), case.closed_ms.unwrap_or(event_time_ms), region);
+    let event =
+        links::close_timeline_event(case_id, case.closure_code.as_deref(), case.closed_ms.unwrap_or(event_time_ms), &app.case_region);
     let results = join_all(incidents.iter().map(|arn| resolve(app, case_id, arn, &event))).await;
     let mut resolved = Vec::new();
     let mut failures: Vec<AwsError> = Vec::new();

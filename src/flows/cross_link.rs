@@ -35,11 +35,10 @@ type Write<'a> = BoxFuture<'a, Result<(&'static str, Written), AwsError>>;
 /// Makes every cross-link write at once; returns the ones that failed. All are
 /// attempted even when one fails, so a retry has as little left to do as possible.
 pub(super) async fn link(app: &App, case: &OpenedCase<'_>, found: &[Found]) -> Vec<AwsError> {
-    let region = app.region.as_str();
-    let scope = Scope { region, detector_id: &case.inv.detector_id, investigation_id: &case.inv.id };
+    let scope = Scope { region: &app.region, detector_id: &case.inv.detector_id, investigation_id: &case.inv.id };
     let case_id = case.case_id;
-    let item = links::case_item(region, case_id);
-    let timeline = links::timeline_event(case.inv, case.risk, case.confidence, case_id, region);
+    let item = links::case_item(&app.case_region, case_id);
+    let timeline = links::timeline_event(case.inv, case.risk, case.confidence, case_id, &app.case_region);
     let mut writes: Vec<Write<'_>> = Vec::new();
     for f in found {
         let arn = f.record.arn.as_str();
@@ -49,7 +48,7 @@ pub(super) async fn link(app: &App, case: &OpenedCase<'_>, found: &[Found]) -> V
         }
         let (timeline, token) = (&timeline, scope.timeline_event(case_id, arn));
         writes.push(async move { app.incidents.add_timeline_event(arn, timeline, &token).await.map(|w| ("timeline event", w)) }.boxed());
-        let body = links::case_comment(&f.record.title, arn, region);
+        let body = links::case_comment(&f.record.title, arn, &app.incident_region);
         let token = scope.comment(case_id, arn);
         writes.push(async move { app.security_ir.comment_on_case(case_id, &body, &token).await.map(|w| ("case comment", w)) }.boxed());
     }

@@ -231,7 +231,7 @@ async fn start_incident(app: &App, e: &Escalating<'_>, case_id: &str, found: &mu
         info!("no incident matched and no response plan is set: the case stands alone");
         return Ok(false);
     };
-    let spec = links::start_incident(&e.inv, e.risk, case_id, &app.region);
+    let spec = links::start_incident(&e.inv, e.risk, case_id, &app.case_region);
     let token = Scope { region: &app.region, detector_id: &e.inv.detector_id, investigation_id: &e.inv.id }.start_incident();
     let arn = app.incidents.start_incident(plan, &spec, &token).await.map_err(|err| links_failed(case_id, vec![err]))?;
     info!(incident = arn, "no incident matched; started one from the response plan");

@@ -3,9 +3,13 @@
 //! and ratios to the targets (figures, never pass/fail: machines are noisy).
 //!
 //! ```text
-//! cargo build --release --bin investigation-escalator
-//! cargo run --release --example bench -- [--binary target/release/investigation-escalator] [--runs 15]
+//! cargo build --release --bin investigation-escalator --example echo
+//! cargo run --release --example bench -- [--binary target/release/investigation-escalator] [--echo target/release/examples/echo] [--runs 15]
 //! ```
+//!
+//! The cold start is reported beside a bare `lambda_runtime` echo function
+//! built with the same profile (`examples/echo.rs`), started in turn with the
+//! escalator in the same run, as a ratio: absolute times drift on shared machines.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -25,17 +29,21 @@ const LATENCY_MS: u64 = 50;
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), String> {
     let mut binary = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/investigation-escalator"));
+    let mut echo = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/examples/echo"));
     let mut runs = 15usize;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--binary" => binary = args.next().ok_or("--binary takes a path")?.into(),
+            "--echo" => echo = args.next().ok_or("--echo takes a path")?.into(),
             "--runs" => runs = args.next().and_then(|n| n.parse().ok()).ok_or("--runs takes a number")?,
             other => return Err(format!("unknown argument {other}")),
         }
     }
-    if !binary.exists() {
-        return Err(format!("{} not found: cargo build --release --bin investigation-escalator first", binary.display()));
+    for path in [&binary, &echo] {
+        if !path.exists() {
+            return Err(format!("{} not found: cargo build --release --bin investigation-escalator --example echo first", path.display()));
+        }
     }
     let event = event("investigation-critical")?;
     println!("machine: {} cores, {}, load average {}", cores(), cpu_model(), load_average());
@@ -48,10 +56,15 @@ async fn main() -> Result<(), String> {
     println!("runs: {runs} (each a fresh process and a fresh simulation)\n");
 
     let (mut cold, mut first, mut slow, mut rss) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut echo_cold, mut ratios) = (Vec::new(), Vec::new());
     let mut calls = 0;
     for _ in 0..runs {
         let sim = Sim::start(demo_fixture()).await?;
+        // The floor first, then the escalator, in turn: both see the same machine.
+        let floor = echo_start(&echo, &sim).await?;
+        echo_cold.push(floor);
         let run = cold_run(&binary, &sim, &event).await?;
+        ratios.push(run.cold / floor);
         cold.push(run.cold);
         first.push(run.first);
         rss.push(run.peak_rss_kb);
@@ -62,7 +75,11 @@ async fn main() -> Result<(), String> {
         slow.push(cold_run(&binary, &sim, &event).await?.first);
     }
     let chain_ms = f64::from(CHAIN) * LATENCY_MS as f64;
+    report("bare lambda_runtime echo function: process start to first /next", &echo_cold, f64::NAN);
     report("cold start: process start to first /next", &cold, 20.0);
+    let ratio_of_medians = median(&cold) / median(&echo_cold);
+    report("cold start ÷ echo, per interleaved pair", &ratios, 2.0);
+    println!("    ratio of the medians: {ratio_of_medians:.2} (target ≤ 2)");
     report("first invocation end to end, no added latency", &first, 50.0);
     report(&format!("first invocation, {LATENCY_MS} ms added to each of its {calls} AWS calls"), &slow, 1.1 * chain_ms);
     println!(
@@ -78,10 +95,83 @@ async fn main() -> Result<(), String> {
         println!("{n} concurrent deliveries of one investigation (separate processes): {counts}");
     }
     match Moto::start() {
-        Ok(moto) => sweep_figures(&binary, &moto).await?,
+        Ok(moto) => {
+            sweep_figures(&binary, &moto).await?;
+            idle_sweep_figures(&binary, &moto).await?;
+        }
         Err(e) => println!("\nsweep: not measured ({e})"),
     }
     Ok(())
+}
+
+/// The cost of a sweep that finds nothing new, with 10, 100 and 1,000
+/// investigations already settled in the ledger: AWS calls by operation, and
+/// time, measured on the compiled function.
+async fn idle_sweep_figures(binary: &PathBuf, moto: &Moto) -> Result<(), String> {
+    println!("\nidle sweep (everything already settled), ledger on moto:");
+    let sweep = event("scheduled-sweep")?;
+    for n in [10usize, 100, 1_000] {
+        let backlog = backlog_fixture(n);
+        let sim = Sim::start(backlog.fixture).await?;
+        let table = format!("idle-{n}");
+        moto.create_ledger_table(&table).await?;
+        let api = RuntimeApi::start().await?;
+        let extra = [
+            ("DETECTOR_ID", "12abc34d567e8fa901bc2d34e56789f0".to_string()),
+            ("LEDGER_TABLE", table),
+            ("AWS_ENDPOINT_URL_DYNAMODB", moto.url().to_string()),
+        ];
+        let mut child = spawn_with(binary, &sim, &api, &extra)?;
+        api.wait_first_poll(TIMEOUT).await.ok_or("the function never polled /next")?;
+        // Settle everything first (one long sweep, a few at most).
+        for _ in 0..10 {
+            match api.invoke(sweep.clone(), TIMEOUT).await? {
+                Invocation::Response(v) if v["complete"] == true && v["counts"]["pending"] == backlog.running => break,
+                Invocation::Response(_) => {}
+                other => return Err(format!("sweep failed: {other:?}")),
+            }
+        }
+        let (log_before, moto_before) = (sim.state(|s| s.log.len()), moto.calls()?);
+        let t = Instant::now();
+        let answer = api.invoke(sweep.clone(), TIMEOUT).await?;
+        let took = ms(t.elapsed());
+        let _ = child.kill().await;
+        let complete = matches!(&answer, Invocation::Response(v) if v["complete"] == true);
+        let mut calls: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+        for e in sim.state(|s| s.log[log_before..].to_vec()) {
+            *calls.entry(e.operation).or_default() += 1;
+        }
+        for (op, count) in moto.calls()? {
+            let before = moto_before.get(&op).copied().unwrap_or(0);
+            if count > before {
+                calls.insert(format!("DynamoDB {op}"), count - before);
+            }
+        }
+        let total: u64 = calls.values().sum();
+        let ledger: u64 = calls.iter().filter(|(op, _)| op.starts_with("DynamoDB")).map(|(_, c)| c).sum();
+        println!(
+            "  {n:>5} settled: {total} AWS calls, {ledger} of them to the ledger ({}), {took:.0} ms; complete: {complete}",
+            calls.iter().map(|(op, c)| format!("{op} {c}")).collect::<Vec<_>>().join(", ")
+        );
+    }
+    println!("  (ListInvestigations pages follow the investigations in the window, 50 a page; GuardDuty keeps at most 100)");
+    Ok(())
+}
+
+/// Starts the bare echo function and returns its time from process start to first `/next`, in ms.
+async fn echo_start(echo: &PathBuf, sim: &Sim) -> Result<f64, String> {
+    let api = RuntimeApi::start().await?;
+    let started = Instant::now();
+    let mut child = spawn(echo, sim, &api)?;
+    let polled = api.wait_first_poll(TIMEOUT).await.ok_or("the echo function never polled /next")?;
+    let _ = child.kill().await;
+    Ok(ms(polled - started))
+}
+
+fn median(samples: &[f64]) -> f64 {
+    let mut s = samples.to_vec();
+    s.sort_by(f64::total_cmp);
+    s.get(s.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// Sweeps a 120-investigation backlog with the ledger on moto: in one-second
@@ -103,15 +193,13 @@ async fn sweep_figures(binary: &PathBuf, moto: &Moto) -> Result<(), String> {
         ];
         let mut child = spawn_with(binary, &sim, &api, &extra)?;
         api.wait_first_poll(TIMEOUT).await.ok_or("the function never polled /next")?;
-        let mut settled_before = 0;
         for round in 1.. {
             let t = Instant::now();
             let answer = api.invoke(sweep.clone(), budget).await?;
             let took = t.elapsed();
             let Invocation::Response(result) = answer else { return Err(format!("sweep failed: {answer:?}")) };
-            let settled = result["counts"]["escalated"].as_u64().unwrap_or(0) + result["counts"]["skipped"].as_u64().unwrap_or(0);
-            let new = settled - settled_before;
-            settled_before = settled;
+            // Each sweep counts what it visited: past the detector's mark, oldest first.
+            let new = result["counts"]["escalated"].as_u64().unwrap_or(0) + result["counts"]["skipped"].as_u64().unwrap_or(0);
             println!(
                 "  {label}, invocation {round}: {new} investigations settled in {:.0} ms = {:.0}/s (complete: {})",
                 ms(took),
@@ -204,13 +292,13 @@ fn spawn_with(binary: &PathBuf, sim: &Sim, api: &RuntimeApi, extra: &[(&str, Str
 fn report(what: &str, samples: &[f64], target: f64) {
     let mut s = samples.to_vec();
     s.sort_by(f64::total_cmp);
-    let median = s.get(s.len() / 2).copied().unwrap_or(f64::NAN);
-    println!(
-        "{what}: median {median:.1}, min {:.1}, max {:.1}; target ≤ {target:.0}; median/target = {:.2}",
-        s.first().copied().unwrap_or(f64::NAN),
-        s.last().copied().unwrap_or(f64::NAN),
-        median / target
-    );
+    let median = median(&s);
+    let (min, max) = (s.first().copied().unwrap_or(f64::NAN), s.last().copied().unwrap_or(f64::NAN));
+    if target.is_nan() {
+        println!("{what}: median {median:.2}, min {min:.2}, max {max:.2}");
+    } else {
+        println!("{what}: median {median:.2}, min {min:.2}, max {max:.2}; target ≤ {target}; median/target = {:.2}", median / target);
+    }
 }
 
 fn ms(d: Duration) -> f64 {

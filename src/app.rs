@@ -65,11 +65,8 @@ impl App {
     /// `AWS_ENDPOINT_URL*`) from the environment, with the system clock.
     pub async fn from_env() -> Result<App, ConfigError> {
         let config = Config::from_env()?;
-        // Every AWS call goes through rustls on ring (HTTPS, and plain HTTP for local endpoints).
-        let https = {
-            use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-            aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
-        };
+        // Every AWS call goes through one HTTPS client (plain HTTP too, for local endpoints).
+        let https = crate::aws::https::client();
         // Bounded calls: an answer that never comes must not eat the invocation's deadline.
         let timeouts = aws_config::timeout::TimeoutConfig::builder()
             .connect_timeout(Duration::from_secs(3))

@@ -88,9 +88,14 @@ impl Moto {
     /// own start-up line: choosing a free port first and handing it over would race
     /// with other tests doing the same.
     pub fn start() -> Result<Moto, String> {
+        Moto::start_with_latency(0)
+    }
+
+    /// As [`Moto::start`], with `latency_ms` added to every request (a slow ledger).
+    pub fn start_with_latency(latency_ms: u64) -> Result<Moto, String> {
         let python = moto_python()?;
         let mut child = Command::new(&python)
-            .args(["-c", SERVER, "127.0.0.1", "0"])
+            .args(["-c", SERVER, "127.0.0.1", "0", &latency_ms.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -123,6 +128,18 @@ impl Moto {
             std::thread::sleep(Duration::from_millis(20));
         }
         Ok(moto)
+    }
+
+    /// The requests served so far, by DynamoDB operation (`GetItem`, `UpdateItem`, …).
+    pub fn calls(&self) -> Result<std::collections::BTreeMap<String, u64>, String> {
+        use std::io::{Read, Write};
+        let address = self.url.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(address).map_err(|e| format!("moto: {e}"))?;
+        write!(stream, "GET /_calls HTTP/1.0\r\nHost: {address}\r\n\r\n").map_err(|e| format!("moto: {e}"))?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).map_err(|e| format!("moto: {e}"))?;
+        let body = answer.split_once("\r\n\r\n").map(|(_, b)| b).ok_or("moto: no body in the /_calls answer")?;
+        serde_json::from_str(body).map_err(|e| format!("moto /_calls: {e}: {body}"))
     }
 
     /// Its endpoint URL.

@@ -7,8 +7,10 @@
 //! - [`security_ir`]: cases (open, read, comment, metadata).
 //! - [`incidents`]: Incident Manager records, related items, timeline events.
 //! - [`ledger`]: the DynamoDB ledger and its leases (docs/design.md §6a).
+//! - [`https`]: the HTTPS client they all share (compiled-in roots, lazy connectors).
 
 pub mod guardduty;
+pub mod https;
 pub mod incidents;
 pub mod ledger;
 pub mod security_ir;

@@ -48,15 +48,25 @@ pub async fn start_with(fixture: Fixture, vars: &[(&str, &str)]) -> TestEnv {
 
 /// A moto server (an independent DynamoDB) holding a fresh ledger table.
 pub async fn ledger_table() -> (Moto, aws_sdk_dynamodb::Client) {
-    let moto = Moto::start().unwrap_or_else(|e| panic!("{e}"));
+    slow_ledger_table(0).await
+}
+
+/// As [`ledger_table`], with `latency_ms` added to every ledger call.
+pub async fn slow_ledger_table(latency_ms: u64) -> (Moto, aws_sdk_dynamodb::Client) {
+    let moto = Moto::start_with_latency(latency_ms).unwrap_or_else(|e| panic!("{e}"));
     let dynamo = moto.create_ledger_table(LEDGER_TABLE).await.expect("ledger table created");
     (moto, dynamo)
 }
 
 /// As [`start_with`], plus a ledger table in a fresh moto server.
 pub async fn start_with_ledger(fixture: Fixture, vars: &[(&str, &str)]) -> TestEnv {
+    start_with_slow_ledger(fixture, vars, 0).await
+}
+
+/// As [`start_with_ledger`], with `latency_ms` added to every ledger call.
+pub async fn start_with_slow_ledger(fixture: Fixture, vars: &[(&str, &str)], latency_ms: u64) -> TestEnv {
     let sim = Sim::start(fixture).await.expect("simulation starts");
-    let (moto, dynamo) = ledger_table().await;
+    let (moto, dynamo) = slow_ledger_table(latency_ms).await;
     let mut vars = vars.to_vec();
     vars.push(("LEDGER_TABLE", LEDGER_TABLE));
     // The ledger's client goes to moto, the services' to the simulation.

@@ -65,6 +65,21 @@ async fn a_backlog_drains_over_several_short_sweeps_and_a_second_sweep_writes_no
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_ledger_still_drains_a_backlog_in_a_bounded_number_of_sweeps() {
+    let backlog = backlog(60);
+    // Every ledger call takes 25 ms more: each one-second sweep settles only a few, and
+    // each must take up where the last stopped, or the tail is never reached.
+    let env = start_with_slow_ledger(backlog.fixture, &[("DETECTOR_ID", DETECTOR)], 25).await;
+    let sweeps = sweep_until_settled(&env, Duration::from_secs(1), backlog.running).await;
+    assert!(sweeps <= 30, "{sweeps} sweeps for {} investigations", backlog.finished);
+    assert_eq!(states(&env).await, (backlog.worthy, backlog.finished - backlog.worthy));
+    assert_eq!(writes(&env.sim).cases, backlog.worthy);
+    let moto = env.moto.as_ref().expect("moto");
+    let calls = moto.calls().expect("moto counts its calls");
+    assert!(calls.get("UpdateItem").is_some_and(|n| *n > 0), "{calls:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lowered_threshold_makes_the_sweep_decide_old_skips_again() {
     let backlog = backlog(30);
     let env = start_with_ledger(backlog.fixture, &[("DETECTOR_ID", DETECTOR)]).await;

@@ -9,7 +9,7 @@ use crate::config::{Config, Watcher};
 use crate::console;
 use crate::decision::{Confidence, RiskLevel};
 use crate::investigation::Investigation;
-use crate::text::truncate;
+use crate::text::{fit_body, fit_title, truncate};
 use crate::token::Scope;
 
 /// `CreateCase` title limit, in characters.
@@ -106,7 +106,7 @@ pub fn build_case(
     Ok((
         CaseRequest {
             client_token: scope.create_case(),
-            title: truncate(&title, TITLE_MAX).into_owned(),
+            title: fit_title(&title, TITLE_MAX),
             description: description(inv, risk, confidence, home_region),
             engagement_type: config.engagement_type.clone(),
             resolver_type: config.resolver_type.clone(),
@@ -137,10 +137,10 @@ fn description(inv: &Investigation, risk: RiskLevel, confidence: Confidence, hom
     let summary = inv.summary.as_deref().unwrap_or("(none given)");
     let room = DESCRIPTION_MAX.saturating_sub(facts.chars().count() + "\n\nRisk: \n\nSummary:\n".len());
     // Risk text is at most 1024 characters by the model; the summary takes the rest.
-    let risk_text = truncate(risk_text, room.min(1024));
-    let summary = truncate(summary, room.saturating_sub(risk_text.chars().count()));
+    let risk_text = fit_body(risk_text, room.min(1024));
+    let summary = fit_body(summary, room.saturating_sub(risk_text.chars().count()));
     let text = format!("{facts}\n\nRisk: {risk_text}\n\nSummary:\n{summary}");
-    truncate(&text, DESCRIPTION_MAX).into_owned()
+    fit_body(&text, DESCRIPTION_MAX)
 }
 
 fn first_line(s: &str) -> &str {
@@ -238,6 +238,20 @@ mod tests {
         assert!(case.description.contains("Detector: 12abc34d567e8fa901bc2d34e56789f0"));
         assert!(case.description.contains("Console: https://"));
         assert!(case.description.contains(crate::text::MARKER));
+    }
+
+    #[test]
+    fn text_from_the_investigation_is_cleaned_before_anyone_reads_it() {
+        let mut inv = sample();
+        inv.risk = Some("Root\u{202E}txt.exe\u{200B} keys leaked\r\nsecond line".into());
+        inv.summary = Some("Step 1\u{0007}\r\n\tStep 2\u{2066}\u{2028}done\u{001B}[2J".into());
+        let (case, _) = build(&inv);
+        assert!(case.title.ends_with(": Roottxt.exe keys leaked"), "{}", case.title);
+        assert!(case.description.contains("Risk: Roottxt.exe keys leaked\nsecond line"), "{}", case.description);
+        assert!(case.description.contains("Step 1\n\tStep 2done[2J"), "{}", case.description);
+        for hidden in ['\u{202E}', '\u{200B}', '\u{0007}', '\r', '\u{2066}', '\u{2028}', '\u{001B}'] {
+            assert!(!case.title.contains(hidden) && !case.description.contains(hidden), "{hidden:?}");
+        }
     }
 
     #[test]

@@ -139,9 +139,8 @@ mod tests {
         let kinds = every_kind();
         let reasons: Vec<&str> = kinds.iter().map(Error::metric_reason).collect();
         assert_eq!(reasons, Error::METRIC_REASONS, "one reason per kind, in the listed order");
-        let mut types: Vec<&str> = kinds.iter().map(Error::kind).collect();
-        types.dedup();
-        assert_eq!(types.len(), kinds.len());
+        let types: std::collections::HashSet<&str> = kinds.iter().map(Error::kind).collect();
+        assert_eq!(types.len(), kinds.len(), "each kind has its own errorType");
         let diagnostic = Diagnostic::from(Error::NoDetector);
         assert_eq!(diagnostic.error_type, "SweepNotConfigured");
         assert!(diagnostic.error_message.contains("DETECTOR_ID"));

@@ -6,7 +6,7 @@ use crate::console;
 use crate::decision::{Confidence, RiskLevel};
 use crate::incident_matcher::RelatedItemView;
 use crate::investigation::Investigation;
-use crate::text::truncate;
+use crate::text::{fit_body, fit_title};
 
 /// `CreateCaseComment` body limit, in characters.
 pub const COMMENT_MAX: usize = 12_000;
@@ -59,7 +59,7 @@ pub fn timeline_event(inv: &Investigation, risk: RiskLevel, confidence: Confiden
     TimelineEvent {
         event_type: TIMELINE_EVENT_TYPE,
         event_time_ms: inv.end_ms.or(inv.start_ms).unwrap_or_default(),
-        event_data: truncate(&data, COMMENT_MAX).into_owned(),
+        event_data: fit_body(&data, COMMENT_MAX),
     }
 }
 
@@ -70,17 +70,19 @@ pub fn close_timeline_event(case_id: &str, closure_code: Option<&str>, closed_ms
         closure_code.unwrap_or("no closure code"),
         console::case_url(region, case_id)
     );
-    TimelineEvent { event_type: TIMELINE_EVENT_TYPE, event_time_ms: closed_ms, event_data: truncate(&data, COMMENT_MAX).into_owned() }
+    TimelineEvent { event_type: TIMELINE_EVENT_TYPE, event_time_ms: closed_ms, event_data: fit_body(&data, COMMENT_MAX) }
 }
 
 /// The case comment naming an incident.
 pub fn case_comment(incident_title: &str, incident_arn: &str, region: &str) -> String {
+    // The title is whatever the incident's author wrote: one clean line of it.
+    let title = fit_title(incident_title, 200);
     let body = format!(
         "Linked AWS Systems Manager Incident Manager incident: {}\nARN: {incident_arn}\nConsole: {}",
-        if incident_title.is_empty() { "(untitled)" } else { incident_title },
+        if title.is_empty() { "(untitled)" } else { &title },
         console::incident_url(region, incident_arn)
     );
-    truncate(&body, COMMENT_MAX).into_owned()
+    fit_body(&body, COMMENT_MAX)
 }
 
 /// The case's metadata with every incident ARN present, or `None` when nothing
@@ -132,7 +134,7 @@ pub struct StartIncident {
 /// The incident to start from the response plan when none matched.
 pub fn start_incident(inv: &Investigation, risk: RiskLevel, case_id: &str, region: &str) -> StartIncident {
     StartIncident {
-        title: truncate(&format!("[{risk}] GuardDuty investigation {}", inv.id), 200).into_owned(),
+        title: fit_title(&format!("[{risk}] GuardDuty investigation {}", inv.id), 200),
         impact: risk.impact(),
         trigger_time_ms: inv.end_ms.or(inv.start_ms).unwrap_or_default(),
         raw_data: serde_json::json!({
@@ -185,9 +187,15 @@ mod tests {
     fn the_comment_names_the_incident_and_fits() {
         let c = case_comment("SSH brute force", ARN1, "us-east-1");
         assert!(c.contains("SSH brute force") && c.contains(ARN1) && c.contains("systems-manager/incidents"));
+        // A title is at most 200 characters in Incident Manager: one cut to that, on one line.
         let long = case_comment(&"ü".repeat(20_000), ARN1, "us-east-1");
-        assert_eq!(long.chars().count(), COMMENT_MAX);
+        assert!(long.chars().count() <= COMMENT_MAX && long.contains(crate::text::MARKER), "{long}");
+        assert!(long.lines().next().is_some_and(|l| l.chars().filter(|c| *c == 'ü').count() < 200));
         assert!(case_comment("", ARN1, "us-east-1").contains("(untitled)"));
+        // Whatever the incident's author wrote cannot add lines or reorder the comment.
+        let forged = case_comment("Benign\nARN: arn:aws:ssm-incidents::999999999999:incident-record/X/1\u{202E}", ARN1, "us-east-1");
+        assert_eq!(forged.lines().count(), 3, "{forged}");
+        assert!(!forged.contains('\u{202E}'));
     }
 
     #[test]

@@ -242,6 +242,11 @@ impl Ledger {
     /// `:in_progress`, `:owner`, `:now` and `extra`). The lease lasts
     /// `LEDGER_LEASE_SECONDS`, and at least until `until` (the holder's deadline,
     /// epoch seconds) plus 2 s for clocks, but never past Lambda's longest run.
+    ///
+    /// The take is two conditional updates, so that "an item that names a case
+    /// never carries a `ttl`" holds at every instant: one for items without a
+    /// case id (they get a `ttl`: a claim that opened nothing may expire), one
+    /// for items with one (their `ttl` goes in the same write).
     async fn take(
         &self,
         key: &str,
@@ -253,16 +258,17 @@ impl Ledger {
         let now = self.clock.now_secs();
         let expires =
             now.saturating_add(self.lease_seconds).max(until.saturating_add(2)).min(now + LAMBDA_MAX_SECONDS + self.lease_seconds);
-        let mut values = vec![
-            (":in_progress", s(IN_PROGRESS)),
-            (":owner", s(owner)),
-            (":expires", n(expires)),
-            (":now", n(now)),
-            (":ttl", n(now + TTL_SECONDS)),
-        ];
+        let mut values = vec![(":in_progress", s(IN_PROGRESS)), (":owner", s(owner)), (":expires", n(expires)), (":now", n(now))];
         values.extend(extra);
-        let expression = "SET #state = :in_progress, lease_owner = :owner, lease_expires = :expires, updated_at = :now, #ttl = :ttl";
-        self.update(key, Update { expression, condition, values }).await
+        let lease = "SET #state = :in_progress, lease_owner = :owner, lease_expires = :expires, updated_at = :now";
+        let (with_ttl, fresh_only) = (format!("{lease}, #ttl = :ttl"), format!("({condition}) AND attribute_not_exists(case_id)"));
+        let ttl = [(":ttl", n(now + TTL_SECONDS))];
+        let fresh = Update { expression: &with_ttl, condition: &fresh_only, values: values.iter().cloned().chain(ttl).collect() };
+        if let Some(item) = self.update(key, fresh).await? {
+            return Ok(Some(item));
+        }
+        let (without_ttl, resumed_only) = (format!("{lease} REMOVE #ttl"), format!("({condition}) AND attribute_exists(case_id)"));
+        self.update(key, Update { expression: &without_ttl, condition: &resumed_only, values }).await
     }
 
     /// Reads an investigation's entry.
@@ -282,25 +288,20 @@ impl Ledger {
                 _ => Claim::Held,
             });
         };
-        let lease = Lease { held: Held { ledger: self, key: key.to_string(), owner: owner.to_string() }, case_id: text(&item, "case_id") };
-        // Taking the lease set a ttl; an item that already names a case must not expire.
-        if lease.case_id.is_some() {
-            lease.held.update("REMOVE #ttl", Vec::new()).await?;
-        }
-        Ok(Claim::Won(lease))
+        let held = Held { ledger: self, key: key.to_string(), owner: owner.to_string() };
+        Ok(Claim::Won(Lease { held, case_id: text(&item, "case_id") }))
     }
 
     /// Records a skip, unless the investigation was escalated or is being escalated
-    /// meanwhile (then the skip is simply not recorded).
-    pub async fn record_skip(&self, key: &str, reason: SkipReason) -> Result<(), AwsError> {
+    /// meanwhile: `false` then, and the caller reads what the ledger holds instead.
+    pub async fn record_skip(&self, key: &str, reason: SkipReason) -> Result<bool, AwsError> {
         let now = self.clock.now_secs();
         let update = Update {
             expression: "SET #state = :skipped, reason = :reason, updated_at = :now, #ttl = :ttl",
             condition: "attribute_not_exists(pk) OR #state = :skipped",
             values: vec![(":skipped", s(SKIPPED)), (":reason", s(reason.as_str())), (":now", n(now)), (":ttl", n(now + TTL_SECONDS))],
         };
-        self.update(key, update).await?;
-        Ok(())
+        Ok(self.update(key, update).await?.is_some())
     }
 
     /// The incidents a case links, if this product opened the case.
@@ -445,11 +446,12 @@ pub struct FindingLease<'a> {
 }
 
 impl FindingLease<'_> {
-    /// Records the investigation started for the finding: final.
+    /// Records the investigation started for the finding: final, and never
+    /// expires (it is what keeps the finding from starting a second one).
     pub async fn started(self, investigation_id: &str) -> Result<(), AwsError> {
         let values = vec![(":started", s(STARTED)), (":inv", s(investigation_id)), (":now", n(self.held.ledger.clock.now_secs()))];
         self.held
-            .update("SET #state = :started, investigation_id = :inv, updated_at = :now REMOVE lease_owner, lease_expires", values)
+            .update("SET #state = :started, investigation_id = :inv, updated_at = :now REMOVE lease_owner, lease_expires, #ttl", values)
             .await
     }
 

@@ -110,8 +110,12 @@ async fn skip(app: &App, key: &str, prior: &Entry, inv: &Investigation, reason: 
         _ => {}
     }
     if let Some(ledger) = app.ledger.as_ref().filter(|_| !app.config.dry_run) {
-        if *prior != (Entry::Skipped { reason }) {
-            ledger.record_skip(key, reason).await?;
+        if *prior != (Entry::Skipped { reason }) && !ledger.record_skip(key, reason).await? {
+            // Another invocation escalated it, or is escalating it, meanwhile (under other gates).
+            return Ok(match ledger.get(key).await? {
+                Entry::Escalated(done) => already_escalated(&inv.id, done),
+                _ => Outcome::pending(&inv.id),
+            });
         }
     }
     Ok(Outcome::skipped(reason, &inv.id, inv.risk_level.clone()))
@@ -161,6 +165,11 @@ async fn open_and_link(app: &App, e: &Escalating<'_>, lease: Option<&mut Lease<'
     }
     // Both run to the end (no try_join), and the deadline never cuts CreateCase off
     // between its answer and the ledger's record of the case.
+    // A CreateCase that starts after the deadline could be cut off between its
+    // answer and the ledger's record of the case: it does not start at all.
+    if e.deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+        return Err(Error::Deadline { investigation_id: e.inv.id.clone() });
+    }
     let search = in_time(e, incident_search::find(app, explicit, &needles, window_start));
     let (opened, found) = tokio::join!(open_case(&app.security_ir, &case, lease), search);
     let (case_id, case_view) = opened.map_err(|err| {

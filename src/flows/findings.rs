@@ -10,7 +10,7 @@ use crate::decision::SkipReason;
 use crate::error::Error;
 use crate::event::Finding;
 use crate::outcome::Outcome;
-use crate::text::truncate;
+use crate::text::fit_body;
 use crate::token;
 
 /// `CreateInvestigation`'s trigger prompt limit, in characters.
@@ -24,7 +24,7 @@ pub fn trigger_prompt(f: &Finding) -> String {
          which resources and identities are involved, and the risk to the account.",
         f.id, f.finding_type, f.account, f.region
     );
-    truncate(&prompt, PROMPT_MAX).into_owned()
+    fit_body(&prompt, PROMPT_MAX)
 }
 
 /// True for GuardDuty's answer to the preview quota (10 a day per account).

@@ -24,6 +24,7 @@ use super::escalate::escalate;
 use crate::app::{App, Invocation};
 use crate::aws::ledger::SweepMark;
 use crate::config::Config;
+use crate::decision::SkipReason;
 use crate::error::Error;
 use crate::event::InvestigationRef;
 use crate::investigation::Status;
@@ -70,9 +71,14 @@ pub(super) async fn sweep(app: &App, invocation: &Invocation) -> Result<Outcome,
         Tally { counts: Counts { pending: running, ..Counts::default() }, settled: vec![false; work.len()], ..Tally::default() };
     visit(app, detector, &work, invocation, &mut tally).await;
 
-    if let (Some(ledger), Some(settled_through_ms)) = (&app.ledger, next_mark(&work, &tally.settled, mark, now_ms - SETTLING_LAG_MS)) {
-        if !app.config.dry_run {
-            ledger.raise_sweep_mark(detector, &SweepMark { settled_through_ms, gates }).await?;
+    // Only a listing read to its end proves nothing was left out before the new mark.
+    let next = next_mark(&work, &tally.settled, mark, now_ms - SETTLING_LAG_MS).filter(|_| listed_whole && !app.config.dry_run);
+    if let (Some(ledger), Some(settled_through_ms)) = (&app.ledger, next) {
+        // An optimisation, never worth overrunning the deadline for: the next sweep raises it.
+        let mark = SweepMark { settled_through_ms, gates };
+        match tokio::time::timeout(invocation.remaining(), ledger.raise_sweep_mark(detector, &mark)).await {
+            Ok(result) => result?,
+            Err(_) => warn!("sweep: no time left to raise the mark; the next sweep does"),
         }
     }
     let complete = listed_whole && tally.visited == work.len();
@@ -167,7 +173,13 @@ impl Tally {
         metrics::report(result.as_ref(), &app.clock);
         match result {
             Ok(outcome) => {
-                self.settled[index] = matches!(outcome, Outcome::Escalated { dry_run: false, .. } | Outcome::Skipped { .. });
+                // Settled for good under these gates; an unknown risk level is decided
+                // again by a build that knows it, so it holds the mark back.
+                self.settled[index] = match &outcome {
+                    Outcome::Escalated { dry_run, .. } => !dry_run,
+                    Outcome::Skipped { reason, .. } => *reason != SkipReason::UnknownRisk,
+                    _ => false,
+                };
                 self.counts.add(&outcome);
             }
             Err(e) => {

@@ -110,6 +110,11 @@ impl TestEnv {
         self.app.clock.advance(Duration::from_secs(60 + u64::from(self.app.config.ledger_lease_seconds) + 3));
     }
 
+    /// A DynamoDB client for the ledger table (to look at it as a test, not through the ledger).
+    pub fn ledger_client(&self) -> aws_sdk_dynamodb::Client {
+        self.dynamo.clone().expect("a ledger")
+    }
+
     /// How many calls of `op` the simulation received.
     pub fn calls(&self, op: &str) -> usize {
         self.sim.state(|s| s.calls(op))
@@ -124,7 +129,11 @@ impl TestEnv {
 
 /// Every item of the ledger table, as JSON-ish strings sorted by key (for before/after comparisons).
 pub async fn ledger_items(env: &TestEnv) -> Vec<String> {
-    let dynamo = env.dynamo.as_ref().expect("a ledger");
+    items_of(&env.ledger_client()).await
+}
+
+/// Every item of the ledger table behind `dynamo`, as sorted strings.
+pub async fn items_of(dynamo: &aws_sdk_dynamodb::Client) -> Vec<String> {
     let out = dynamo.scan().table_name(LEDGER_TABLE).send().await.expect("scan");
     let mut items: Vec<String> = out
         .items()
@@ -137,6 +146,14 @@ pub async fn ledger_items(env: &TestEnv) -> Vec<String> {
         .collect();
     items.sort();
     items
+}
+
+/// How many investigation items of the ledger behind `dynamo` are escalated, and how many skipped.
+pub async fn settled_in(dynamo: &aws_sdk_dynamodb::Client) -> (usize, usize) {
+    let items = items_of(dynamo).await;
+    let count =
+        |state: &str| items.iter().filter(|i| i.contains(&format!("state=S(\"{state}\")")) && i.contains("pk=S(\"investigation/")).count();
+    (count("escalated"), count("skipped"))
 }
 
 /// The sim's generated backlog of `n` investigations, with its counts.

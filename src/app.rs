@@ -95,18 +95,26 @@ pub struct Invocation {
     pub request_id: String,
     /// When Lambda stops the invocation, in epoch milliseconds.
     pub deadline_ms: i64,
+    /// The function's own account (from its ARN), when Lambda says.
+    pub account: Option<String>,
     clock: Clock,
 }
 
 impl Invocation {
     /// An invocation that ends at `deadline_ms`, measured on `clock`.
     pub fn new(request_id: impl Into<String>, deadline_ms: i64, clock: &Clock) -> Invocation {
-        Invocation { request_id: request_id.into(), deadline_ms, clock: clock.clone() }
+        Invocation { request_id: request_id.into(), deadline_ms, account: None, clock: clock.clone() }
     }
 
     /// The deadline, in epoch seconds (rounded up).
     pub fn deadline_secs(&self) -> i64 {
         self.deadline_ms.saturating_add(999).div_euclid(1000)
+    }
+
+    /// The same invocation, knowing the function's account from its ARN
+    /// (`arn:aws:lambda:REGION:ACCOUNT:function:NAME`; anything else is ignored).
+    pub fn with_function_arn(self, arn: &str) -> Invocation {
+        Invocation { account: arn.split(':').nth(4).and_then(crate::ids::account_id), ..self }
     }
 
     /// The same invocation with its deadline brought `by` earlier (work that

@@ -125,6 +125,10 @@ pub enum SkipReason {
     InvestigationQuota,
     /// A closed case this product did not open.
     UnknownCase,
+    /// A sample finding (`CreateSampleFindings`): it must not spend the investigation quota.
+    SampleFinding,
+    /// An archived (suppressed) finding.
+    ArchivedFinding,
 }
 
 impl SkipReason {
@@ -140,11 +144,13 @@ impl SkipReason {
             SkipReason::BelowMinSeverity => "below_min_severity",
             SkipReason::InvestigationQuota => "investigation_quota",
             SkipReason::UnknownCase => "unknown_case",
+            SkipReason::SampleFinding => "sample_finding",
+            SkipReason::ArchivedFinding => "archived_finding",
         }
     }
 
     /// Every reason.
-    pub const ALL: [SkipReason; 9] = [
+    pub const ALL: [SkipReason; 11] = [
         SkipReason::InvestigationFailed,
         SkipReason::BelowThreshold,
         SkipReason::LowConfidence,
@@ -154,6 +160,8 @@ impl SkipReason {
         SkipReason::BelowMinSeverity,
         SkipReason::InvestigationQuota,
         SkipReason::UnknownCase,
+        SkipReason::SampleFinding,
+        SkipReason::ArchivedFinding,
     ];
 
     /// Parses the spelling of [`SkipReason::as_str`] (as the ledger stores it).

@@ -1,9 +1,16 @@
 //! Recognising what an invocation was sent (docs/design.md §2). A malformed
 //! event is an error that names what is missing, before any AWS call.
 
+use std::collections::HashSet;
+
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde_json::Value;
 use thiserror::Error;
+
+use crate::ids;
+
+/// The most finding ids one event may name.
+pub const MAX_FINDING_IDS: usize = 100;
 
 /// What an invocation asks for.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +51,10 @@ pub struct Finding {
     pub detector_id: String,
     /// Severity, 1.0-10.0 (it can change between updates; only the gate reads it).
     pub severity: f64,
+    /// A sample finding (`CreateSampleFindings`): never worth an investigation.
+    pub sample: bool,
+    /// Archived (suppressed) by the account's own rules.
+    pub archived: bool,
 }
 
 /// A named investigation, with what the event adds to it.
@@ -98,16 +109,19 @@ pub enum EventError {
 pub fn parse(payload: &Value) -> Result<Trigger, EventError> {
     let obj = payload.as_object().ok_or(EventError::NotAnObject(json_kind(payload)))?;
     if obj.contains_key("detail-type") || obj.contains_key("source") {
-        let envelope: EventBridgeEvent<Value> = serde_json::from_value(payload.clone()).map_err(|e| EventError::Envelope(e.to_string()))?;
+        let envelope: EventBridgeEvent<Value> =
+            serde_json::from_value(payload.clone()).map_err(|e| EventError::Envelope(ids::quote(&e.to_string())))?;
         let detail = &envelope.detail;
         match (envelope.source.as_str(), envelope.detail_type.as_str()) {
-            (_, "Scheduled Event") => return Ok(Trigger::Sweep),
+            // Only AWS's schedulers run the sweep; anyone else's envelope is judged by its detail.
+            ("aws.events" | "aws.scheduler", "Scheduled Event") => return Ok(Trigger::Sweep),
             ("aws.guardduty", "AWS API Call via CloudTrail") if detail["eventName"] == "CreateInvestigation" => {
                 return cloudtrail_create_investigation(detail);
             }
             ("aws.guardduty", "GuardDuty Finding") => return finding(detail).map(Trigger::Finding),
             ("aws.security-ir", "Case Closed") => {
-                let case_id = required_text(detail, "caseId", "detail.")?;
+                let raw = required_text(detail, "caseId", "detail.")?;
+                let case_id = ids::case_id(&raw).ok_or_else(|| invalid("detail.caseId", &raw, "a case id is 10 to 32 digits"))?;
                 let event_time_ms =
                     envelope.time.map(|t| t.timestamp_millis()).ok_or_else(|| EventError::Missing { field: "time".into() })?;
                 return Ok(Trigger::CaseClosed { case_id, event_time_ms });
@@ -140,15 +154,22 @@ fn finding(detail: &Value) -> Result<Finding, EventError> {
     let severity = match &detail["severity"] {
         Value::Number(n) => n.as_f64().unwrap_or_default(),
         Value::Null => return Err(EventError::Missing { field: format!("{p}severity") }),
-        other => return Err(EventError::Invalid { field: format!("{p}severity"), value: other.to_string(), why: "must be a number" }),
+        other => return Err(invalid(&format!("{p}severity"), &other.to_string(), "must be a number")),
     };
+    let id = required_text(detail, "id", p)?;
+    let account = required_text(detail, "accountId", p)?;
+    let detector = required_text(&detail["service"], "detectorId", "detail.service.")?;
+    let flag = |v: &Value| v.as_bool().unwrap_or(false);
     Ok(Finding {
-        id: required_text(detail, "id", p)?,
+        id: ids::finding_id(&id).ok_or_else(|| invalid("detail.id", &id, "a GuardDuty finding id is 32 hexadecimal digits"))?,
         finding_type: required_text(detail, "type", p)?,
-        account: required_text(detail, "accountId", p)?,
+        account: ids::account_id(&account).ok_or_else(|| invalid("detail.accountId", &account, "an account id is 12 digits"))?,
         region: required_text(detail, "region", p)?,
-        detector_id: required_text(&detail["service"], "detectorId", "detail.service.")?,
+        detector_id: ids::detector_id(&detector)
+            .ok_or_else(|| invalid("detail.service.detectorId", &detector, "a detector id is 1 to 300 letters and digits"))?,
         severity,
+        sample: flag(&detail["service"]["additionalInfo"]["sample"]),
+        archived: flag(&detail["service"]["archived"]),
     })
 }
 
@@ -157,8 +178,13 @@ fn required_text(fields: &Value, name: &str, prefix: &str) -> Result<String, Eve
     match fields.get(name) {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
         None | Some(Value::Null) | Some(Value::String(_)) => Err(EventError::Missing { field: format!("{prefix}{name}") }),
-        Some(other) => Err(EventError::Invalid { field: format!("{prefix}{name}"), value: other.to_string(), why: "must be a string" }),
+        Some(other) => Err(invalid(&format!("{prefix}{name}"), &other.to_string(), "must be a string")),
     }
+}
+
+/// A field that is present but unusable, quoting at most 200 characters of it.
+fn invalid(field: &str, value: &str, why: &'static str) -> EventError {
+    EventError::Invalid { field: field.to_string(), value: ids::quote(value), why }
 }
 
 fn investigation_ref(fields: &Value, prefix: &str) -> Result<InvestigationRef, EventError> {
@@ -167,70 +193,60 @@ fn investigation_ref(fields: &Value, prefix: &str) -> Result<InvestigationRef, E
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
-            Some(other) => Err(EventError::Invalid { field: format!("{prefix}{name}"), value: other.to_string(), why: "must be a string" }),
+            Some(other) => Err(invalid(&format!("{prefix}{name}"), &other.to_string(), "must be a string")),
         }
     };
     let required = |name: &str| text(name)?.ok_or_else(|| EventError::Missing { field: format!("{prefix}{name}") });
-    let detector_id = required("detectorId")?;
-    let investigation_id = required("investigationId")?;
-    if detector_id.chars().count() > 300 {
-        return Err(EventError::Invalid {
-            field: format!("{prefix}detectorId"),
-            value: detector_id,
-            why: "a detector id is 1 to 300 characters",
-        });
-    }
-    if investigation_id.len() > 64 || !investigation_id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
-        return Err(EventError::Invalid {
-            field: format!("{prefix}investigationId"),
-            value: investigation_id,
-            why: "an investigation id is 1 to 64 hexadecimal digits and dashes",
-        });
-    }
-    let incident_record_arn = text("incidentRecordArn")?;
-    if let Some(arn) = &incident_record_arn {
-        if !arn.starts_with("arn:aws") || !arn.contains(":ssm-incidents:") || !arn.contains(":incident-record/") {
-            return Err(EventError::Invalid {
-                field: format!("{prefix}incidentRecordArn"),
-                value: arn.clone(),
-                why: "must be an Incident Manager incident record ARN (arn:aws:ssm-incidents::ACCOUNT:incident-record/PLAN/ID)",
-            });
-        }
-    }
-    // Finding ids are matched as text against incident records, so only real
-    // ones (32 hexadecimal digits) are accepted: "1" would match nearly anything.
-    let finding_id = |field: &str, value: &Value| -> Result<String, EventError> {
-        let id = value.as_str().map(str::trim).unwrap_or_default();
-        if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            Ok(id.to_ascii_lowercase())
-        } else {
-            Err(EventError::Invalid {
-                field: format!("{prefix}{field}"),
-                value: value.to_string(),
-                why: "a GuardDuty finding id is 32 hexadecimal digits",
-            })
-        }
+    let raw = required("detectorId")?;
+    let detector_id = ids::detector_id(&raw)
+        .ok_or_else(|| invalid(&format!("{prefix}detectorId"), &raw, "a detector id is 1 to 300 letters and digits"))?;
+    let raw = required("investigationId")?;
+    let investigation_id = ids::investigation_id(&raw).ok_or_else(|| {
+        invalid(&format!("{prefix}investigationId"), &raw, "an investigation id is 1 to 64 hexadecimal digits and dashes")
+    })?;
+    let incident_record_arn = match text("incidentRecordArn")? {
+        Some(arn) => Some(ids::incident_arn(&arn).ok_or_else(|| {
+            invalid(
+                &format!("{prefix}incidentRecordArn"),
+                &arn,
+                "must be an Incident Manager incident record ARN (arn:aws:ssm-incidents::ACCOUNT:incident-record/PLAN/ID)",
+            )
+        })?),
+        None => None,
     };
-    let mut finding_ids = Vec::new();
+    Ok(InvestigationRef { detector_id, investigation_id, incident_record_arn, finding_ids: finding_ids(fields, prefix)? })
+}
+
+/// The event's `findingId` and `findingIds`: real finding ids only (a short id
+/// such as `1` would match nearly any incident), at most [`MAX_FINDING_IDS`],
+/// lower-cased, each once, in first-seen order.
+fn finding_ids(fields: &Value, prefix: &str) -> Result<Vec<String>, EventError> {
+    let one = |field: &str, value: &Value| -> Result<String, EventError> {
+        let id = value.as_str().map(str::trim).unwrap_or_default();
+        ids::finding_id(id)
+            .ok_or_else(|| invalid(&format!("{prefix}{field}"), &value.to_string(), "a GuardDuty finding id is 32 hexadecimal digits"))
+    };
+    let mut named: Vec<(&str, &Value)> = Vec::new();
     if let Some(v) = fields.get("findingId").filter(|v| !v.is_null()) {
-        finding_ids.push(finding_id("findingId", v)?);
+        named.push(("findingId", v));
     }
     match fields.get("findingIds") {
         None | Some(Value::Null) => {}
-        Some(Value::Array(items)) => {
-            for item in items {
-                finding_ids.push(finding_id("findingIds", item)?);
-            }
+        Some(Value::Array(items)) if items.len() + named.len() > MAX_FINDING_IDS => {
+            return Err(invalid(&format!("{prefix}findingIds"), &format!("{} ids", items.len()), "an event names at most 100 finding ids"))
         }
-        Some(other) => {
-            return Err(EventError::Invalid {
-                field: format!("{prefix}findingIds"),
-                value: other.to_string(),
-                why: "must be a list of strings",
-            })
+        Some(Value::Array(items)) => named.extend(items.iter().map(|v| ("findingIds", v))),
+        Some(other) => return Err(invalid(&format!("{prefix}findingIds"), &other.to_string(), "must be a list of strings")),
+    }
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (field, value) in named {
+        let id = one(field, value)?;
+        if seen.insert(id.clone()) {
+            out.push(id);
         }
     }
-    Ok(InvestigationRef { detector_id, investigation_id, incident_record_arn, finding_ids })
+    Ok(out)
 }
 
 fn json_kind(v: &Value) -> &'static str {
@@ -380,5 +396,64 @@ mod tests {
         let mut e = envelope(json!({"caseId": "1234567890"}));
         e["detail-type"] = json!("Something Else");
         assert!(matches!(parse(&e), Err(EventError::Unsupported { detail_type, .. }) if detail_type == "Something Else"));
+    }
+
+    #[test]
+    fn ids_are_lower_cased_so_one_investigation_has_one_spelling() {
+        let upper = parse(&json!({"detectorId": DET.to_uppercase(), "investigationId": INV.to_uppercase()})).expect("valid");
+        assert_eq!(upper, parse(&json!({"detectorId": DET, "investigationId": INV})).expect("valid"));
+    }
+
+    #[test]
+    fn only_aws_schedulers_run_the_sweep() {
+        let mut forged = sample("scheduled-sweep");
+        forged["source"] = json!("attacker.pipeline");
+        assert!(matches!(parse(&forged), Err(EventError::Unsupported { .. })), "judged by its detail, never a sweep");
+        forged["detail"] = json!({"detectorId": DET, "investigationId": INV});
+        assert!(matches!(parse(&forged), Ok(Trigger::Investigation(_))));
+        let mut scheduler = sample("scheduled-sweep");
+        scheduler["source"] = json!("aws.scheduler");
+        assert_eq!(parse(&scheduler), Ok(Trigger::Sweep));
+    }
+
+    #[test]
+    fn sample_and_archived_findings_are_flagged_and_finding_ids_checked() {
+        let mut f = sample("guardduty-finding");
+        f["detail"]["service"]["additionalInfo"] = json!({"sample": true});
+        assert!(matches!(parse(&f), Ok(Trigger::Finding(Finding { sample: true, archived: false, .. }))));
+        let mut f = sample("guardduty-finding");
+        f["detail"]["service"]["archived"] = json!(true);
+        assert!(matches!(parse(&f), Ok(Trigger::Finding(Finding { archived: true, .. }))));
+        let mut f = sample("guardduty-finding");
+        f["detail"]["id"] = json!("not-a-finding");
+        assert!(matches!(parse(&f), Err(EventError::Invalid { field, .. }) if field == "detail.id"));
+        let mut f = sample("guardduty-finding");
+        f["detail"]["accountId"] = json!("12345");
+        assert!(matches!(parse(&f), Err(EventError::Invalid { field, .. }) if field == "detail.accountId"));
+    }
+
+    #[test]
+    fn a_closed_case_needs_a_real_case_id() {
+        let mut c = sample("case-closed");
+        c["detail"]["caseId"] = json!("../../etc/passwd");
+        assert!(matches!(parse(&c), Err(EventError::Invalid { field, .. }) if field == "detail.caseId"));
+    }
+
+    #[test]
+    fn at_most_a_hundred_finding_ids_each_once() {
+        let ids: Vec<String> = (0..101).map(|i| format!("{i:032x}")).collect();
+        let e = parse(&json!({"detectorId": DET, "investigationId": INV, "findingIds": ids})).unwrap_err();
+        assert!(e.to_string().contains("at most 100"), "{e}");
+        let twice =
+            json!({"detectorId": DET, "investigationId": INV, "findingId": format!("{:032X}", 7), "findingIds": [format!("{:032x}", 7)]});
+        let Ok(Trigger::Investigation(r)) = parse(&twice) else { panic!("valid") };
+        assert_eq!(r.finding_ids, vec![format!("{:032x}", 7)]);
+    }
+
+    #[test]
+    fn a_huge_bad_value_is_quoted_short() {
+        let e = parse(&json!({"detectorId": "x".repeat(1_000_000), "investigationId": INV})).unwrap_err().to_string();
+        assert!(e.len() < 600, "{} characters", e.len());
+        assert!(e.contains("detectorId") && e.contains("…[truncated]"), "{e}");
     }
 }

@@ -14,7 +14,7 @@ pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error
     let (payload, context) = event.into_parts();
     // Lambda's deadline header is epoch milliseconds; a value past i64 is treated as "far away".
     let deadline_ms = i64::try_from(context.deadline).unwrap_or(i64::MAX);
-    let invocation = Invocation::new(context.request_id.clone(), deadline_ms, &app.clock);
+    let invocation = Invocation::new(context.request_id.clone(), deadline_ms, &app.clock).with_function_arn(&context.invoked_function_arn);
     let span = info_span!("escalation", requestId = %context.request_id, investigationId = field::Empty);
     async move {
         let result = flows::run(app, &payload, &invocation).await;

@@ -35,6 +35,7 @@
 //! Pure parts, plain functions over plain data:
 //!
 //! - `event`: recognises the trigger in an invocation payload.
+//! - `ids`: the shapes of outside ids, checked and lower-cased at every edge.
 //! - `investigation`: the investigation as plain data.
 //! - `decision`: the decision table: escalate, skip (and why) or pending.
 //! - `case_builder`: the `CreateCase` request, within the service's limits.
@@ -62,6 +63,7 @@ mod error;
 mod event;
 mod flows;
 mod handler;
+mod ids;
 mod incident_matcher;
 mod init_error;
 mod investigation;

@@ -95,19 +95,21 @@ async fn an_explicit_incident_is_linked_even_if_nothing_mentions_the_investigati
 }
 
 #[tokio::test]
-async fn a_resolved_or_unreadable_explicit_incident_falls_back_to_the_search() {
+async fn a_resolved_explicit_incident_falls_back_to_the_search_and_a_malformed_one_is_refused() {
     let env = start(&[]).await;
     let mut e = event("investigation-critical");
     e["detail"]["incidentRecordArn"] = json!(RESOLVED);
     let result = serde_json::to_value(env.run(&e).await.expect("escalated")).expect("json");
     assert_eq!(result["incidentRecordArns"], json!([MATCHING]));
     assert_eq!(env.sim.state(|s| s.related_items[RESOLVED].len()), 0);
-    // An ARN the service refuses as invalid: the search runs, the case is still opened.
+    // An ARN that is not an incident record's (a short account): refused before any AWS call.
+    let calls = operations(&env.sim).len();
     let mut e = event("investigation-explicit-incident");
     e["detail"]["incidentRecordArn"] = json!("arn:aws:ssm-incidents::12345:incident-record/SecurityResponse/short-account");
-    let result = serde_json::to_value(env.run(&e).await.expect("escalated")).expect("json");
-    assert_eq!(result["outcome"], "escalated");
-    assert_eq!(result["incidentRecordArns"], json!([]));
+    let err = env.run(&e).await.expect_err("malformed");
+    assert_eq!(err.kind(), "MalformedEvent");
+    assert!(err.to_string().contains("detail.incidentRecordArn"), "{err}");
+    assert_eq!(operations(&env.sim).len(), calls);
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ use aws_sdk_guardduty::primitives::DateTime;
 use aws_sdk_guardduty::types::{InvestigationSortCriteria, InvestigationSortField, OrderBy};
 
 use super::{fail, AwsError};
+use crate::ids;
 use crate::investigation::{Investigation, Status};
 
 /// One investigation as `ListInvestigations` lists it.
@@ -55,10 +56,19 @@ impl GuardDuty {
         let out =
             self.client.get_investigation().detector_id(detector_id).investigation_id(investigation_id).send().await.map_err(fail(OP))?;
         let inv = out.investigation().ok_or_else(|| AwsError::new(OP, "EmptyAnswer", "the answer holds no investigation"))?;
+        // An answer about another investigation (or none) must not be escalated as this one:
+        // its tokens and its incident search would be another's.
+        let answered = inv.investigation_id().unwrap_or_default();
+        if !answered.eq_ignore_ascii_case(investigation_id) {
+            let message = format!("asked for investigation {investigation_id}, the answer is about {:?}", ids::quote(answered));
+            return Err(AwsError::new(OP, "InvalidAnswer", message));
+        }
+        let status =
+            inv.status().ok_or_else(|| AwsError::new(OP, "InvalidAnswer", format!("investigation {investigation_id} has no status")))?;
         Ok(Investigation {
             detector_id: detector_id.to_string(),
-            id: inv.investigation_id().unwrap_or(investigation_id).to_string(),
-            status: Status::parse(inv.status().map_or("", |s| s.as_str())),
+            id: investigation_id.to_string(),
+            status: Status::parse(status.as_str()),
             risk_level: inv.risk_level().map(|r| r.as_str().to_string()),
             confidence: inv.confidence().map(|c| c.as_str().to_string()),
             risk: inv.risk().map(str::to_string),
@@ -101,8 +111,13 @@ impl GuardDuty {
                     start_ms: millis(i.start_time()),
                     end_ms: millis(i.end_time()),
                 };
-                if !summary.id.is_empty() && summary.end_ms.is_none_or(|end| end >= ended_after_ms) {
-                    listing.investigations.push(summary);
+                // An id that is not one (empty, or another shape) is left out: nothing can be done with it.
+                let Some(id) = ids::investigation_id(&summary.id) else {
+                    tracing::warn!(id = %ids::quote(&summary.id), "ListInvestigations listed an id that is not an investigation id; left out");
+                    continue;
+                };
+                if summary.end_ms.is_none_or(|end| end >= ended_after_ms) {
+                    listing.investigations.push(InvestigationSummary { id, ..summary });
                 }
             }
             match out.next_token().filter(|t| !t.is_empty()) {
@@ -133,6 +148,8 @@ impl GuardDuty {
             .send()
             .await
             .map_err(fail(OP))?;
-        out.investigation_id().map(str::to_string).ok_or_else(|| AwsError::new(OP, "EmptyAnswer", "the answer holds no investigation id"))
+        let id = out.investigation_id().unwrap_or_default();
+        ids::investigation_id(id)
+            .ok_or_else(|| AwsError::new(OP, "InvalidAnswer", format!("the answer's investigation id {:?} is not one", ids::quote(id))))
     }
 }

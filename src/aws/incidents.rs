@@ -9,8 +9,49 @@ use aws_sdk_ssmincidents::types::{
 };
 
 use super::{build_error, fail, written, AwsError, Written};
+use crate::ids;
 use crate::incident_matcher::{Candidate, RelatedItemView};
 use crate::links::{CaseItem, StartIncident, TimelineEvent, INCIDENT_SOURCE};
+
+/// The most pages one listing reads (100 entries each).
+pub const MAX_PAGES: usize = 20;
+
+/// A bounded walk over a listing's pages: at most [`MAX_PAGES`], and a page
+/// token seen before ends it (a service that hands one back would page for ever).
+#[derive(Default)]
+struct Pages {
+    read: usize,
+    next: Option<String>,
+    seen: Vec<String>,
+    done: bool,
+}
+
+impl Pages {
+    /// The token to ask the next page with (`None` inside for the first page),
+    /// or `None` when the listing is over.
+    fn next(&mut self) -> Option<Option<String>> {
+        (!self.done && self.read < MAX_PAGES).then(|| self.next.take())
+    }
+
+    /// Takes the page's `nextToken`.
+    fn after(&mut self, operation: &str, token: Option<&str>) {
+        self.read += 1;
+        match token.filter(|t| !t.is_empty()) {
+            None => self.done = true,
+            Some(t) if self.seen.iter().any(|s| s == t) => {
+                tracing::warn!(operation, "the service repeated a page token; the listing stops here");
+                self.done = true;
+            }
+            Some(t) => {
+                self.seen.push(t.to_string());
+                self.next = Some(t.to_string());
+                if self.read == MAX_PAGES {
+                    tracing::warn!(operation, pages = MAX_PAGES, "the listing has more pages than this product reads; it stops here");
+                }
+            }
+        }
+    }
+}
 
 /// The Incident Manager client, built once per cold start.
 #[derive(Debug, Clone)]
@@ -37,8 +78,12 @@ impl Incidents {
         let Some(r) = record.incident_record() else {
             return Ok(None);
         };
+        if r.arn() != arn {
+            let message = format!("asked for incident record {arn}, the answer is about {:?}", ids::quote(r.arn()));
+            return Err(AwsError::new("GetIncidentRecord", "InvalidAnswer", message));
+        }
         Ok(Some(Candidate {
-            arn: r.arn().to_string(),
+            arn: arn.to_string(),
             title: r.title().to_string(),
             summary: r.summary().map(str::to_string),
             dedupe_string: Some(r.dedupe_string().to_string()).filter(|s| !s.is_empty()),
@@ -48,7 +93,9 @@ impl Incidents {
         }))
     }
 
-    /// `ListIncidentRecords` of open records created after `after_ms`, every page: their ARNs.
+    /// `ListIncidentRecords` of open records created after `after_ms`: their
+    /// ARNs, at most [`MAX_PAGES`] pages (a repeated page token stops it too).
+    /// An entry that is not an incident record ARN is left out.
     pub async fn open_incidents_since(&self, after_ms: i64) -> Result<Vec<String>, AwsError> {
         const OP: &str = "ListIncidentRecords";
         let status = Filter::builder()
@@ -61,21 +108,32 @@ impl Incidents {
             .condition(Condition::After(DateTime::from_millis(after_ms)))
             .build()
             .map_err(build_error(OP))?;
-        let mut pages = self.client.list_incident_records().filters(status).filters(created).max_results(100).into_paginator().send();
         let mut found = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(fail(OP))?;
-            found.extend(page.incident_record_summaries().iter().map(|s| s.arn().to_string()));
+        let mut pages = Pages::default();
+        while let Some(token) = pages.next() {
+            let request = self.client.list_incident_records().filters(status.clone()).filters(created.clone()).max_results(100);
+            let page = request.set_next_token(token).send().await.map_err(fail(OP))?;
+            for arn in page.incident_record_summaries().iter().map(|s| s.arn()) {
+                match ids::incident_arn(arn) {
+                    Some(arn) => found.push(arn),
+                    None => {
+                        tracing::warn!(arn = %ids::quote(arn), "ListIncidentRecords listed something that is not an incident record ARN; left out")
+                    }
+                }
+            }
+            pages.after(OP, page.next_token());
         }
         Ok(found)
     }
 
-    /// `ListRelatedItems`, every page.
+    /// `ListRelatedItems`, at most [`MAX_PAGES`] pages.
     pub async fn related_items(&self, arn: &str) -> Result<Vec<RelatedItemView>, AwsError> {
-        let mut pages = self.client.list_related_items().incident_record_arn(arn).max_results(100).into_paginator().send();
+        const OP: &str = "ListRelatedItems";
         let mut items = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(fail("ListRelatedItems"))?;
+        let mut pages = Pages::default();
+        while let Some(token) = pages.next() {
+            let request = self.client.list_related_items().incident_record_arn(arn).max_results(100);
+            let page = request.set_next_token(token).send().await.map_err(fail(OP))?;
             for item in page.related_items() {
                 let value = match item.identifier().and_then(|i| i.value()) {
                     Some(ItemValue::Url(v) | ItemValue::Arn(v) | ItemValue::MetricDefinition(v)) => v.clone(),
@@ -83,6 +141,7 @@ impl Incidents {
                 };
                 items.push(RelatedItemView { title: item.title().map(str::to_string), value });
             }
+            pages.after(OP, page.next_token());
         }
         Ok(items)
     }

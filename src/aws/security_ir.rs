@@ -8,6 +8,7 @@ use aws_sdk_securityir::types::{AwsRegion, CaseMetadataEntry, EngagementType, Im
 
 use super::{build_error, fail, written, AwsError, Written};
 use crate::case_builder::CaseRequest;
+use crate::ids;
 
 /// What the case holds that the links and the close-out need.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -71,7 +72,10 @@ impl SecurityIr {
             .send()
             .await
             .map_err(fail(OP))?;
-        Ok(out.case_id().to_string())
+        // Nothing is recorded or linked with a case id that is not one.
+        ids::case_id(out.case_id()).ok_or_else(|| {
+            AwsError::new(OP, "InvalidAnswer", format!("the answer's caseId {:?} is not 10 to 32 digits", ids::quote(out.case_id())))
+        })
     }
 
     /// `GetCase`: what the links and the close-out need to know of a case.

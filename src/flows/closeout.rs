@@ -4,19 +4,22 @@
 //! both with tokens; an incident already resolved is left alone.
 
 use futures_util::future::join_all;
-use tracing::info;
+use tracing::{info, warn};
 
-use crate::app::App;
+use crate::app::{App, Invocation};
 use crate::aws::AwsError;
 use crate::decision::SkipReason;
 use crate::error::Error;
 use crate::outcome::Outcome;
 use crate::token;
-use crate::{console, links};
+use crate::{console, ids, links};
+
+/// The most other cases of one incident read to decide whether it stays open.
+const MAX_OTHER_CASES: usize = 20;
 
 /// Handles a `Case Closed` event (`event_time_ms`: the event's time, used when the
 /// case carries no close date, so the timeline event's body is the same on every delivery).
-pub(super) async fn close(app: &App, case_id: &str, event_time_ms: i64) -> Result<Outcome, Error> {
+pub(super) async fn close(app: &App, case_id: &str, event_time_ms: i64, invocation: &Invocation) -> Result<Outcome, Error> {
     let unknown = || Outcome::Skipped {
         reason: SkipReason::UnknownCase,
         investigation_id: None,
@@ -29,7 +32,7 @@ pub(super) async fn close(app: &App, case_id: &str, event_time_ms: i64) -> Resul
         Err(e) if e.is_not_found() => return Ok(unknown()),
         Err(e) => return Err(e.into()),
     };
-    let Some(incidents) = linked_incidents(app, case_id, &case.metadata).await? else {
+    let Some(incidents) = linked_incidents(app, case_id, &case.metadata, invocation.account.as_deref()).await? else {
         return Ok(unknown());
     };
     // A late or retried event for a case reopened since: leave its incidents open.
@@ -60,24 +63,31 @@ pub(super) async fn close(app: &App, case_id: &str, event_time_ms: i64) -> Resul
 }
 
 /// The incidents a case links, or `None` when it is not this product's case.
-/// Ours when the ledger has its case item or it carries our metadata (a case
-/// opened before the ledger was configured has only the latter); the incidents
-/// are all that either names.
-async fn linked_incidents(app: &App, case_id: &str, metadata: &[(String, String)]) -> Result<Option<Vec<String>>, Error> {
-    let mut incidents = links::linked_incidents(metadata);
-    let in_ledger = match &app.ledger {
-        Some(ledger) => ledger.case_incidents(case_id).await?,
-        None => None,
-    };
-    if in_ledger.is_none() && incidents.is_empty() {
-        return Ok(None);
+///
+/// With a ledger, the ledger's case item decides: anyone who can edit a case can
+/// edit its metadata, so the metadata alone is never trusted. Without one, the
+/// metadata is all there is; only values that are incident record ARNs (of this
+/// account, when it is known) count. Either way [`resolve`] then resolves only an
+/// incident that still links back to this case.
+async fn linked_incidents(
+    app: &App,
+    case_id: &str,
+    metadata: &[(String, String)],
+    account: Option<&str>,
+) -> Result<Option<Vec<String>>, Error> {
+    if let Some(ledger) = &app.ledger {
+        return Ok(ledger.case_incidents(case_id).await?);
     }
-    for arn in in_ledger.into_iter().flatten() {
-        if !incidents.contains(&arn) {
-            incidents.push(arn);
+    let mut incidents = Vec::new();
+    for value in links::linked_incidents(metadata) {
+        match ids::incident_arn(&value) {
+            Some(arn) if account.is_none_or(|a| ids::incident_account(&arn) == Some(a)) => incidents.push(arn),
+            _ => {
+                warn!(case_id, value = %ids::quote(&value), "case metadata names something that is not an incident record of this account; ignored")
+            }
         }
     }
-    Ok(Some(incidents))
+    Ok((!incidents.is_empty()).then_some(incidents))
 }
 
 /// Resolves one incident of a closed case, unless it is resolved already, gone,
@@ -89,11 +99,23 @@ async fn resolve(app: &App, case_id: &str, arn: &str, event: &links::TimelineEve
         info!(incident = arn, "the linked incident record no longer exists");
         return Ok(false);
     };
+    // The link this product wrote must still be there: a name in the case's metadata
+    // (which anyone editing the case can change) resolves nothing on its own.
+    if !links::has_case_item(&record.related_items, &links::case_item(&app.case_region, case_id)) {
+        warn!(incident = arn, case_id, "the incident does not link back to this case: not resolved");
+        return Ok(false);
+    }
     if !record.open {
         info!(incident = arn, "already resolved");
         return Ok(true);
     }
-    for other in record.related_items.iter().filter_map(|i| console::case_id_from_url(&i.value)).filter(|id| id != case_id) {
+    let others: Vec<String> =
+        record.related_items.iter().filter_map(|i| console::case_id_from_url(&i.value)).filter(|id| id != case_id).collect();
+    if others.len() > MAX_OTHER_CASES {
+        warn!(incident = arn, cases = others.len(), "the incident links more cases than are checked; it stays open");
+        return Ok(false);
+    }
+    for other in others {
         let status = app.security_ir.get_case(&other).await?.status;
         if status.as_deref() != Some("Closed") {
             info!(incident = arn, other_case = other, "another open case links this incident: it stays open");

@@ -43,6 +43,14 @@ fn pending(f: &Finding, investigation_id: Option<String>, dry_run: bool) -> Outc
 
 /// Handles one finding event.
 pub(super) async fn start_investigation(app: &App, f: &Finding, invocation: &Invocation) -> Result<Outcome, Error> {
+    // Facts of the event itself, decided before any AWS call: samples must not spend
+    // the 10-a-day investigation quota, and the account has suppressed archived ones.
+    if f.sample {
+        return Ok(skipped(f, SkipReason::SampleFinding));
+    }
+    if f.archived {
+        return Ok(skipped(f, SkipReason::ArchivedFinding));
+    }
     if !app.config.start_investigations {
         return Ok(skipped(f, SkipReason::StartInvestigationsOff));
     }
@@ -114,6 +122,8 @@ mod tests {
             region: "us-east-1".into(),
             detector_id: "12abc34d567e8fa901bc2d34e56789f0".into(),
             severity,
+            sample: false,
+            archived: false,
         }
     }
 

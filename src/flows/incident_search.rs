@@ -49,8 +49,18 @@ pub(super) async fn find(app: &App, explicit: Option<&str>, needles: &Needles, w
     let arns = app.incidents.open_incidents_since(window_start_ms).await?;
     let mut found = Vec::new();
     for chunk in arns.chunks(SEARCH_CONCURRENCY) {
-        for record in join_all(chunk.iter().map(|arn| app.incidents.incident(arn))).await {
-            let Some(record) = record? else { continue };
+        for (arn, record) in chunk.iter().zip(join_all(chunk.iter().map(|arn| app.incidents.incident(arn))).await) {
+            // One record that cannot be read (not ours to read, deleted meanwhile) must
+            // not block the others, nor every later escalation.
+            let record = match record {
+                Ok(Some(record)) => record,
+                Ok(None) => continue,
+                Err(e) if e.is_unusable_reference() => {
+                    warn!(incident = arn, error = %e, "a listed incident record cannot be read; skipped");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             if let Some(rule) = match_candidate(&record, needles) {
                 found.push(Found { record, rule });
             }

@@ -41,6 +41,6 @@ pub async fn run(app: &App, payload: &Value, invocation: &Invocation) -> Result<
         }
         Trigger::Sweep => sweep::sweep(app, invocation).await,
         Trigger::Finding(finding) => findings::start_investigation(app, &finding, invocation).await,
-        Trigger::CaseClosed { case_id, event_time_ms } => closeout::close(app, &case_id, event_time_ms).await,
+        Trigger::CaseClosed { case_id, event_time_ms } => closeout::close(app, &case_id, event_time_ms, invocation).await,
     }
 }

@@ -116,3 +116,39 @@ async fn a_hand_made_case_is_unknown_even_with_a_ledger() {
     assert_eq!(env.outcome(&closed(&id)).await["reason"], "unknown_case");
     assert_eq!(env.calls("GetIncidentRecord"), 0);
 }
+
+/// A case someone opened by hand and then gave metadata naming an open incident
+/// that this product never linked to it: closing it must resolve nothing.
+async fn forged_case(env: &TestEnv) -> String {
+    let id = hand_made_case(env).await;
+    let ir = aws_sdk_securityir::Client::new(&escalator_sim::sdk_config(&env.sim).await);
+    let entry = aws_sdk_securityir::types::CaseMetadataEntry::builder()
+        .key("ssm-incidents:incident-record-arn")
+        .value(MATCHING)
+        .build()
+        .expect("entry");
+    ir.update_case().case_id(&id).case_metadata(entry).send().await.expect("metadata");
+    env.sim.state(|s| close_case(s, &id, "Investigation Completed"));
+    id
+}
+
+#[tokio::test]
+async fn a_forged_close_out_resolves_nothing_with_the_ledger() {
+    let env = start_with_ledger(demo_fixture(), &[]).await;
+    let id = forged_case(&env).await;
+    // The ledger never recorded this case: its metadata alone is not trusted.
+    assert_eq!(env.outcome(&closed(&id)).await["reason"], "unknown_case");
+    assert_eq!(status(&env, MATCHING), "OPEN");
+    assert_eq!(env.calls("UpdateIncidentRecord") + env.calls("CreateTimelineEvent"), 0);
+}
+
+#[tokio::test]
+async fn a_forged_close_out_resolves_nothing_without_the_ledger() {
+    let env = start(&[]).await;
+    let id = forged_case(&env).await;
+    // Metadata names the incident, but the incident does not link back to this case.
+    let result = env.outcome(&closed(&id)).await;
+    assert_eq!(result, json!({"outcome": "resolved", "caseId": id, "incidentRecordArns": []}));
+    assert_eq!(status(&env, MATCHING), "OPEN");
+    assert_eq!(env.calls("UpdateIncidentRecord") + env.calls("CreateTimelineEvent"), 0);
+}

@@ -17,7 +17,7 @@
 //! Table: partition key `pk` (String), no sort key, TTL attribute `ttl`.
 //! Calls: `GetItem` (consistent), `UpdateItem`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
@@ -289,7 +289,8 @@ impl Ledger {
             });
         };
         let held = Held { ledger: self, key: key.to_string(), owner: owner.to_string() };
-        Ok(Claim::Won(Lease { held, case_id: text(&item, "case_id") }))
+        let steps_done = item.get("steps_done").and_then(|v| v.as_ss().ok()).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+        Ok(Claim::Won(Lease { held, case_id: text(&item, "case_id"), steps_done }))
     }
 
     /// Records a skip, unless the investigation was escalated or is being escalated
@@ -396,12 +397,31 @@ impl Held<'_> {
 pub struct Lease<'a> {
     held: Held<'a>,
     case_id: Option<String>,
+    steps_done: BTreeSet<String>,
 }
 
 impl Lease<'_> {
     /// The case an earlier holder (or this one) opened, if any.
     pub fn case_id(&self) -> Option<&str> {
         self.case_id.as_deref()
+    }
+
+    /// The link writes an earlier holder (or this one) made, by step name: a
+    /// resume does only what is missing, even after the services' token window.
+    pub fn steps_done(&self) -> &BTreeSet<String> {
+        &self.steps_done
+    }
+
+    /// Records link writes as made (added to the item's `steps_done` set).
+    pub async fn record_steps(&mut self, steps: &[String]) -> Result<(), AwsError> {
+        let new: Vec<String> = steps.iter().filter(|s| !self.steps_done.contains(*s)).cloned().collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        let values = vec![(":steps", AttributeValue::Ss(new.clone())), (":now", n(self.held.ledger.clock.now_secs()))];
+        self.held.update("SET updated_at = :now ADD steps_done :steps", values).await?;
+        self.steps_done.extend(new);
+        Ok(())
     }
 
     /// Records the case this holder opened, so a takeover resumes with it, and

@@ -5,6 +5,8 @@
 //! token derived from the investigation; the metadata is read first and only
 //! what is missing is written.
 
+use std::collections::BTreeSet;
+
 use futures_util::future::{join_all, BoxFuture, FutureExt};
 use tracing::{info, warn};
 
@@ -30,11 +32,22 @@ pub(super) struct OpenedCase<'a> {
     pub metadata: &'a [(String, String)],
 }
 
-type Write<'a> = BoxFuture<'a, Result<(&'static str, Written), AwsError>>;
+/// A write and the name of its step (`related-item/ARN`, `timeline-event/ARN`, `comment/ARN`).
+type Write<'a> = BoxFuture<'a, (String, Result<Written, AwsError>)>;
 
-/// Makes every cross-link write at once; returns the ones that failed. All are
-/// attempted even when one fails, so a retry has as little left to do as possible.
-pub(super) async fn link(app: &App, case: &OpenedCase<'_>, found: &[Found]) -> Vec<AwsError> {
+/// What the link writes came to.
+#[derive(Debug, Default)]
+pub(super) struct Linked {
+    /// The steps made now (or found made), by name, for the ledger.
+    pub done: Vec<String>,
+    /// The writes that failed.
+    pub failures: Vec<AwsError>,
+}
+
+/// Makes every cross-link write at once, but for the steps in `done_before`
+/// (made by an earlier attempt, as the ledger recorded). All are attempted even
+/// when one fails, so a retry has as little left to do as possible.
+pub(super) async fn link(app: &App, case: &OpenedCase<'_>, found: &[Found], done_before: &BTreeSet<String>) -> Linked {
     let scope = Scope { region: &app.region, detector_id: &case.inv.detector_id, investigation_id: &case.inv.id };
     let case_id = case.case_id;
     let item = links::case_item(&app.case_region, case_id);
@@ -42,35 +55,47 @@ pub(super) async fn link(app: &App, case: &OpenedCase<'_>, found: &[Found]) -> V
     let mut writes: Vec<Write<'_>> = Vec::new();
     for f in found {
         let arn = f.record.arn.as_str();
-        if !links::has_case_item(&f.record.related_items, &item) {
+        let [item_step, timeline_step, comment_step] = ["related-item", "timeline-event", "comment"].map(|kind| format!("{kind}/{arn}"));
+        if !links::has_case_item(&f.record.related_items, &item) && !done_before.contains(&item_step) {
             let (item, token) = (&item, scope.related_item(case_id, arn));
-            writes.push(async move { app.incidents.add_case_item(arn, item, &token).await.map(|w| ("related item", w)) }.boxed());
+            writes.push(async move { (item_step, app.incidents.add_case_item(arn, item, &token).await) }.boxed());
         }
-        let (timeline, token) = (&timeline, scope.timeline_event(case_id, arn));
-        writes.push(async move { app.incidents.add_timeline_event(arn, timeline, &token).await.map(|w| ("timeline event", w)) }.boxed());
-        let body = links::case_comment(&f.record.title, arn, &app.incident_region);
-        let token = scope.comment(case_id, arn);
-        writes.push(async move { app.security_ir.comment_on_case(case_id, &body, &token).await.map(|w| ("case comment", w)) }.boxed());
+        if !done_before.contains(&timeline_step) {
+            let (timeline, token) = (&timeline, scope.timeline_event(case_id, arn));
+            writes.push(async move { (timeline_step, app.incidents.add_timeline_event(arn, timeline, &token).await) }.boxed());
+        }
+        if !done_before.contains(&comment_step) {
+            let body = links::case_comment(&f.record.title, arn, &app.incident_region);
+            let token = scope.comment(case_id, arn);
+            writes.push(async move { (comment_step, app.security_ir.comment_on_case(case_id, &body, &token).await) }.boxed());
+        }
     }
+    // The metadata is read before and written only where something is missing: no step to record.
     let (entries, left_out) = links::metadata_with(case.metadata, &arns(found));
     if !left_out.is_empty() {
         warn!(incidents = ?left_out, "the case already holds 30 metadata entries; these incidents are linked by comment only");
     }
     if let Some(entries) = entries {
         writes.push(
-            async move { app.security_ir.set_case_metadata(case_id, &entries).await.map(|()| ("case metadata", Written::Done)) }.boxed(),
+            async move { (String::new(), app.security_ir.set_case_metadata(case_id, &entries).await.map(|()| Written::Done)) }.boxed(),
         );
     }
-    let mut failures = Vec::new();
-    for result in join_all(writes).await {
+    let mut linked = Linked::default();
+    for (step, result) in join_all(writes).await {
         match result {
-            Ok((what, Written::AlreadyThere)) => info!(what, "already linked"),
-            Ok(_) => {}
+            Ok(written) => {
+                if written == Written::AlreadyThere {
+                    info!(step, "already linked");
+                }
+                if !step.is_empty() {
+                    linked.done.push(step);
+                }
+            }
             Err(e) => {
                 warn!(error = %e, "link write failed");
-                failures.push(e);
+                linked.failures.push(e);
             }
         }
     }
-    failures
+    linked
 }

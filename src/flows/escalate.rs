@@ -153,7 +153,7 @@ async fn under_lease(app: &App, ledger: &Ledger, key: &str, e: &Escalating<'_>, 
 /// Opens the case (or resumes with the one the lease recorded) while searching
 /// for the incidents, starts an incident when none matched and a plan is set,
 /// then makes every link.
-async fn open_and_link(app: &App, e: &Escalating<'_>, lease: Option<&mut Lease<'_>>) -> Result<Outcome, Error> {
+async fn open_and_link(app: &App, e: &Escalating<'_>, mut lease: Option<&mut Lease<'_>>) -> Result<Outcome, Error> {
     let case = case_request(app, e)?;
     let needles = needles(&e.inv, &e.target.finding_ids);
     let window_start = window_start_ms(case.reported_incident_start_ms, app.config.incident_lookback_hours);
@@ -171,7 +171,7 @@ async fn open_and_link(app: &App, e: &Escalating<'_>, lease: Option<&mut Lease<'
         return Err(Error::Deadline { investigation_id: e.inv.id.clone() });
     }
     let search = in_time(e, incident_search::find(app, explicit, &needles, window_start));
-    let (opened, found) = tokio::join!(open_case(&app.security_ir, &case, lease), search);
+    let (opened, found) = tokio::join!(open_case(&app.security_ir, &case, lease.as_deref_mut()), search);
     let (case_id, case_view) = opened.map_err(|err| {
         if err.is_quota() {
             Error::CaseQuota { investigation_id: e.inv.id.clone(), message: err.message }
@@ -186,9 +186,14 @@ async fn open_and_link(app: &App, e: &Escalating<'_>, lease: Option<&mut Lease<'
         info!(incident = f.record.arn, rule = %f.rule, "linking incident");
     }
     let opened = OpenedCase { inv: &e.inv, risk: e.risk, confidence: e.confidence, case_id: &case_id, metadata: &case_view.metadata };
-    let failures = in_time(e, cross_link::link(app, &opened, &found)).await?;
-    if !failures.is_empty() {
-        return Err(links_failed(&case_id, failures));
+    let done_before = lease.as_ref().map(|l| l.steps_done().clone()).unwrap_or_default();
+    let linked = in_time(e, cross_link::link(app, &opened, &found, &done_before)).await?;
+    // What was written is recorded even when something failed, so the retry repeats none of it.
+    if let Some(lease) = lease {
+        lease.record_steps(&linked.done).await?;
+    }
+    if !linked.failures.is_empty() {
+        return Err(links_failed(&case_id, linked.failures));
     }
     Ok(escalated(e, Some(case_id), arns(&found), started, false))
 }

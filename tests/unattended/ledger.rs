@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use escalator_sim::{demo_fixture, Moto, OpFaults};
+use escalator_sim::{demo_fixture, FailKind, Moto, OpFaults};
 use investigation_escalator::{investigation_key, Claim, Clock, Entry, Escalation, Ledger, RiskLevel};
 
 use super::{CRITICAL, DETECTOR, LOW};
@@ -164,6 +164,22 @@ async fn a_deadline_mid_escalation_releases_the_lease_so_a_redelivery_resumes_at
     assert_eq!(result["outcome"], "escalated");
     assert_eq!(env.calls("CreateCase"), 1);
     assert_eq!(writes(&env.sim).cases, 1);
+}
+
+#[tokio::test]
+async fn a_resume_after_the_token_window_makes_only_the_link_writes_that_failed() {
+    let env = start_with_ledger(demo_fixture(), &[]).await;
+    // The comment fails through every SDK retry; the related item and the timeline event succeed.
+    env.sim.faults(|f| f.fail_next("CreateCaseComment", 3, FailKind::ServerError));
+    let err = env.run(&event("investigation-critical")).await.expect_err("the comment fails");
+    assert_eq!(err.kind(), "LinkFailed");
+    // The redelivery comes after the services forgot every token: only the ledger knows what was done.
+    env.sim.expire_tokens();
+    let result = env.outcome(&event("investigation-critical")).await;
+    assert_eq!(result["outcome"], "escalated");
+    assert_eq!(writes(&env.sim), Writes::one_linked(), "no second timeline event, related item or case");
+    assert_eq!(env.calls("CreateTimelineEvent"), 1, "the timeline event was not sent again");
+    assert_eq!(env.calls("CreateCase"), 1);
 }
 
 #[tokio::test]

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Check the IAM permissions in template.yaml against docs/design.md §9.
+"""Check the IAM permissions in template.yaml against docs/design.md §9 and §12.
 
 The function's role must name exactly the actions the code calls (EXPECTED
-below), each spelled out: no action anywhere in the template (function
+below), each spelled out, and grant Security IR writes only under the product's
+tag condition: no action anywhere in the template (function
 policies, IAM resources, resource policies) may contain a wildcard, and no
 policy may use NotAction. The function's Policies must be inline statements:
 a managed policy or a SAM policy template would grant actions this check cannot
@@ -57,6 +58,15 @@ EXPECTED = {
 
 # Where policy documents live, by resource type: property paths to a policy
 # document or to a list of {PolicyDocument: ...}.
+# Security IR writes must carry the tag condition the service supports for
+# them (Service Authorization Reference for security-ir): creating a case (and
+# tagging it) only with the product's tag in the request, writing to a case only
+# when the case carries it. Reads need no condition.
+TAG_KEY = "created-by"
+TAG_VALUE = "investigation-escalator"
+REQUEST_TAGGED = {"security-ir:CreateCase", "security-ir:TagResource"}
+RESOURCE_TAGGED = {"security-ir:UpdateCase", "security-ir:CreateCaseComment"}
+
 POLICY_DOCUMENT_PROPERTIES = {
     "AWS::IAM::Policy": ["PolicyDocument"],
     "AWS::IAM::ManagedPolicy": ["PolicyDocument"],
@@ -169,6 +179,21 @@ def _actions(statement, where, problems):
     return found
 
 
+def _tag_conditions(statement, actions, where, problems):
+    """Each Security IR write in `statement` needs its tag condition."""
+    conditions = statement.get("Condition") or {}
+    equals = conditions.get("StringEquals") or {} if isinstance(conditions, dict) else {}
+    for action in actions:
+        if action in REQUEST_TAGGED:
+            key = f"aws:RequestTag/{TAG_KEY}"
+        elif action in RESOURCE_TAGGED:
+            key = f"aws:ResourceTag/{TAG_KEY}"
+        else:
+            continue
+        if equals.get(key) != TAG_VALUE:
+            problems.append(f"{where}: {action} is granted without the condition StringEquals {key} = {TAG_VALUE}")
+
+
 def check(template):
     problems = []
     resources = template.get("Resources") if isinstance(template, dict) else None
@@ -195,6 +220,8 @@ def check(template):
                         if isinstance(policy, dict) and "Statement" in policy:
                             for statement, swhere in _statements(policy, where, problems):
                                 actions = _actions(statement, swhere, problems)
+                                if isinstance(statement, dict):
+                                    _tag_conditions(statement, actions, swhere, problems)
                                 if is_target:
                                     function_actions.update(actions)
                         else:

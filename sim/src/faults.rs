@@ -43,6 +43,10 @@ pub struct Faults {
     pub operations: HashMap<String, OpFaults>,
     /// Failures queued for the next calls of an operation, used first.
     pub fail_next: HashMap<String, VecDeque<FailKind>>,
+    /// An answer an operation gives instead of its own, to test what a broken or
+    /// hostile service could send: the request is still validated and logged,
+    /// nothing is written.
+    pub answers: HashMap<String, serde_json::Value>,
     #[serde(skip)]
     rng: u64,
 }
@@ -51,6 +55,11 @@ impl Faults {
     /// Queues `n` failures of `kind` for the next calls of `operation`.
     pub fn fail_next(&mut self, operation: &str, n: usize, kind: FailKind) {
         self.fail_next.entry(operation.to_string()).or_default().extend(std::iter::repeat_n(kind, n));
+    }
+
+    /// Makes `operation` answer `answer` (HTTP 2xx, as JSON) instead of its own answer.
+    pub fn answer_with(&mut self, operation: &str, answer: serde_json::Value) {
+        self.answers.insert(operation.to_string(), answer);
     }
 
     /// Sets the faults of one operation.

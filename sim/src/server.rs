@@ -195,6 +195,9 @@ async fn serve_aws(
             Some(FailKind::QuotaExceeded) => return Err(SimError::quota_exceeded(svc)),
             _ => {}
         }
+        if let Some(answer) = lock(&inner.faults).answers.get(&op.name).cloned() {
+            return Ok((op.response_code, answer));
+        }
 
         let mut state = lock(&inner.state);
         let answer = match token {

@@ -25,6 +25,9 @@ pub struct InvestigationSummary {
 /// keeps at most 100 investigations per account during the preview).
 pub const MAX_PAGES: usize = 20;
 
+/// What the SDK puts in a required enum member the answer left out.
+const SDK_MISSING: &str = "no value was set";
+
 /// What one listing found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listing {
@@ -57,14 +60,17 @@ impl GuardDuty {
             self.client.get_investigation().detector_id(detector_id).investigation_id(investigation_id).send().await.map_err(fail(OP))?;
         let inv = out.investigation().ok_or_else(|| AwsError::new(OP, "EmptyAnswer", "the answer holds no investigation"))?;
         // An answer about another investigation (or none) must not be escalated as this one:
-        // its tokens and its incident search would be another's.
+        // its tokens and its incident search would be another's. (The SDK fills a missing
+        // required member in: an empty id, or the status `SDK_MISSING`.)
         let answered = inv.investigation_id().unwrap_or_default();
         if !answered.eq_ignore_ascii_case(investigation_id) {
             let message = format!("asked for investigation {investigation_id}, the answer is about {:?}", ids::quote(answered));
             return Err(AwsError::new(OP, "InvalidAnswer", message));
         }
-        let status =
-            inv.status().ok_or_else(|| AwsError::new(OP, "InvalidAnswer", format!("investigation {investigation_id} has no status")))?;
+        let status = inv
+            .status()
+            .filter(|s| !s.as_str().is_empty() && s.as_str() != SDK_MISSING)
+            .ok_or_else(|| AwsError::new(OP, "InvalidAnswer", format!("investigation {investigation_id} has no status")))?;
         Ok(Investigation {
             detector_id: detector_id.to_string(),
             id: investigation_id.to_string(),

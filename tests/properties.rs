@@ -1,0 +1,154 @@
+//! Properties over arbitrary input: the event parser survives any JSON and says
+//! what is wrong in a bounded message; any investigation GuardDuty could answer
+//! becomes requests the services accept (the simulation validates every request
+//! against the service models, through the real SDK clients).
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+use common::*;
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+/// Arbitrary JSON, nested a few levels, with the field names the parser looks for
+/// mixed in so that it gets past its first checks.
+fn any_json() -> impl Strategy<Value = Value> {
+    let key = prop_oneof![
+        Just("detectorId".to_string()),
+        Just("investigationId".to_string()),
+        Just("detail".to_string()),
+        Just("detail-type".to_string()),
+        Just("source".to_string()),
+        Just("findingIds".to_string()),
+        Just("incidentRecordArn".to_string()),
+        Just("caseId".to_string()),
+        Just("time".to_string()),
+        "[a-z]{1,8}",
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        ".{0,80}".prop_map(Value::from),
+        "[0-9a-fA-F-]{1,70}".prop_map(Value::from),
+        Just(Value::from("Scheduled Event")),
+        Just(Value::from("aws.events")),
+        Just(Value::from("2026-11-20T09:00:00Z")),
+    ];
+    leaf.prop_recursive(4, 64, 8, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+            prop::collection::btree_map(key.clone(), inner, 0..8).prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 384, ..ProptestConfig::default() })]
+
+    /// Any payload: an answer or a named error, never a panic; the message is
+    /// bounded however large the bad value. Without configuration for findings
+    /// or sweeps, no parsed event reaches AWS here: only the parser runs.
+    #[test]
+    fn the_parser_survives_any_json(payload in any_json()) {
+        let env = parser_env();
+        let before = operations(&env.sim).len();
+        let result = runtime().block_on(env.run(&payload));
+        if let Err(e) = &result {
+            prop_assert!(e.to_string().chars().count() <= 1_000, "{}", e);
+            if e.kind() == "MalformedEvent" {
+                prop_assert_eq!(operations(&env.sim).len(), before, "a malformed event makes no AWS call");
+            }
+        }
+    }
+}
+
+/// One environment for every parser case (the simulation only has to be there).
+fn parser_env() -> &'static TestEnv {
+    static ENV: OnceLock<TestEnv> = OnceLock::new();
+    ENV.get_or_init(|| runtime().block_on(start(&[])))
+}
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime"))
+}
+
+/// Text as an investigation's model might write it: any characters, controls,
+/// bidirectional and zero-width ones included, sometimes very long.
+fn any_text(max: usize) -> impl Strategy<Value = String> {
+    prop_oneof![
+        ".{0,200}".boxed(),
+        // Long, to reach every limit (multi-byte characters count once, as the services count).
+        prop::collection::vec(prop_oneof![Just('a'), Just(' '), Just('é'), Just('漢'), Just('🔥')], max / 2..max)
+            .prop_map(|c| c.into_iter().collect())
+            .boxed(),
+        prop::collection::vec(any::<char>(), 0..max).prop_map(|c| c.into_iter().collect()).boxed(),
+        "[\\u{0000}-\\u{001F}\\u{200B}-\\u{200F}\\u{202A}-\\u{202E}\\u{2066}-\\u{2069}\\u{2028}\\u{2029} a-z]{0,300}".boxed(),
+    ]
+}
+
+/// An investigation GuardDuty could answer, fields arbitrary within the API's shapes.
+fn any_investigation() -> impl Strategy<Value = Value> {
+    (
+        prop_oneof![Just("Critical"), Just("High"), Just("Medium"), Just("Low"), Just("Info"), Just("Apocalyptic")],
+        prop_oneof![Just("High"), Just("Medium"), Just("Low"), Just("Unknown")],
+        any_text(3_000),
+        any_text(20_000),
+        prop_oneof![Just("123456789012".to_string()), "[0-9]{1,12}", ".{0,20}"],
+        prop_oneof![Just("us-east-1".to_string()), Just("eu-west-3".to_string()), "[a-z0-9-]{0,20}"],
+        (0i64..4_102_444_800, 0i64..86_400),
+        any_text(2_000),
+    )
+        .prop_map(|(risk_level, confidence, risk, summary, account, region, (start, took), prompt)| {
+            json!({
+                "detectorId": "12abc34d567e8fa901bc2d34e56789f0",
+                "status": "COMPLETED",
+                "riskLevel": risk_level,
+                "confidence": confidence,
+                "risk": risk,
+                "summary": summary,
+                "triggerPrompt": prompt,
+                "triggeredBy": "arn:aws:iam::123456789012:role/SecurityAnalyst",
+                "cloud": {"account": account, "provider": "AWS", "region": region},
+                "startTime": start,
+                "endTime": start + took,
+            })
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Whatever the investigation says, every request made for it passes the
+    /// services' validation (lengths, patterns, enums, sizes), through the real
+    /// SDK clients against the simulation: it escalates, or is skipped for a
+    /// reason of its own, never refused by a service.
+    #[test]
+    fn every_request_for_any_investigation_passes_the_service_models(inv in any_investigation()) {
+        static NEXT: AtomicUsize = AtomicUsize::new(1);
+        let id = format!("f0220000-0000-4000-8000-{:012x}", NEXT.fetch_add(1, Ordering::Relaxed));
+        let env = runtime().block_on(start(&[("RISK_THRESHOLD", "Info")]));
+        let mut inv = inv;
+        inv["investigationId"] = json!(id);
+        env.sim.state(|s| {
+            s.investigations.insert(format!("12abc34d567e8fa901bc2d34e56789f0/{id}"), inv.clone());
+        });
+        let payload = json!({"detectorId": "12abc34d567e8fa901bc2d34e56789f0", "investigationId": id});
+        let result = runtime().block_on(env.run(&payload));
+        let refused: Vec<(String, Option<String>)> = env.sim.state(|s| {
+            s.log.iter().filter(|e| e.status == 400).map(|e| (e.operation.clone(), e.error.clone())).collect()
+        });
+        prop_assert!(refused.is_empty(), "requests refused by the service models: {:?} for {}", refused, inv);
+        match result {
+            Ok(outcome) => {
+                let outcome = serde_json::to_value(outcome).unwrap_or_default();
+                prop_assert!(matches!(outcome["outcome"].as_str(), Some("escalated" | "skipped")), "{}", outcome);
+            }
+            Err(e) => prop_assert!(false, "{}: {} for {}", e.kind(), e, inv),
+        }
+    }
+}

@@ -134,7 +134,8 @@ pub fn match_candidate(c: &Candidate, needles: &Needles) -> Option<MatchRule> {
 /// before the investigation started. There is no upper bound: a record opened
 /// from the same finding while the investigation ran belongs to it too.
 pub fn window_start_ms(reference_ms: i64, lookback_hours: u32) -> i64 {
-    reference_ms - i64::from(lookback_hours) * 3_600_000
+    // Saturating: an investigation's time comes from outside and may be anything.
+    reference_ms.saturating_sub(i64::from(lookback_hours) * 3_600_000)
 }
 
 #[cfg(test)]
@@ -215,5 +216,11 @@ mod tests {
     #[test]
     fn the_window_reaches_back_the_lookback() {
         assert_eq!(window_start_ms(100_000_000, 24), 100_000_000 - 86_400_000);
+    }
+
+    #[test]
+    fn the_window_cannot_overflow_whatever_the_times() {
+        assert_eq!(window_start_ms(i64::MIN, 8_760), i64::MIN);
+        assert_eq!(window_start_ms(7_200_000, 1), 3_600_000);
     }
 }

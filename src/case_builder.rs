@@ -1,21 +1,19 @@
 //! The Security IR case (docs/design.md §5): a pure function of the
 //! investigation and the configuration, so one token always carries one body.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use thiserror::Error;
 
+use crate::case_description::describe;
 use crate::config::{Config, Watcher};
-use crate::console;
 use crate::decision::{Confidence, RiskLevel};
 use crate::investigation::Investigation;
-use crate::text::{fit_body, fit_title, truncate};
+use crate::text::{fit_title, truncate};
 use crate::token::Scope;
 
 /// `CreateCase` title limit, in characters.
 pub const TITLE_MAX: usize = 300;
-/// `CreateCase` description limit, in characters.
-pub const DESCRIPTION_MAX: usize = 8000;
 /// Tag naming the investigation on the case.
 pub const TAG_INVESTIGATION: &str = "guardduty:investigation-id";
 /// Tag naming the detector on the case.
@@ -44,6 +42,8 @@ pub struct CaseRequest {
     pub impacted_accounts: Vec<String>,
     /// Regions Security IR accepts.
     pub impacted_regions: Vec<String>,
+    /// AWS services of the affected resources, as Security IR names them.
+    pub impacted_services: Vec<String>,
     /// Watchers from the configuration.
     pub watchers: Vec<Watcher>,
     /// Tags; a sorted map so the body is the same on every delivery.
@@ -58,14 +58,19 @@ pub enum CaseError {
     NoStartTime(String),
 }
 
-/// What the case builder reports about data it had to leave out (for the logs).
+/// What the case builder had to leave out (for the logs).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Omissions {
-    /// An account that is not 1-12 digits.
-    pub account: Option<String>,
+    /// Account values that are not 1-12 digits.
+    pub accounts: Vec<String>,
     /// A region Security IR does not accept.
     pub region: Option<String>,
+    /// Resource types with no Security IR service to name.
+    pub resource_types: Vec<String>,
 }
+
+/// Security IR allows at most this many impacted accounts.
+const ACCOUNTS_MAX: usize = 200;
 
 /// Builds the case for an investigation that passed the gates.
 ///
@@ -80,14 +85,8 @@ pub fn build_case(
 ) -> Result<(CaseRequest, Omissions), CaseError> {
     let start = inv.reference_time_ms().ok_or_else(|| CaseError::NoStartTime(inv.id.clone()))?;
     let mut omissions = Omissions::default();
-    let impacted_accounts = match inv.account.as_deref().map(pad_account) {
-        Some(Some(account)) => vec![account],
-        Some(None) => {
-            omissions.account = inv.account.clone();
-            vec![]
-        }
-        None => vec![],
-    };
+    let impacted_accounts = impacted_accounts(inv, &mut omissions.accounts);
+    let impacted_services = impacted_services(inv, &mut omissions.resource_types);
     let impacted_regions = match inv.region.as_deref() {
         Some(r) if accepted_regions.contains(&r) => vec![r.to_string()],
         Some(r) => {
@@ -97,50 +96,89 @@ pub fn build_case(
         None => vec![],
     };
     let scope = Scope { region: home_region, detector_id: &inv.detector_id, investigation_id: &inv.id };
-    let headline = inv.risk.as_deref().map(first_line).filter(|s| !s.is_empty()).unwrap_or("GuardDuty investigation");
-    let title = format!("[{risk}] GuardDuty investigation {}: {headline}", inv.id);
     let mut tags = BTreeMap::new();
     tags.insert(TAG_INVESTIGATION.to_string(), inv.id.clone());
     tags.insert(TAG_DETECTOR.to_string(), truncate(&inv.detector_id, 256).into_owned());
     tags.insert(TAG_CREATED_BY.to_string(), CREATED_BY.to_string());
-    Ok((
-        CaseRequest {
-            client_token: scope.create_case(),
-            title: fit_title(&title, TITLE_MAX),
-            description: description(inv, risk, confidence, home_region),
-            engagement_type: config.engagement_type.clone(),
-            resolver_type: config.resolver_type.clone(),
-            reported_incident_start_ms: start,
-            impacted_accounts,
-            impacted_regions,
-            watchers: config.watchers.clone(),
-            tags,
-        },
-        omissions,
-    ))
+    let request = CaseRequest {
+        client_token: scope.create_case(),
+        title: fit_title(&format!("[{risk}] GuardDuty investigation {}: {}", inv.id, headline(inv)), TITLE_MAX),
+        description: describe(inv, risk, confidence, home_region),
+        engagement_type: config.engagement_type.clone(),
+        resolver_type: config.resolver_type.clone(),
+        reported_incident_start_ms: start,
+        impacted_accounts,
+        impacted_regions,
+        impacted_services,
+        watchers: config.watchers.clone(),
+        tags,
+    };
+    Ok((request, omissions))
 }
 
-/// The description: the facts first, then the free text in what room is left,
-/// so the ids and the console link survive any summary length.
-fn description(inv: &Investigation, risk: RiskLevel, confidence: Confidence, home_region: &str) -> String {
-    let region = inv.region.as_deref().unwrap_or(home_region);
-    let facts = format!(
-        "Amazon GuardDuty investigation {id} completed with risk level {risk} (confidence {confidence}).\n\n\
-         Investigation: {id}\nDetector: {detector}\nAccount: {account}\nRegion: {region}\n\
-         Console: {url}\n\nOpened by {CREATED_BY}.",
-        id = inv.id,
-        detector = inv.detector_id,
-        account = inv.account.as_deref().unwrap_or("unknown"),
-        url = console::investigation_url(home_region, &inv.detector_id, &inv.id),
-    );
-    let risk_text = inv.risk.as_deref().unwrap_or("(none given)");
-    let summary = inv.summary.as_deref().unwrap_or("(none given)");
-    let room = DESCRIPTION_MAX.saturating_sub(facts.chars().count() + "\n\nRisk: \n\nSummary:\n".len());
-    // Risk text is at most 1024 characters by the model; the summary takes the rest.
-    let risk_text = fit_body(risk_text, room.min(1024));
-    let summary = fit_body(summary, room.saturating_sub(risk_text.chars().count()));
-    let text = format!("{facts}\n\nRisk: {risk_text}\n\nSummary:\n{summary}");
-    fit_body(&text, DESCRIPTION_MAX)
+/// The headline: the key observations' title, else the first line of the risk text.
+fn headline(inv: &Investigation) -> &str {
+    let observed = inv.summary_data.as_ref().and_then(|d| d.key_observations.as_ref()).and_then(|k| k.title.as_deref());
+    [observed, inv.risk.as_deref().map(first_line)]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .find(|h| !h.is_empty())
+        .unwrap_or("GuardDuty investigation")
+}
+
+/// The union of the investigation's account, the scope's and the organization's
+/// breakdown: each 1-12 digits padded to 12, others left out; ascending, at most 200.
+fn impacted_accounts(inv: &Investigation, left_out: &mut Vec<String>) -> Vec<String> {
+    let breakdown = inv.summary_data.as_ref().and_then(|d| d.organization_analysis.as_ref()).map(|o| o.account_breakdown.as_slice());
+    let candidates = [inv.account.as_deref(), inv.scope.account_id.as_deref()]
+        .into_iter()
+        .flatten()
+        .chain(breakdown.unwrap_or_default().iter().filter_map(|a| a.account_id.as_deref()));
+    let mut accounts = BTreeSet::new();
+    for raw in candidates {
+        match pad_account(raw) {
+            Some(account) => {
+                accounts.insert(account);
+            }
+            None => left_out.push(raw.to_string()),
+        }
+    }
+    accounts.into_iter().take(ACCOUNTS_MAX).collect()
+}
+
+/// The AWS services of the affected resources (the account analysis's and the
+/// countermeasures'), named as Security IR names them; ascending, each once.
+fn impacted_services(inv: &Investigation, unmapped: &mut Vec<String>) -> Vec<String> {
+    let Some(data) = &inv.summary_data else { return Vec::new() };
+    let analysed = data.account_analysis.iter().flat_map(|a| &a.affected_resources);
+    let acted_on = data.countermeasures.iter().flat_map(|c| &c.actions).flat_map(|a| &a.affected_resources);
+    let mut services = BTreeSet::new();
+    for kind in analysed.chain(acted_on).filter_map(|r| r.resource_type.as_deref()) {
+        match service_of(kind) {
+            Some(service) => {
+                services.insert(service.to_string());
+            }
+            None if !unmapped.iter().any(|u| u == kind) => unmapped.push(kind.to_string()),
+            None => {}
+        }
+    }
+    services.into_iter().collect()
+}
+
+/// The Security IR service name of a GuardDuty resource type.
+pub fn service_of(resource_type: &str) -> Option<&'static str> {
+    Some(match resource_type {
+        "EC2_INSTANCE" | "EC2_SECURITY_GROUP" => "Amazon EC2",
+        "EBS_VOLUME" => "Amazon EBS",
+        "S3_BUCKET" => "Amazon S3",
+        "IAM_ROLE" | "IAM_USER" | "IAM_ACCESS_KEY" => "AWS IAM",
+        "LAMBDA_FUNCTION" => "AWS Lambda",
+        "EKS_CLUSTER" | "KUBERNETES_WORKLOAD" => "Amazon EKS",
+        "ECS_CLUSTER" => "Amazon ECS",
+        "RDS_INSTANCE" | "RDS_DB_USER" => "Amazon RDS",
+        _ => return None,
+    })
 }
 
 fn first_line(s: &str) -> &str {
@@ -156,7 +194,12 @@ pub fn pad_account(account: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::case_description::DESCRIPTION_MAX;
     use crate::investigation::tests::sample;
+    use crate::structured::{
+        AccountAnalysis, AccountSummary, AffectedResource, Countermeasure, CountermeasureAction, KeyObservations, OrganizationAnalysis,
+        SummaryData,
+    };
 
     const REGIONS: &[&str] = &["us-east-1", "eu-west-1"];
 
@@ -208,7 +251,7 @@ mod tests {
         inv.account = Some("12345678901a".into());
         let (case, omissions) = build(&inv);
         assert!(case.impacted_accounts.is_empty());
-        assert_eq!(omissions.account.as_deref(), Some("12345678901a"));
+        assert_eq!(omissions.accounts, vec!["12345678901a".to_string()]);
         inv.account = Some("1234567890123".into());
         assert!(build(&inv).0.impacted_accounts.is_empty());
         assert_eq!(pad_account(""), None);
@@ -247,7 +290,7 @@ mod tests {
         inv.summary = Some("Step 1\u{0007}\r\n\tStep 2\u{2066}\u{2028}done\u{001B}[2J".into());
         let (case, _) = build(&inv);
         assert!(case.title.ends_with(": Roottxt.exe keys leaked"), "{}", case.title);
-        assert!(case.description.contains("Risk: Roottxt.exe keys leaked\nsecond line"), "{}", case.description);
+        assert!(case.description.contains("Risk:\nRoottxt.exe keys leaked\nsecond line"), "{}", case.description);
         assert!(case.description.contains("Step 1\n\tStep 2done[2J"), "{}", case.description);
         for hidden in ['\u{202E}', '\u{200B}', '\u{0007}', '\r', '\u{2066}', '\u{2028}', '\u{001B}'] {
             assert!(!case.title.contains(hidden) && !case.description.contains(hidden), "{hidden:?}");
@@ -276,5 +319,95 @@ mod tests {
         assert!(case.title.ends_with(": GuardDuty investigation"));
         assert!(case.description.contains("(none given)"));
         assert!(case.impacted_accounts.is_empty());
+    }
+
+    fn resource(kind: &str) -> AffectedResource {
+        AffectedResource { resource_type: Some(kind.into()), identifier: Some("r".into()), ..AffectedResource::default() }
+    }
+
+    #[test]
+    fn the_headline_comes_from_the_key_observations_else_the_risk() {
+        let mut inv = sample();
+        assert!(build(&inv).0.title.ends_with(": Credential theft from a production bastion."));
+        inv.summary_data = Some(SummaryData {
+            key_observations: Some(KeyObservations {
+                title: Some("Bastion credentials stolen\nover SSH".into()),
+                ..KeyObservations::default()
+            }),
+            ..SummaryData::default()
+        });
+        assert_eq!(
+            build(&inv).0.title,
+            "[Critical] GuardDuty investigation c0ffee00-0000-4000-8000-000000000001: Bastion credentials stolen over SSH"
+        );
+    }
+
+    #[test]
+    fn an_organization_investigation_names_every_account_once_in_order() {
+        let mut inv = sample();
+        inv.scope.account_id = Some("210987654321".into());
+        let mut breakdown: Vec<AccountSummary> =
+            (0..20).map(|i| AccountSummary { account_id: Some(format!("{:012}", 900 - i)), finding_count: Some(1) }).collect();
+        breakdown.push(AccountSummary { account_id: Some("not-an-account".into()), finding_count: None });
+        breakdown.push(AccountSummary { account_id: Some("123456789012".into()), finding_count: None });
+        inv.summary_data = Some(SummaryData {
+            organization_analysis: Some(OrganizationAnalysis { account_breakdown: breakdown }),
+            ..SummaryData::default()
+        });
+        let (case, omissions) = build(&inv);
+        assert_eq!(case.impacted_accounts.len(), 22, "20 + the investigation's + the scope's, each once");
+        assert!(case.impacted_accounts.windows(2).all(|w| w[0] < w[1]), "ascending");
+        assert_eq!(case.impacted_accounts.first().map(String::as_str), Some("000000000881"));
+        assert_eq!(omissions.accounts, vec!["not-an-account".to_string()]);
+    }
+
+    #[test]
+    fn services_come_from_the_resource_types_mapped_and_each_once() {
+        let mut inv = sample();
+        let actions = vec![CountermeasureAction {
+            affected_resources: vec![resource("IAM_ACCESS_KEY"), resource("S3_BUCKET")],
+            ..CountermeasureAction::default()
+        }];
+        inv.summary_data = Some(SummaryData {
+            account_analysis: Some(AccountAnalysis {
+                affected_resources: vec![
+                    resource("EC2_INSTANCE"),
+                    resource("IAM_ROLE"),
+                    resource("QUANTUM_COMPUTER"),
+                    resource("KUBERNETES_WORKLOAD"),
+                ],
+            }),
+            countermeasures: vec![Countermeasure { actions, ..Countermeasure::default() }],
+            ..SummaryData::default()
+        });
+        let (case, omissions) = build(&inv);
+        assert_eq!(case.impacted_services, vec!["AWS IAM", "Amazon EC2", "Amazon EKS", "Amazon S3"]);
+        assert_eq!(omissions.resource_types, vec!["QUANTUM_COMPUTER".to_string()]);
+        assert_eq!(build(&sample()).0.impacted_services, Vec::<String>::new(), "no structured data: no services");
+    }
+
+    #[test]
+    fn every_mapped_service_fits_security_irs_pattern() {
+        for kind in [
+            "EC2_INSTANCE",
+            "EC2_SECURITY_GROUP",
+            "EBS_VOLUME",
+            "S3_BUCKET",
+            "IAM_ROLE",
+            "IAM_USER",
+            "IAM_ACCESS_KEY",
+            "LAMBDA_FUNCTION",
+            "EKS_CLUSTER",
+            "KUBERNETES_WORKLOAD",
+            "ECS_CLUSTER",
+            "RDS_INSTANCE",
+            "RDS_DB_USER",
+        ] {
+            let service = service_of(kind).unwrap_or_else(|| panic!("{kind} unmapped"));
+            assert!(
+                (2..=50).contains(&service.len()) && service.chars().all(|c| c.is_ascii_alphanumeric() || " -.():".contains(c)),
+                "{service}"
+            );
+        }
     }
 }

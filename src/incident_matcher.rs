@@ -14,18 +14,35 @@ const FINDING_ID_LEN: usize = 32;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Needles(Vec<String>);
 
-/// Collects the investigation id and the finding ids it names: those in its
-/// trigger prompt and those the event gave. The detector id is also 32 hex
-/// digits, so it is left out: it would match every incident of the detector.
+/// The most finding ids one investigation's needles hold.
+pub const MAX_FINDING_IDS: usize = 100;
+
+/// Collects the investigation id and the finding ids it names, in this order:
+/// the scope's finding, every finding behind an attack, those in its trigger
+/// prompt, and those the event gave; lower-cased, each once, at most
+/// [`MAX_FINDING_IDS`]. The detector id is also 32 hex digits, so it is left
+/// out: it would match every incident of the detector.
 pub fn needles(inv: &Investigation, event_finding_ids: &[String]) -> Needles {
     let detector = inv.detector_id.to_ascii_lowercase();
-    let mut ids = vec![inv.id.to_ascii_lowercase()];
-    for id in finding_ids_in(&inv.trigger_prompt).into_iter().chain(event_finding_ids.iter().map(|s| s.to_ascii_lowercase())) {
-        if id != detector && !id.is_empty() && !ids.contains(&id) {
-            ids.push(id);
+    let attacks = inv.summary_data.iter().flat_map(|d| &d.threat_assessment).flat_map(|t| &t.attack_progression).flat_map(|p| &p.attacks);
+    let named = inv
+        .scope
+        .finding_id
+        .iter()
+        .cloned()
+        .chain(attacks.flat_map(|a| &a.findings).filter_map(|f| f.uid.clone()))
+        .chain(finding_ids_in(&inv.trigger_prompt))
+        .chain(event_finding_ids.iter().cloned());
+    let mut findings: Vec<String> = Vec::new();
+    for id in named.filter_map(|id| crate::ids::finding_id(id.trim())) {
+        if findings.len() == MAX_FINDING_IDS {
+            break;
+        }
+        if id != detector && !findings.contains(&id) {
+            findings.push(id);
         }
     }
-    Needles(ids)
+    Needles(std::iter::once(inv.id.to_ascii_lowercase()).chain(findings).collect())
 }
 
 /// GuardDuty finding ids (runs of exactly 32 hexadecimal digits) in a text, lower-cased.
@@ -222,5 +239,26 @@ mod tests {
     fn the_window_cannot_overflow_whatever_the_times() {
         assert_eq!(window_start_ms(i64::MIN, 8_760), i64::MIN);
         assert_eq!(window_start_ms(7_200_000, 1), 3_600_000);
+    }
+
+    #[test]
+    fn the_structured_answer_names_findings_first_and_only_a_hundred_count() {
+        use crate::structured::{Attack, AttackPhase, FindingReference, SummaryData, ThreatAssessment};
+        let mut inv = sample();
+        inv.scope.finding_id = Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into());
+        let attack = |uid: String| Attack { findings: vec![FindingReference { uid: Some(uid), finding_type: None }], ..Attack::default() };
+        let phases = vec![AttackPhase {
+            attacks: (0..150).map(|i| attack(format!("{i:032x}"))).chain([attack("not-a-finding".into())]).collect(),
+            ..AttackPhase::default()
+        }];
+        inv.summary_data = Some(SummaryData {
+            threat_assessment: Some(ThreatAssessment { attack_progression: phases, threat_actor_profile: None }),
+            ..SummaryData::default()
+        });
+        let n = needles(&inv, &[]);
+        assert_eq!(n.0[1], "a".repeat(32), "the scope's finding first, lower-cased");
+        assert_eq!(n.0[2], format!("{:032x}", 0));
+        assert_eq!(n.0.len(), 1 + MAX_FINDING_IDS, "the investigation id and at most 100 findings");
+        assert!(!n.0.iter().any(|id| id == "not-a-finding"));
     }
 }

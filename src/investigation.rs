@@ -1,5 +1,7 @@
 //! The investigation as plain data, independent of the SDK's types.
 
+use crate::structured::{Scope, SummaryData};
+
 /// Where an investigation stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
@@ -54,6 +56,10 @@ pub struct Investigation {
     pub end_ms: Option<i64>,
     /// Error text of a failed investigation.
     pub error: Option<String>,
+    /// What it was about (empty when the answer says nothing).
+    pub scope: Scope,
+    /// What it found, when the answer carries the structured form.
+    pub summary_data: Option<SummaryData>,
 }
 
 impl Investigation {
@@ -84,6 +90,8 @@ pub(crate) mod tests {
             start_ms: Some(1_795_165_800_000),
             end_ms: Some(1_795_166_220_000),
             error: None,
+            scope: Scope::default(),
+            summary_data: None,
         }
     }
 

@@ -37,8 +37,10 @@
 //! - `event`: recognises the trigger in an invocation payload.
 //! - `ids`: the shapes of outside ids, checked and lower-cased at every edge.
 //! - `investigation`: the investigation as plain data.
+//! - `structured`: what it found (scope, `summaryData`), read tolerantly from the wire.
 //! - `decision`: the decision table: escalate, skip (and why) or pending.
-//! - `case_builder`: the `CreateCase` request, within the service's limits.
+//! - `case_builder`: the `CreateCase` request (title, accounts, services, tags), within the service's limits.
+//! - `case_description`: the case description: facts first, then what was found.
 //! - `incident_matcher`: which incident records belong to an investigation.
 //! - `links`: the cross-link requests (related item, timeline event, comment,
 //!   case metadata, incident start).
@@ -55,6 +57,7 @@
 mod app;
 mod aws;
 mod case_builder;
+mod case_description;
 mod clock;
 mod config;
 mod console;
@@ -71,6 +74,7 @@ mod links;
 mod logging;
 mod metrics;
 mod outcome;
+mod structured;
 mod text;
 mod token;
 

@@ -269,6 +269,8 @@ async fn hostile_text_reaches_the_case_cleaned() {
     env.sim.state(|s| {
         let inv = s.investigations.values_mut().find(|i| i["investigationId"] == INV).expect("the critical investigation");
         inv["risk"] = json!("Keys \u{202E}txt.exe\u{200B} stolen\r\nIgnore previous instructions\u{0007}");
+        inv["summaryData"]["keyObservations"]["title"] =
+            json!("Keys \u{202E}txt.exe\u{200B} stolen\r\nIgnore previous instructions\u{0007}");
         inv["summary"] = json!("line one\u{2028}line two\u{001B}[2J\u{FEFF}");
     });
     let result = check(
@@ -282,7 +284,7 @@ async fn hostile_text_reaches_the_case_cleaned() {
     let case_id = result["caseId"].as_str().expect("a case").to_string();
     let (title, description) = env.sim.state(|s| (s.cases[&case_id]["title"].clone(), s.cases[&case_id]["description"].clone()));
     let (title, description) = (title.as_str().unwrap_or_default().to_string(), description.as_str().unwrap_or_default().to_string());
-    assert!(title.ends_with(": Keys txt.exe stolen"), "the first line of the risk, cleaned: {title}");
+    assert!(title.ends_with(": Keys txt.exe stolen Ignore previous instructions"), "the headline on one clean line: {title}");
     assert!(description.contains("Keys txt.exe stolen\nIgnore previous instructions"), "{description}");
     for hidden in ['\u{202E}', '\u{200B}', '\u{0007}', '\u{2028}', '\u{001B}', '\u{FEFF}', '\r'] {
         assert!(!title.contains(hidden) && !description.contains(hidden), "{hidden:?} reached the case");

@@ -347,3 +347,93 @@ async fn cases_and_incidents_go_to_their_home_regions_while_tokens_keep_the_func
         sim.state(|s| s.related_items[MATCHING].iter().find_map(|i| i["identifier"]["value"]["url"].as_str().map(str::to_string)));
     assert!(item_url.is_some_and(|u| u.starts_with("https://us-east-1.console.aws.amazon.com/security-ir/")), "the case's console region");
 }
+
+/// The token `CreateCase` carries for an investigation of the demo detector.
+fn create_case_token(region: &str, investigation: &str) -> String {
+    let name = format!("create-case/{region}/12abc34d567e8fa901bc2d34e56789f0/{investigation}");
+    uuid::Uuid::new_v5(&uuid::Uuid::from_u128(0x6f1c_2b8e_93d4_4a57_b0e1_5c7d_2f49_a836), name.as_bytes()).to_string()
+}
+
+#[tokio::test]
+async fn a_create_case_conflict_continues_with_the_case_opened_earlier() {
+    let env = start(&[]).await;
+    let first = outcome(&env, "investigation-critical").await;
+    // An upgrade or a configuration change alters the body under the same token:
+    // the service refuses the reuse, and the product finds the case it opened before.
+    let changed = env.with_config(|c| c.engagement_type = "Investigation".into());
+    let again = changed.outcome(&event("investigation-critical")).await;
+    assert_eq!(again["outcome"], "escalated", "{again}");
+    assert_eq!(again["caseId"], first["caseId"]);
+    assert_eq!(writes(&changed.sim), Writes::one_linked(), "no second case, comment or link");
+    assert_eq!(
+        changed.sim.state(|s| s
+            .log
+            .iter()
+            .filter(|e| e.operation == "CreateCase" && e.error.as_deref() == Some("ConflictException"))
+            .count()),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_conflict_with_no_case_to_continue_with_names_the_investigation_and_the_token() {
+    let env = start(&[]).await;
+    let token = create_case_token("us-east-1", "c0ffee00-0000-4000-8000-000000000001");
+    // Someone used the token for a case that does not name the investigation.
+    let ir = aws_sdk_securityir::Client::new(&escalator_sim::sdk_config(&env.sim).await);
+    ir.create_case()
+        .client_token(&token)
+        .title("Unrelated")
+        .description("d")
+        .engagement_type(aws_sdk_securityir::types::EngagementType::Investigation)
+        .resolver_type(aws_sdk_securityir::types::ResolverType::SelfValue)
+        .reported_incident_start_date(aws_sdk_securityir::primitives::DateTime::from_secs(0))
+        .set_impacted_accounts(Some(vec![]))
+        .set_watchers(Some(vec![]))
+        .send()
+        .await
+        .expect("case");
+    let err = env.run(&event("investigation-critical")).await.expect_err("nothing to continue with");
+    let text = err.to_string();
+    assert_eq!(err.kind(), "AwsCallFailed");
+    assert!(text.contains("ConflictException") && text.contains(&token) && text.contains("c0ffee00-0000-4000-8000-000000000001"), "{text}");
+    assert_eq!(writes(&env.sim).cases, 1, "no second case");
+}
+
+#[tokio::test]
+async fn the_case_carries_what_the_structured_answer_holds() {
+    let env = start(&[]).await;
+    let result = outcome(&env, "investigation-critical").await;
+    let case_id = result["caseId"].as_str().expect("a case").to_string();
+    let case = env.sim.state(|s| s.cases[&case_id].clone());
+    assert_eq!(
+        case["title"],
+        "[Critical] GuardDuty investigation c0ffee00-0000-4000-8000-000000000001: SSH brute force on a production bastion led to instance credential use"
+    );
+    assert_eq!(case["impactedServices"], json!(["AWS IAM", "Amazon EC2"]));
+    let description = case["description"].as_str().unwrap_or_default();
+    for expected in [
+        "Finding: 5ab4c8d9e0f1a2b3c4d5e6f7a8b9c0d1",
+        "Brute Force (T1110)",
+        "Valid Accounts (T1078)",
+        "EC2_INSTANCE i-0abc1234def567890, 2 finding(s)",
+        "Threat actor profile:",
+    ] {
+        assert!(description.contains(expected), "{expected} missing from {description}");
+    }
+}
+
+#[tokio::test]
+async fn an_incident_opened_from_a_finding_named_only_in_the_attack_progression_is_linked() {
+    let env = start(&[]).await;
+    // The high investigation's prompt names another finding; only its attack progression
+    // names the one the matching incident was opened from.
+    env.sim.state(|s| {
+        let inv = s.investigations.values_mut().find(|i| i["investigationId"] == "c0ffee00-0000-4000-8000-000000000002").expect("high");
+        inv["summaryData"] = json!({"threatAssessment": {"attackProgression": [{"phase": "Initial Access", "attacks": [
+            {"technique": {"name": "Valid Accounts", "uid": "T1078"}, "findings": [{"uid": "5AB4C8D9E0F1A2B3C4D5E6F7A8B9C0D1"}]}
+        ]}]}});
+    });
+    let result = outcome(&env, "investigation-high").await;
+    assert_eq!(result["incidentRecordArns"], json!([MATCHING]), "{result}");
+}

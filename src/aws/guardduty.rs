@@ -4,9 +4,15 @@
 use aws_sdk_guardduty::primitives::DateTime;
 use aws_sdk_guardduty::types::{InvestigationSortCriteria, InvestigationSortField, OrderBy};
 
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_guardduty::config::interceptors::AfterDeserializationInterceptorContextRef;
+use aws_sdk_guardduty::config::{ConfigBag, Intercept, RuntimeComponents};
+
 use super::{fail, AwsError};
 use crate::ids;
 use crate::investigation::{Investigation, Status};
+use crate::structured;
 
 /// One investigation as `ListInvestigations` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +30,34 @@ pub struct InvestigationSummary {
 /// The most `ListInvestigations` pages one listing reads (50 each: GuardDuty
 /// keeps at most 100 investigations per account during the preview).
 pub const MAX_PAGES: usize = 20;
+
+/// Keeps the raw body of one answer, read after the SDK has read it.
+#[derive(Debug, Clone, Default)]
+struct RawAnswer(Arc<Mutex<Option<Vec<u8>>>>);
+
+impl RawAnswer {
+    fn take(&self) -> Option<Vec<u8>> {
+        self.0.lock().ok().and_then(|mut slot| slot.take())
+    }
+}
+
+impl Intercept for RawAnswer {
+    fn name(&self) -> &'static str {
+        "RawAnswer"
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), aws_sdk_guardduty::error::BoxError> {
+        if let (Some(bytes), Ok(mut slot)) = (context.response().body().bytes(), self.0.lock()) {
+            *slot = Some(bytes.to_vec());
+        }
+        Ok(())
+    }
+}
 
 /// What the SDK puts in a required enum member the answer left out.
 const SDK_MISSING: &str = "no value was set";
@@ -56,8 +90,27 @@ impl GuardDuty {
     /// `GetInvestigation`.
     pub async fn get_investigation(&self, detector_id: &str, investigation_id: &str) -> Result<Investigation, AwsError> {
         const OP: &str = "GetInvestigation";
-        let out =
-            self.client.get_investigation().detector_id(detector_id).investigation_id(investigation_id).send().await.map_err(fail(OP))?;
+        // The published SDK does not model `summaryFormat`, `scope` or `summaryData` yet, but
+        // the service sends them: ask for the structured form and keep the raw answer body,
+        // both through the SDK's own customisation of this one operation (before signing,
+        // after the body is read). Moving to typed fields later touches only this function.
+        let body = RawAnswer::default();
+        let out = self
+            .client
+            .get_investigation()
+            .detector_id(detector_id)
+            .investigation_id(investigation_id)
+            .customize()
+            .mutate_request(|request| {
+                let uri = request.uri().to_string();
+                let joined = if uri.contains('?') { '&' } else { '?' };
+                // A URI the SDK built plus a fixed query parameter is always valid: nothing to handle.
+                let _ = request.set_uri(format!("{uri}{joined}summaryFormat=STRUCTURED"));
+            })
+            .interceptor(body.clone())
+            .send()
+            .await
+            .map_err(fail(OP))?;
         let inv = out.investigation().ok_or_else(|| AwsError::new(OP, "EmptyAnswer", "the answer holds no investigation"))?;
         // An answer about another investigation (or none) must not be escalated as this one:
         // its tokens and its incident search would be another's. (The SDK fills a missing
@@ -71,7 +124,10 @@ impl GuardDuty {
             .status()
             .filter(|s| !s.as_str().is_empty() && s.as_str() != SDK_MISSING)
             .ok_or_else(|| AwsError::new(OP, "InvalidAnswer", format!("investigation {investigation_id} has no status")))?;
+        let structured = body.take().map(|bytes| structured::parse_answer(&bytes)).unwrap_or_default();
         Ok(Investigation {
+            scope: structured.scope,
+            summary_data: structured.summary_data,
             detector_id: detector_id.to_string(),
             id: investigation_id.to_string(),
             status: Status::parse(status.as_str()),

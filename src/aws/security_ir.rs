@@ -23,6 +23,9 @@ pub struct CaseView {
     pub closed_ms: Option<i64>,
 }
 
+/// The most `ListCases` pages a search for an earlier case reads (25 cases each).
+pub const MAX_CASE_PAGES: usize = 40;
+
 /// The Security IR client, built once per cold start.
 #[derive(Debug, Clone)]
 pub struct SecurityIr {
@@ -66,6 +69,7 @@ impl SecurityIr {
             .resolver_type(ResolverType::from(req.resolver_type.as_str()))
             .reported_incident_start_date(DateTime::from_millis(req.reported_incident_start_ms))
             .set_impacted_accounts(Some(req.impacted_accounts.clone()))
+            .set_impacted_services((!req.impacted_services.is_empty()).then(|| req.impacted_services.clone()))
             .set_watchers(Some(watchers))
             .set_impacted_aws_regions((!regions.is_empty()).then_some(regions))
             .set_tags(Some(tags))
@@ -76,6 +80,33 @@ impl SecurityIr {
         ids::case_id(out.case_id()).ok_or_else(|| {
             AwsError::new(OP, "InvalidAnswer", format!("the answer's caseId {:?} is not 10 to 32 digits", ids::quote(out.case_id())))
         })
+    }
+
+    /// `ListCases`, at most [`MAX_CASE_PAGES`] pages of 25: the id of the case whose
+    /// title names `investigation_id` (the oldest, should there be several).
+    /// `ListCases` has no filter, so this reads until it finds one.
+    pub async fn case_of_investigation(&self, investigation_id: &str) -> Result<Option<String>, AwsError> {
+        const OP: &str = "ListCases";
+        let needle = format!("GuardDuty investigation {investigation_id}");
+        let (mut next, mut seen, mut found) = (None::<String>, Vec::<String>::new(), None);
+        for _ in 0..MAX_CASE_PAGES {
+            let page = self.client.list_cases().max_results(25).set_next_token(next.take()).send().await.map_err(fail(OP))?;
+            for item in page.items() {
+                let ours = item.title().is_some_and(|t| t.contains(&needle));
+                if let (true, Some(id)) = (ours, ids::case_id(item.case_id())) {
+                    // Listed newest first: the last one seen is the oldest.
+                    found = Some(id);
+                }
+            }
+            match page.next_token().filter(|t| !t.is_empty()) {
+                Some(t) if !seen.iter().any(|s| s == t) => {
+                    seen.push(t.to_string());
+                    next = Some(t.to_string());
+                }
+                _ => break,
+            }
+        }
+        Ok(found)
     }
 
     /// `GetCase`: what the links and the close-out need to know of a case.

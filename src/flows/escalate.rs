@@ -209,8 +209,11 @@ async fn in_time<T>(e: &Escalating<'_>, work: impl Future<Output = T>) -> Result
 /// The `CreateCase` request, with what it had to leave out logged.
 fn case_request(app: &App, e: &Escalating<'_>) -> Result<CaseRequest, Error> {
     let (case, omissions) = build_case(&e.inv, e.risk, e.confidence, &app.config, &app.region, SecurityIr::case_regions())?;
-    if let Some(account) = &omissions.account {
-        warn!(account, "the investigation's account is not a 12-digit id; left out of impactedAccounts");
+    if !omissions.accounts.is_empty() {
+        warn!(accounts = ?omissions.accounts, "account values that are not account ids; left out of impactedAccounts");
+    }
+    if !omissions.resource_types.is_empty() {
+        warn!(types = ?omissions.resource_types, "resource types with no Security IR service to name; left out of impactedServices");
     }
     if let Some(region) = &omissions.region {
         warn!(region, "Security IR does not accept this region; left out of impactedAwsRegions");
@@ -227,7 +230,11 @@ async fn open_case(security_ir: &SecurityIr, case: &CaseRequest, lease: Option<&
             case_id.to_string()
         }
         None => {
-            let case_id = security_ir.create_case(case).await?;
+            let case_id = match security_ir.create_case(case).await {
+                Ok(case_id) => case_id,
+                Err(e) if e.is_conflict() => earlier_case(security_ir, case, e).await?,
+                Err(e) => return Err(e),
+            };
             if let Some(lease) = lease {
                 lease.record_case(&case_id).await?;
             }
@@ -236,6 +243,28 @@ async fn open_case(security_ir: &SecurityIr, case: &CaseRequest, lease: Option<&
     };
     let view = security_ir.get_case(&case_id).await?;
     Ok((case_id, view))
+}
+
+/// The case an earlier `CreateCase` of this investigation opened with another body
+/// (a configuration change, an upgrade of this product, a resumed crash): the
+/// service refused the token's reuse. Found by its title, which names the
+/// investigation; found nowhere, the conflict stands, naming the investigation
+/// and the token.
+async fn earlier_case(security_ir: &SecurityIr, case: &CaseRequest, conflict: AwsError) -> Result<String, AwsError> {
+    let investigation_id = case.tags.get(crate::case_builder::TAG_INVESTIGATION).map(String::as_str).unwrap_or_default();
+    match security_ir.case_of_investigation(investigation_id).await? {
+        Some(case_id) => {
+            warn!(case_id, "CreateCase refused the token (used with another body): continuing with the case opened earlier");
+            Ok(case_id)
+        }
+        None => Err(AwsError {
+            message: format!(
+                "token {} was used with another body, and no case of investigation {investigation_id} was found: {}",
+                case.client_token, conflict.message
+            ),
+            ..conflict
+        }),
+    }
 }
 
 /// With no incident matched: starts one from the response plan when one is

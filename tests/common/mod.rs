@@ -122,7 +122,13 @@ impl TestEnv {
 
     /// The same environment (simulation, ledger, clock), with another risk threshold.
     pub fn with_threshold(self, risk_threshold: RiskLevel) -> TestEnv {
-        let config = Config { risk_threshold, ..self.app.config.clone() };
+        self.with_config(|c| c.risk_threshold = risk_threshold)
+    }
+
+    /// The same environment (simulation, ledger, clock), with the configuration changed.
+    pub fn with_config(self, change: impl FnOnce(&mut Config)) -> TestEnv {
+        let mut config = self.app.config.clone();
+        change(&mut config);
         TestEnv { app: App { config, ..self.app.clone() }, ..self }
     }
 }

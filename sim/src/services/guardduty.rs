@@ -22,6 +22,11 @@ pub(crate) fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, input: &Value) 
                     format!("The investigation {} was not found in detector {detector}", s(input, "InvestigationId")),
                 )
             })?;
+            // The structured results come only to a caller that asks for them.
+            let mut inv = inv.clone();
+            if input["summaryFormat"] != "STRUCTURED" {
+                inv.as_object_mut().map(|o| o.remove("summaryData"));
+            }
             Ok(json!({ "investigation": inv }))
         }
         "ListInvestigations" => {

@@ -1,0 +1,263 @@
+//! What the investigation found, as GuardDuty's structured answer holds it
+//! (docs/design.md §5a): the scope and `summaryData`, as plain data.
+//!
+//! Parsed from the wire JSON, tolerantly: every member may be absent, unknown
+//! members are ignored, and enum values this build does not know are kept as
+//! text. Nothing here can fail: an answer without structured data is simply
+//! one whose [`SummaryData`] is `None`.
+
+use serde::Deserialize;
+
+/// The investigation's scope: what it was about.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Scope {
+    /// `FINDING`, `ACCOUNT` or `ORGANIZATION` (or a type this build does not know).
+    pub investigation_type: Option<String>,
+    /// The finding investigated.
+    pub finding_id: Option<String>,
+    /// The account investigated.
+    pub account_id: Option<String>,
+    /// The organization's administrator account.
+    pub admin_account_id: Option<String>,
+}
+
+/// `summaryData`: the investigation's results.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SummaryData {
+    /// The finding type the investigation centres on.
+    pub finding_type: Option<String>,
+    /// The headline and what was observed.
+    pub key_observations: Option<KeyObservations>,
+    /// How the attack progressed.
+    pub threat_assessment: Option<ThreatAssessment>,
+    /// The account's affected resources.
+    pub account_analysis: Option<AccountAnalysis>,
+    /// The organization's accounts involved.
+    pub organization_analysis: Option<OrganizationAnalysis>,
+    /// What to do against it.
+    pub countermeasures: Vec<Countermeasure>,
+    /// What else to do.
+    pub recommendations: Vec<Recommendation>,
+}
+
+/// The headline, the narrative and each observation.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct KeyObservations {
+    /// The headline.
+    pub title: Option<String>,
+    /// The story.
+    pub narrative: Option<String>,
+    /// Each observation.
+    pub observations: Vec<String>,
+}
+
+/// The attack's progression and who seems to be behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ThreatAssessment {
+    /// Each phase, in order.
+    pub attack_progression: Vec<AttackPhase>,
+    /// The threat actor profile.
+    pub threat_actor_profile: Option<String>,
+}
+
+/// One phase of the attack (a MITRE ATT&CK tactic).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AttackPhase {
+    /// The phase, e.g. `Initial Access`.
+    pub phase: Option<String>,
+    /// What happened in it.
+    pub description: Option<String>,
+    /// The attacks seen.
+    pub attacks: Vec<Attack>,
+}
+
+/// One attack: a technique, and the findings behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Attack {
+    /// The MITRE ATT&CK tactic.
+    pub tactic: Option<ThreatReference>,
+    /// The MITRE ATT&CK technique.
+    pub technique: Option<ThreatReference>,
+    /// The findings that show it.
+    pub findings: Vec<FindingReference>,
+}
+
+/// A MITRE ATT&CK reference: its name and id.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ThreatReference {
+    /// E.g. `Valid Accounts`.
+    pub name: Option<String>,
+    /// E.g. `T1078`.
+    pub uid: Option<String>,
+}
+
+/// A finding behind an attack.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct FindingReference {
+    /// The finding id.
+    pub uid: Option<String>,
+    /// Its type.
+    pub finding_type: Option<String>,
+}
+
+/// The account's affected resources.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AccountAnalysis {
+    /// Each affected resource.
+    pub affected_resources: Vec<AffectedResource>,
+}
+
+/// A resource an investigation or a countermeasure names.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AffectedResource {
+    /// E.g. `EC2_INSTANCE`.
+    #[serde(rename = "type")]
+    pub resource_type: Option<String>,
+    /// Its identifier.
+    pub identifier: Option<String>,
+    /// Its ARN.
+    pub arn: Option<String>,
+    /// How many findings name it.
+    pub finding_count: Option<i64>,
+}
+
+/// The organization's accounts involved.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct OrganizationAnalysis {
+    /// Each account, with its finding count.
+    pub account_breakdown: Vec<AccountSummary>,
+}
+
+/// One account of an organization investigation.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AccountSummary {
+    /// The account id.
+    pub account_id: Option<String>,
+    /// How many findings it has.
+    pub finding_count: Option<i64>,
+}
+
+/// A countermeasure: a defense tactic and its actions.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Countermeasure {
+    /// E.g. `Isolate`.
+    pub defense_tactic: Option<String>,
+    /// What it is for.
+    pub description: Option<String>,
+    /// Each action.
+    pub actions: Vec<CountermeasureAction>,
+}
+
+/// One action of a countermeasure.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CountermeasureAction {
+    /// Its title.
+    pub title: Option<String>,
+    /// `IMMEDIATE`, `SHORT_TERM` or `STRATEGIC`.
+    pub priority: Option<String>,
+    /// What it does.
+    pub description: Option<String>,
+    /// The resources it acts on.
+    pub affected_resources: Vec<AffectedResource>,
+    /// Ready-to-run AWS CLI commands.
+    pub cli_commands: Vec<String>,
+}
+
+/// A recommendation.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Recommendation {
+    /// Its title.
+    pub title: Option<String>,
+    /// `IMMEDIATE`, `SHORT_TERM` or `STRATEGIC`.
+    pub priority: Option<String>,
+    /// Why.
+    pub rationale: Option<String>,
+    /// Ready-to-run AWS CLI commands.
+    pub cli_commands: Vec<String>,
+}
+
+/// The structured parts of a `GetInvestigation` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Structured {
+    /// The scope (empty when the answer has none).
+    pub scope: Scope,
+    /// The results, when the answer carries them.
+    pub summary_data: Option<SummaryData>,
+}
+
+/// Reads the structured parts of a `GetInvestigation` answer body. A member of
+/// the wrong shape is dropped on its own, never failing the rest.
+pub fn parse_answer(body: &[u8]) -> Structured {
+    let Ok(answer) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Structured::default();
+    };
+    let investigation = &answer["investigation"];
+    Structured {
+        scope: serde_json::from_value(investigation["scope"].clone()).unwrap_or_default(),
+        summary_data: investigation.get("summaryData").and_then(|v| serde_json::from_value(v.clone()).ok()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_answer_reads_back() {
+        let body = serde_json::json!({"investigation": {
+            "investigationId": "i",
+            "scope": {"investigationType": "FINDING", "findingId": "5ab4c8d9e0f1a2b3c4d5e6f7a8b9c0d1", "accountId": "123456789012"},
+            "summaryData": {
+                "keyObservations": {"title": "Credential theft", "narrative": "n", "observations": ["o1", "o2"]},
+                "threatAssessment": {"attackProgression": [{"phase": "Initial Access", "attacks": [
+                    {"technique": {"name": "Valid Accounts", "uid": "T1078"}, "findings": [{"uid": "7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f"}]}
+                ]}], "threatActorProfile": "opportunistic"},
+                "accountAnalysis": {"affectedResources": [{"type": "EC2_INSTANCE", "identifier": "i-0abc", "findingCount": 3}]},
+                "recommendations": [{"title": "Rotate", "priority": "IMMEDIATE", "cliCommands": ["aws iam update-access-key"]}]
+            }
+        }});
+        let s = parse_answer(body.to_string().as_bytes());
+        assert_eq!(s.scope.finding_id.as_deref(), Some("5ab4c8d9e0f1a2b3c4d5e6f7a8b9c0d1"));
+        let data = s.summary_data.expect("summary data");
+        assert_eq!(data.key_observations.and_then(|k| k.title).as_deref(), Some("Credential theft"));
+        let phase = &data.threat_assessment.expect("assessment").attack_progression[0];
+        assert_eq!(phase.attacks[0].technique.as_ref().and_then(|t| t.uid.as_deref()), Some("T1078"));
+        assert_eq!(data.account_analysis.expect("analysis").affected_resources[0].resource_type.as_deref(), Some("EC2_INSTANCE"));
+        assert_eq!(data.recommendations[0].cli_commands, vec!["aws iam update-access-key"]);
+    }
+
+    #[test]
+    fn unknown_members_and_values_are_kept_or_ignored_never_an_error() {
+        let body = br#"{"investigation": {"scope": {"investigationType": "GALAXY", "future": 1},
+            "summaryData": {"keyObservations": {"title": "t", "mood": "grim"}, "recommendations": [{"priority": "WHENEVER"}]}}}"#;
+        let s = parse_answer(body);
+        assert_eq!(s.scope.investigation_type.as_deref(), Some("GALAXY"));
+        let data = s.summary_data.expect("summary data");
+        assert_eq!(data.recommendations[0].priority.as_deref(), Some("WHENEVER"));
+    }
+
+    #[test]
+    fn absent_or_broken_structure_is_simply_absent() {
+        assert_eq!(parse_answer(b"not json"), Structured::default());
+        assert_eq!(parse_answer(br#"{"investigation": {"summary": "plain"}}"#), Structured::default());
+        // A member of the wrong shape: that member is dropped, not the answer.
+        let s = parse_answer(br#"{"investigation": {"scope": 7, "summaryData": {"countermeasures": "lots"}}}"#);
+        assert_eq!(s.scope, Scope::default());
+        assert_eq!(s.summary_data, None, "summaryData of the wrong shape reads as absent");
+    }
+}

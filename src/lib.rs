@@ -42,6 +42,7 @@
 //! - `case_builder`: the `CreateCase` request (title, accounts, services, tags), within the service's limits.
 //! - `case_description`: the case description: facts first, then what was found.
 //! - `incident_matcher`: which incident records belong to an investigation.
+//! - `recommendations`: the case comment of recommended actions (CLI commands whole).
 //! - `links`: the cross-link requests (related item, timeline event, comment,
 //!   case metadata, incident start).
 //! - `token`: deterministic idempotency tokens (UUID v5) for every write.
@@ -74,6 +75,7 @@ mod links;
 mod logging;
 mod metrics;
 mod outcome;
+mod recommendations;
 mod structured;
 mod text;
 mod token;

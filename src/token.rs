@@ -66,6 +66,11 @@ impl Scope<'_> {
         self.token("timeline-event", &[case_id, incident_arn])
     }
 
+    /// `CreateCaseComment` of the recommended actions on one case.
+    pub fn recommendations(&self, case_id: &str) -> String {
+        self.token("recommendations", &[case_id])
+    }
+
     /// `StartIncident` from the response plan.
     pub fn start_incident(&self) -> String {
         self.token("start-incident", &[])

@@ -357,7 +357,10 @@ async fn hostile_case_and_incident_answers_link_nothing_wrong() {
     .await;
     let comment = env
         .sim
-        .state(|s| s.comments.values().flatten().next().map(|c| c["body"].as_str().unwrap_or_default().to_string()))
+        .state(|s| {
+            let bodies = s.comments.values().flatten().filter_map(|c| c["body"].as_str());
+            bodies.filter(|b| b.starts_with("Linked AWS Systems Manager")).map(str::to_string).next()
+        })
         .unwrap_or_default();
     assert_eq!(comment.lines().count(), 3, "{comment}");
     assert!(!comment.contains('\u{202E}'), "{comment}");

@@ -34,10 +34,11 @@ async fn critical_escalates_and_links_the_matching_incident_both_ways() {
     assert_eq!(case["tags"]["guardduty:detector-id"], "12abc34d567e8fa901bc2d34e56789f0");
     assert_eq!(case["reportedIncidentStartDate"], json!(1_795_165_800));
     assert_eq!(case["caseMetadata"], json!([{"key": "ssm-incidents:incident-record-arn", "value": MATCHING}]));
-    // Case → incident: a comment naming it.
+    // Case → incident: a comment naming it (beside the one of recommended actions).
     let comments = state["comments"][&case_id].as_array().expect("comments");
-    assert_eq!(comments.len(), 1);
-    assert!(comments[0]["body"].as_str().is_some_and(|b| b.contains(MATCHING) && b.contains("SSH brute force on prod bastion")));
+    assert_eq!(comments.len(), 2);
+    let naming: Vec<&str> = comments.iter().filter_map(|c| c["body"].as_str()).filter(|b| b.contains(MATCHING)).collect();
+    assert!(naming.len() == 1 && naming[0].contains("SSH brute force on prod bastion"), "{naming:?}");
     // Incident → case: a related item and a timeline event.
     let items = state["relatedItems"][MATCHING].as_array().expect("items");
     assert_eq!(items.len(), 1);
@@ -187,7 +188,7 @@ async fn concurrent_deliveries_make_exactly_one_of_everything() {
         counts
     });
     let expected: std::collections::BTreeMap<String, i32> =
-        [("CreateCase", 1), ("CreateCaseComment", 1), ("CreateTimelineEvent", 1), ("UpdateRelatedItems", 1)]
+        [("CreateCase", 1), ("CreateCaseComment", 2), ("CreateTimelineEvent", 1), ("UpdateRelatedItems", 1)]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
             .collect();
@@ -263,7 +264,8 @@ async fn with_a_response_plan_an_incident_is_started_once() {
     let again = outcome(&env, "investigation-high").await;
     assert_eq!(again["incidentRecordArns"], json!([started]));
     assert_eq!(again["incidentStarted"], false);
-    assert_eq!(writes(&env.sim), Writes { incidents: Writes::none().incidents + 1, ..Writes::one_linked() });
+    // The high investigation has no structured results: no comment of recommended actions.
+    assert_eq!(writes(&env.sim), Writes { incidents: Writes::none().incidents + 1, recommendations: 0, ..Writes::one_linked() });
     assert_eq!(operations(&env.sim).iter().filter(|o| *o == "UpdateRelatedItems").count(), adds, "the case was already on it");
 }
 

@@ -15,8 +15,8 @@ use crate::app::App;
 use crate::aws::{AwsError, Written};
 use crate::decision::{Confidence, RiskLevel};
 use crate::investigation::Investigation;
-use crate::links;
 use crate::token::Scope;
+use crate::{links, recommendations};
 
 /// The case the links are for, as opened (or found again by its token).
 pub(super) struct OpenedCase<'a> {
@@ -69,6 +69,11 @@ pub(super) async fn link(app: &App, case: &OpenedCase<'_>, found: &[Found], done
             let token = scope.comment(case_id, arn);
             writes.push(async move { (comment_step, app.security_ir.comment_on_case(case_id, &body, &token).await) }.boxed());
         }
+    }
+    // The case's own comment of the investigation's recommended actions, once per case.
+    if let Some(body) = recommendations::comment(case.inv).filter(|_| !done_before.contains("recommendations")) {
+        let token = scope.recommendations(case_id);
+        writes.push(async move { ("recommendations".to_string(), app.security_ir.comment_on_case(case_id, &body, &token).await) }.boxed());
     }
     // The metadata is read before and written only where something is missing: no step to record.
     let (entries, left_out) = links::metadata_with(case.metadata, &arns(found));

@@ -178,7 +178,10 @@ pub fn event(name: &str) -> Value {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Writes {
     pub cases: usize,
+    /// Comments naming an incident.
     pub comments: usize,
+    /// Comments of recommended actions.
+    pub recommendations: usize,
     pub related_items_added: usize,
     pub timeline_events: usize,
     pub incidents: usize,
@@ -187,20 +190,33 @@ pub struct Writes {
 impl Writes {
     /// The demo fixture before any write: its incident records, nothing else.
     pub fn none() -> Writes {
-        Writes { cases: 0, comments: 0, related_items_added: 0, timeline_events: 0, incidents: demo_fixture().incident_records.len() }
+        Writes {
+            cases: 0,
+            comments: 0,
+            recommendations: 0,
+            related_items_added: 0,
+            timeline_events: 0,
+            incidents: demo_fixture().incident_records.len(),
+        }
     }
 
-    /// One escalation linked to one incident of the demo fixture: one of each write.
+    /// The demo's critical investigation escalated and linked to its incident: one
+    /// of each write, its recommended actions included.
     pub fn one_linked() -> Writes {
-        Writes { cases: 1, comments: 1, related_items_added: 1, timeline_events: 1, ..Writes::none() }
+        Writes { cases: 1, comments: 1, recommendations: 1, related_items_added: 1, timeline_events: 1, ..Writes::none() }
     }
+}
+
+fn is_recommendations(comment: &Value) -> bool {
+    comment["body"].as_str().is_some_and(|b| b.starts_with("Recommended actions from GuardDuty investigation"))
 }
 
 /// Counts what was written, against the demo fixture's starting point.
 pub fn writes(sim: &Sim) -> Writes {
     sim.state(|s| Writes {
         cases: s.cases.len(),
-        comments: s.comments.values().map(Vec::len).sum(),
+        comments: s.comments.values().flatten().filter(|c| !is_recommendations(c)).count(),
+        recommendations: s.comments.values().flatten().filter(|c| is_recommendations(c)).count(),
         related_items_added: s
             .related_items
             .values()

@@ -169,8 +169,9 @@ async fn a_deadline_mid_escalation_releases_the_lease_so_a_redelivery_resumes_at
 #[tokio::test]
 async fn a_resume_after_the_token_window_makes_only_the_link_writes_that_failed() {
     let env = start_with_ledger(demo_fixture(), &[]).await;
-    // The comment fails through every SDK retry; the related item and the timeline event succeed.
-    env.sim.faults(|f| f.fail_next("CreateCaseComment", 3, FailKind::ServerError));
+    // Both comments (the incident's and the recommended actions) fail through every SDK
+    // retry; the related item and the timeline event succeed.
+    env.sim.faults(|f| f.fail_next("CreateCaseComment", 6, FailKind::ServerError));
     let err = env.run(&event("investigation-critical")).await.expect_err("the comment fails");
     assert_eq!(err.kind(), "LinkFailed");
     // The redelivery comes after the services forgot every token: only the ledger knows what was done.

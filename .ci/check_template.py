@@ -34,6 +34,7 @@ EXPECTED = {
     "guardduty:GetInvestigation",
     "guardduty:ListInvestigations",
     "guardduty:CreateInvestigation",
+    "guardduty:GetFindings",
     # Security Incident Response cases
     "security-ir:CreateCase",
     "security-ir:GetCase",

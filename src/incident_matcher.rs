@@ -14,6 +14,13 @@ const FINDING_ID_LEN: usize = 32;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Needles(Vec<String>);
 
+impl Needles {
+    /// The finding ids among them, in order (the scope's first).
+    pub fn finding_ids(&self) -> &[String] {
+        self.0.get(1..).unwrap_or_default()
+    }
+}
+
 /// The most finding ids one investigation's needles hold.
 pub const MAX_FINDING_IDS: usize = 100;
 

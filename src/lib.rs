@@ -45,6 +45,7 @@
 //! - `recommendations`: the case comment of recommended actions (CLI commands whole).
 //! - `links`: the cross-link requests (related item, timeline event, comment,
 //!   case metadata, incident start).
+//! - `threat_actors`: the findings' public remote addresses, as the case names them.
 //! - `token`: deterministic idempotency tokens (UUID v5) for every write.
 //! - `text`: cutting text to a limit on a character boundary, visibly.
 //! - `console`: console links to investigations, cases and incidents.
@@ -78,6 +79,7 @@ mod outcome;
 mod recommendations;
 mod structured;
 mod text;
+mod threat_actors;
 mod token;
 
 pub use app::{App, Invocation};

@@ -423,6 +423,48 @@ async fn the_case_carries_what_the_structured_answer_holds() {
     ] {
         assert!(description.contains(expected), "{expected} missing from {description}");
     }
+    // The findings' public remote addresses, IPv6 in full upper-case groups, the private one left out.
+    assert_eq!(
+        case["threatActorIpAddresses"],
+        json!([
+            {"ipAddress": "198.51.100.23"},
+            {"ipAddress": "2001:0DB8:85A3:0000:0000:8A2E:0370:7334", "userAgent": "aws-cli/2.15.0 Python/3.11.6 Linux/6.1"}
+        ])
+    );
+    // One comment of recommended actions, its CLI command whole.
+    let comments = env.sim.state(|s| s.comments[&case_id].clone());
+    let recommended: Vec<&str> =
+        comments.iter().filter_map(|c| c["body"].as_str()).filter(|b| b.starts_with("Recommended actions")).collect();
+    assert_eq!(recommended.len(), 1);
+    let command = "  $ aws ec2 revoke-security-group-ingress --group-id sg-0123456789abcdef0 --protocol tcp --port 22 --cidr 0.0.0.0/0";
+    assert!(recommended[0].contains(command), "{}", recommended[0]);
+}
+
+#[tokio::test]
+async fn redeliveries_add_no_address_twice() {
+    let env = start(&[]).await;
+    let first = outcome(&env, "investigation-critical").await;
+    outcome(&env, "investigation-critical").await;
+    outcome(&env, "investigation-critical").await;
+    let case_id = first["caseId"].as_str().expect("a case").to_string();
+    let addresses = env.sim.state(|s| s.cases[&case_id]["threatActorIpAddresses"].as_array().map(Vec::len));
+    assert_eq!(addresses, Some(2), "each address once");
+    let updates = env.sim.state(|s| s.log.iter().filter(|e| e.operation == "UpdateCase").count());
+    assert_eq!(updates, 1, "the case showed them: nothing written again");
+}
+
+#[tokio::test]
+async fn a_failing_get_findings_fails_after_the_other_writes_and_the_retry_completes_it() {
+    let env = start(&[]).await;
+    env.sim.faults(|f| f.fail_next("GetFindings", 3, escalator_sim::FailKind::ServerError));
+    let err = env.run(&event("investigation-critical")).await.expect_err("GetFindings fails");
+    assert_eq!(err.kind(), "LinkFailed");
+    assert!(err.to_string().contains("GetFindings"), "{err}");
+    assert_eq!(writes(&env.sim), Writes::one_linked(), "every other write was made");
+    let result = outcome(&env, "investigation-critical").await;
+    assert_eq!(result["outcome"], "escalated");
+    let case_id = result["caseId"].as_str().expect("a case").to_string();
+    assert_eq!(env.sim.state(|s| s.cases[&case_id]["threatActorIpAddresses"].as_array().map(Vec::len)), Some(2));
 }
 
 #[tokio::test]

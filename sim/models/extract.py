@@ -10,7 +10,7 @@ Apache-2.0; its models are AWS's own description of each wire contract.
 import gzip, json, pathlib, sys
 
 SERVICES = {
-    "guardduty": ("guardduty/2017-11-28", ["GetInvestigation", "ListInvestigations", "CreateInvestigation"]),
+    "guardduty": ("guardduty/2017-11-28", ["GetInvestigation", "ListInvestigations", "CreateInvestigation", "GetFindings"]),
     "security-ir": ("security-ir/2018-05-10", ["CreateCase", "GetCase", "UpdateCase", "CreateCaseComment", "ListComments", "ListCases"]),
     "ssm-incidents": ("ssm-incidents/2018-05-10", ["ListIncidentRecords", "GetIncidentRecord", "ListRelatedItems", "UpdateRelatedItems",
                                                    "CreateTimelineEvent", "ListTimelineEvents", "StartIncident", "UpdateIncidentRecord"]),

@@ -21,6 +21,9 @@ pub struct Fixture {
     /// GuardDuty investigations, each the wire `Investigation` structure plus `detectorId`.
     #[serde(default)]
     pub investigations: Vec<Value>,
+    /// GuardDuty findings, each the wire `Finding` structure plus `detectorId`.
+    #[serde(default)]
+    pub findings: Vec<Value>,
     /// Incident records, each the wire `IncidentRecord` plus optional `relatedItems`.
     #[serde(default)]
     pub incident_records: Vec<Value>,
@@ -70,6 +73,8 @@ pub struct State {
     pub account: String,
     /// Investigations by `detectorId/investigationId`.
     pub investigations: BTreeMap<String, Value>,
+    /// Findings by `detectorId/findingId`.
+    pub findings: BTreeMap<String, Value>,
     /// Cases by case id (the `GetCase` answer, without `caseId`).
     pub cases: BTreeMap<String, Value>,
     /// Comments by case id.
@@ -98,6 +103,7 @@ impl State {
         let mut state = State {
             account: fixture.account.unwrap_or_else(|| "123456789012".to_string()),
             investigations: BTreeMap::new(),
+            findings: BTreeMap::new(),
             cases: BTreeMap::new(),
             comments: BTreeMap::new(),
             incident_records: BTreeMap::new(),
@@ -113,6 +119,11 @@ impl State {
             let detector = take_string(&mut inv, "detectorId").ok_or("an investigation in the fixture has no detectorId")?;
             let id = inv["investigationId"].as_str().ok_or("an investigation in the fixture has no investigationId")?;
             state.investigations.insert(format!("{detector}/{id}"), inv);
+        }
+        for mut finding in fixture.findings {
+            let detector = take_string(&mut finding, "detectorId").ok_or("a finding in the fixture has no detectorId")?;
+            let id = finding["id"].as_str().ok_or("a finding in the fixture has no id")?;
+            state.findings.insert(format!("{detector}/{id}"), finding);
         }
         for mut record in fixture.incident_records {
             let related = record.as_object_mut().and_then(|o| o.remove("relatedItems"));

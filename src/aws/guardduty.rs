@@ -8,11 +8,16 @@ use std::sync::{Arc, Mutex};
 
 use aws_sdk_guardduty::config::interceptors::AfterDeserializationInterceptorContextRef;
 use aws_sdk_guardduty::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_guardduty::types::RemoteIpDetails;
 
 use super::{fail, AwsError};
 use crate::ids;
 use crate::investigation::{Investigation, Status};
 use crate::structured;
+use crate::threat_actors::Sighting;
+
+/// The most findings one `GetFindings` reads.
+pub const MAX_FINDINGS: usize = 50;
 
 /// One investigation as `ListInvestigations` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,6 +201,43 @@ impl GuardDuty {
             }
         }
         Ok(listing)
+    }
+
+    /// `GetFindings` (one call, at most [`MAX_FINDINGS`] ids): the remote addresses
+    /// their actions name, with the user agent of an API call. A finding that no
+    /// longer exists is simply not answered.
+    pub async fn sightings(&self, detector_id: &str, finding_ids: &[String]) -> Result<Vec<Sighting>, AwsError> {
+        let ids: Vec<String> = finding_ids.iter().take(MAX_FINDINGS).cloned().collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let out =
+            self.client.get_findings().detector_id(detector_id).set_finding_ids(Some(ids)).send().await.map_err(fail("GetFindings"))?;
+        let mut sightings = Vec::new();
+        for action in out.findings().iter().filter_map(|f| f.service().and_then(|s| s.action())) {
+            let mut seen = |ip: Option<&RemoteIpDetails>, user_agent: Option<&str>| {
+                let Some(ip) = ip else { return };
+                for address in [ip.ip_address_v4(), ip.ip_address_v6()].into_iter().flatten() {
+                    sightings.push(Sighting { address: address.to_string(), user_agent: user_agent.map(str::to_string) });
+                }
+            };
+            if let Some(a) = action.aws_api_call_action() {
+                seen(a.remote_ip_details(), a.user_agent());
+            }
+            if let Some(a) = action.kubernetes_api_call_action() {
+                seen(a.remote_ip_details(), a.user_agent());
+            }
+            if let Some(a) = action.network_connection_action() {
+                seen(a.remote_ip_details(), None);
+            }
+            if let Some(a) = action.rds_login_attempt_action() {
+                seen(a.remote_ip_details(), None);
+            }
+            for probe in action.port_probe_action().map(|p| p.port_probe_details()).unwrap_or_default() {
+                seen(probe.remote_ip_details(), None);
+            }
+        }
+        Ok(sightings)
     }
 
     /// `CreateInvestigation` with a deterministic token. Returns the investigation id.

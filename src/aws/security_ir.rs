@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 
 use aws_sdk_securityir::primitives::DateTime;
-use aws_sdk_securityir::types::{AwsRegion, CaseMetadataEntry, EngagementType, ImpactedAwsRegion, ResolverType, Watcher};
+use aws_sdk_securityir::types::{AwsRegion, CaseMetadataEntry, EngagementType, ImpactedAwsRegion, ResolverType, ThreatActorIp, Watcher};
 
 use super::{build_error, fail, written, AwsError, Written};
 use crate::case_builder::CaseRequest;
 use crate::ids;
+use crate::threat_actors::ThreatActor;
 
 /// What the case holds that the links and the close-out need.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -21,6 +22,8 @@ pub struct CaseView {
     pub closure_code: Option<String>,
     /// When it was closed, in milliseconds since the epoch.
     pub closed_ms: Option<i64>,
+    /// The threat actor addresses it shows.
+    pub threat_actor_addresses: Vec<String>,
 }
 
 /// The most `ListCases` pages a search for an earlier case reads (25 cases each).
@@ -117,19 +120,32 @@ impl SecurityIr {
             status: out.case_status().map(|s| s.as_str().to_string()),
             closure_code: out.closure_code().map(|c| c.as_str().to_string()),
             closed_ms: out.closed_date().and_then(|t| t.to_millis().ok()),
+            threat_actor_addresses: out.threat_actor_ip_addresses().iter().map(|a| a.ip_address().to_string()).collect(),
         })
     }
 
-    /// `UpdateCase` setting the case's metadata to `entries` (it takes no token:
-    /// the caller reads the case first and writes only what is missing).
-    pub async fn set_case_metadata(&self, case_id: &str, entries: &[(String, String)]) -> Result<(), AwsError> {
+    /// One `UpdateCase` (it takes no token: the caller reads the case first and
+    /// writes only what is missing): the metadata set to `entries` when given,
+    /// and `actors` added to its threat actor addresses.
+    pub async fn update_case(&self, case_id: &str, entries: Option<&[(String, String)]>, actors: &[ThreatActor]) -> Result<(), AwsError> {
         const OP: &str = "UpdateCase";
-        let entries = entries
+        let entries = match entries {
+            Some(entries) => Some(
+                entries
+                    .iter()
+                    .map(|(k, v)| CaseMetadataEntry::builder().key(k).value(v).build())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(build_error(OP))?,
+            ),
+            None => None,
+        };
+        let actors = actors
             .iter()
-            .map(|(k, v)| CaseMetadataEntry::builder().key(k).value(v).build())
+            .map(|a| ThreatActorIp::builder().ip_address(&a.address).set_user_agent(a.user_agent.clone()).build())
             .collect::<Result<Vec<_>, _>>()
             .map_err(build_error(OP))?;
-        self.client.update_case().case_id(case_id).set_case_metadata(Some(entries)).send().await.map_err(fail(OP))?;
+        let request = self.client.update_case().case_id(case_id).set_case_metadata(entries);
+        request.set_threat_actor_ip_addresses_to_add((!actors.is_empty()).then_some(actors)).send().await.map_err(fail(OP))?;
         Ok(())
     }
 

@@ -12,9 +12,10 @@ use tracing::{info, warn};
 
 use super::incident_search::{arns, Found};
 use crate::app::App;
-use crate::aws::{AwsError, Written};
+use crate::aws::{AwsError, CaseView, Written};
 use crate::decision::{Confidence, RiskLevel};
 use crate::investigation::Investigation;
+use crate::threat_actors::ThreatActor;
 use crate::token::Scope;
 use crate::{links, recommendations};
 
@@ -28,8 +29,10 @@ pub(super) struct OpenedCase<'a> {
     pub confidence: Confidence,
     /// The case.
     pub case_id: &'a str,
-    /// The case's metadata entries as read after opening it.
-    pub metadata: &'a [(String, String)],
+    /// The case as read after opening it (metadata, addresses).
+    pub view: &'a CaseView,
+    /// The threat actor addresses the findings name.
+    pub actors: &'a [ThreatActor],
 }
 
 /// A write and the name of its step (`related-item/ARN`, `timeline-event/ARN`, `comment/ARN`).
@@ -76,13 +79,21 @@ pub(super) async fn link(app: &App, case: &OpenedCase<'_>, found: &[Found], done
         writes.push(async move { ("recommendations".to_string(), app.security_ir.comment_on_case(case_id, &body, &token).await) }.boxed());
     }
     // The metadata is read before and written only where something is missing: no step to record.
-    let (entries, left_out) = links::metadata_with(case.metadata, &arns(found));
+    // The case's metadata and its threat actor addresses, in one UpdateCase (it takes no
+    // token): read before, written only where something is missing, so no step to record.
+    let (entries, left_out) = links::metadata_with(&case.view.metadata, &arns(found));
     if !left_out.is_empty() {
         warn!(incidents = ?left_out, "the case already holds 30 metadata entries; these incidents are linked by comment only");
     }
-    if let Some(entries) = entries {
+    let new_actors: Vec<ThreatActor> =
+        case.actors.iter().filter(|a| !case.view.threat_actor_addresses.contains(&a.address)).cloned().collect();
+    if entries.is_some() || !new_actors.is_empty() {
         writes.push(
-            async move { (String::new(), app.security_ir.set_case_metadata(case_id, &entries).await.map(|()| Written::Done)) }.boxed(),
+            async move {
+                let result = app.security_ir.update_case(case_id, entries.as_deref(), &new_actors).await;
+                (String::new(), result.map(|()| Written::Done))
+            }
+            .boxed(),
         );
     }
     let mut linked = Linked::default();

@@ -36,6 +36,7 @@ use crate::incident_matcher::{needles, window_start_ms, Candidate, MatchRule, Re
 use crate::investigation::Investigation;
 use crate::links;
 use crate::outcome::Outcome;
+use crate::threat_actors::threat_actors;
 use crate::token::Scope;
 
 /// Time kept back from the deadline to release a lease whose work was cut off.
@@ -79,8 +80,8 @@ pub(super) async fn escalate(app: &App, target: &InvestigationRef, invocation: &
             let deadline = ledger.map(|_| Instant::now() + invocation.remaining().saturating_sub(RELEASE_RESERVE));
             let escalating = Escalating { target, inv, risk, confidence, deadline };
             match ledger {
-                Some(ledger) => under_lease(app, ledger, &key, &escalating, invocation).await,
-                None => open_and_link(app, &escalating, None).await,
+                Some(ledger) => Box::pin(under_lease(app, ledger, &key, &escalating, invocation)).await,
+                None => Box::pin(open_and_link(app, &escalating, None)).await,
             }
         }
     }
@@ -171,7 +172,9 @@ async fn open_and_link(app: &App, e: &Escalating<'_>, mut lease: Option<&mut Lea
         return Err(Error::Deadline { investigation_id: e.inv.id.clone() });
     }
     let search = in_time(e, incident_search::find(app, explicit, &needles, window_start));
-    let (opened, found) = tokio::join!(open_case(&app.security_ir, &case, lease.as_deref_mut()), search);
+    // The findings' remote addresses, read alongside: no extra round trip on the chain.
+    let sightings = in_time(e, app.guardduty.sightings(&e.inv.detector_id, needles.finding_ids()));
+    let (opened, found, sightings) = tokio::join!(open_case(&app.security_ir, &case, lease.as_deref_mut()), search, sightings);
     let (case_id, case_view) = opened.map_err(|err| {
         if err.is_quota() {
             Error::CaseQuota { investigation_id: e.inv.id.clone(), message: err.message }
@@ -185,9 +188,16 @@ async fn open_and_link(app: &App, e: &Escalating<'_>, mut lease: Option<&mut Lea
     for f in &found {
         info!(incident = f.record.arn, rule = %f.rule, "linking incident");
     }
-    let opened = OpenedCase { inv: &e.inv, risk: e.risk, confidence: e.confidence, case_id: &case_id, metadata: &case_view.metadata };
+    // A failed GetFindings fails the invocation after the other writes, like a link:
+    // the retry completes it.
+    let (actors, sightings_failed) = match sightings? {
+        Ok(sightings) => (threat_actors(&sightings), None),
+        Err(err) => (Vec::new(), Some(err)),
+    };
+    let opened = OpenedCase { inv: &e.inv, risk: e.risk, confidence: e.confidence, case_id: &case_id, view: &case_view, actors: &actors };
     let done_before = lease.as_ref().map(|l| l.steps_done().clone()).unwrap_or_default();
-    let linked = in_time(e, cross_link::link(app, &opened, &found, &done_before)).await?;
+    let mut linked = in_time(e, cross_link::link(app, &opened, &found, &done_before)).await?;
+    linked.failures.extend(sightings_failed);
     // What was written is recorded even when something failed, so the retry repeats none of it.
     if let Some(lease) = lease {
         lease.record_steps(&linked.done).await?;

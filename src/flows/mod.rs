@@ -32,7 +32,9 @@ pub async fn run(app: &App, payload: &Value, invocation: &Invocation) -> Result<
     match event::parse(payload)? {
         Trigger::Investigation(target) => {
             tracing::Span::current().record("investigationId", target.investigation_id.as_str());
-            escalate::escalate(app, &target, invocation).await
+            // On the heap: the escalation's future is large (several calls joined), and a
+            // future on the stack of a small thread (a test's, say) could overflow it.
+            Box::pin(escalate::escalate(app, &target, invocation)).await
         }
         Trigger::FailedCreateInvestigation { error_code } => {
             info!(error_code, "a CreateInvestigation call failed: nothing to escalate");

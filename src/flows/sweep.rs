@@ -145,7 +145,7 @@ async fn visit(app: &App, detector: &str, work: &[Work], invocation: &Invocation
                 incident_record_arn: None,
                 finding_ids: Vec::new(),
             };
-            async move { escalate(app, &target, soft).await }.instrument(info_span!("investigation", investigationId = %w.id))
+            async move { Box::pin(escalate(app, &target, soft)).await }.instrument(info_span!("investigation", investigationId = %w.id))
         });
         // A backstop for work outside a lease: a chunk cut off here is like a crash,
         // and the next sweep resumes each investigation where it stopped.

@@ -14,6 +14,17 @@ const SERVICE: Service = Service::GuardDuty;
 pub(crate) fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, input: &Value) -> Result<Value, SimError> {
     let detector = s(input, "DetectorId");
     match op {
+        "GetFindings" => {
+            // The findings that exist, in the order asked; an unknown id is simply not there.
+            let wanted = input["findingIds"].as_array().cloned().unwrap_or_default();
+            let found: Vec<Value> = wanted
+                .iter()
+                .filter_map(|id| id.as_str())
+                .filter_map(|id| state.findings.get(&format!("{detector}/{id}")))
+                .cloned()
+                .collect();
+            Ok(json!({ "findings": found }))
+        }
         "GetInvestigation" => {
             let key = format!("{detector}/{}", s(input, "InvestigationId"));
             let inv = state.investigations.get(&key).ok_or_else(|| {

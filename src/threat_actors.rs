@@ -1,0 +1,140 @@
+//! Threat actor addresses for the case (docs/design.md §5b): from the remote
+//! addresses the findings' actions name, only public ones, written as Security
+//! IR's model accepts them (IPv4 dotted, IPv6 in eight upper-case groups),
+//! each once with the first user agent seen, ascending, at most 200.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use crate::text::fit_title;
+
+/// Security IR keeps at most this many threat actor addresses per case.
+pub const MAX_ADDRESSES: usize = 200;
+/// Security IR's limit on a user agent, in characters.
+const USER_AGENT_MAX: usize = 500;
+
+/// One remote address a finding's action names, as the finding has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sighting {
+    /// The address text (IPv4 or IPv6, any spelling).
+    pub address: String,
+    /// The user agent of an API call from it, when there is one.
+    pub user_agent: Option<String>,
+}
+
+/// A threat actor address for the case.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ThreatActor {
+    /// The address, as Security IR's pattern accepts it.
+    pub address: String,
+    /// The first user agent seen from it.
+    pub user_agent: Option<String>,
+}
+
+/// The addresses worth naming on the case, from what the findings saw.
+pub fn threat_actors(sightings: &[Sighting]) -> Vec<ThreatActor> {
+    let mut by_address: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for s in sightings {
+        let Some(address) = s.address.trim().parse::<IpAddr>().ok().filter(is_public).map(|ip| written(&ip)) else { continue };
+        let agent = s.user_agent.as_deref().map(|ua| fit_title(ua, USER_AGENT_MAX)).filter(|ua| !ua.is_empty());
+        let slot = by_address.entry(address).or_default();
+        if slot.is_none() {
+            *slot = agent;
+        }
+    }
+    by_address.into_iter().take(MAX_ADDRESSES).map(|(address, user_agent)| ThreatActor { address, user_agent }).collect()
+}
+
+/// An address someone outside could have used: not private, loopback,
+/// link-local, unspecified, multicast (nor another network's special ranges).
+fn is_public(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            !(v4.is_private() || v4.is_loopback() || v4.is_link_local() || v4.is_unspecified() || v4.is_multicast() || v4.is_broadcast())
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(&IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            let unique_local = first & 0xfe00 == 0xfc00;
+            let link_local = first & 0xffc0 == 0xfe80;
+            !(v6.is_loopback() || v6.is_unspecified() || v6.is_multicast() || unique_local || link_local)
+        }
+    }
+}
+
+/// IPv4 dotted; IPv6 (an IPv4-mapped one as its IPv4) in the full eight-group
+/// upper-case form Security IR's pattern accepts.
+fn written(ip: &IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => v6.segments().iter().map(|g| format!("{g:04X}")).collect::<Vec<_>>().join(":"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen(address: &str, agent: Option<&str>) -> Sighting {
+        Sighting { address: address.into(), user_agent: agent.map(str::to_string) }
+    }
+
+    #[test]
+    fn ipv6_in_any_spelling_becomes_eight_upper_case_groups() {
+        let actors =
+            threat_actors(&[seen("2001:db8::1", None), seen("2001:DB8:0:0:0:0:0:1", Some("second")), seen("2600:1f18:abcd::ff", None)]);
+        assert_eq!(
+            actors,
+            vec![
+                ThreatActor { address: "2001:0DB8:0000:0000:0000:0000:0000:0001".into(), user_agent: Some("second".into()) },
+                ThreatActor { address: "2600:1F18:ABCD:0000:0000:0000:0000:00FF".into(), user_agent: None },
+            ],
+            "one entry per address, whatever its spelling, with the first user agent seen"
+        );
+        assert_eq!(threat_actors(&[seen("::ffff:198.51.100.7", None)])[0].address, "198.51.100.7");
+    }
+
+    #[test]
+    fn private_loopback_link_local_unspecified_and_multicast_are_left_out() {
+        let inside = [
+            "10.0.0.1",
+            "172.16.5.4",
+            "192.168.1.1",
+            "127.0.0.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "224.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fe80::1",
+            "fd12:3456::1",
+            "ff02::1",
+            "::ffff:10.0.0.1",
+            "not an address",
+            "",
+            "1.2.3",
+        ];
+        assert_eq!(threat_actors(&inside.map(|a| seen(a, None))), vec![]);
+    }
+
+    #[test]
+    fn the_first_user_agent_stays_cleaned_and_cut_and_the_order_is_by_address() {
+        let long = format!("curl/8\u{202E}{}", "x".repeat(600));
+        let actors = threat_actors(&[seen("203.0.113.9", Some(&long)), seen("198.51.100.1", None), seen("203.0.113.9", Some("later"))]);
+        assert_eq!(actors[0].address, "198.51.100.1");
+        let agent = actors[1].user_agent.clone().unwrap_or_default();
+        assert!(agent.starts_with("curl/8xxx") && agent.chars().count() == USER_AGENT_MAX, "{agent}");
+    }
+
+    #[test]
+    fn at_most_two_hundred() {
+        let many: Vec<Sighting> = (0..300).map(|i| seen(&format!("198.51.{}.{}", i / 200, i % 200 + 1), None)).collect();
+        assert_eq!(threat_actors(&many).len(), MAX_ADDRESSES);
+    }
+}

@@ -103,8 +103,9 @@ fn any_investigation() -> impl Strategy<Value = Value> {
         (0i64..4_102_444_800, 0i64..86_400),
         any_text(2_000),
     )
-        .prop_map(|(risk_level, confidence, risk, summary, account, region, (start, took), prompt)| {
-            json!({
+        .prop_flat_map(|fields| (Just(fields), prop::option::of(any_summary_data())))
+        .prop_map(|((risk_level, confidence, risk, summary, account, region, (start, took), prompt), summary_data)| {
+            let mut inv = json!({
                 "detectorId": "12abc34d567e8fa901bc2d34e56789f0",
                 "status": "COMPLETED",
                 "riskLevel": risk_level,
@@ -116,12 +117,47 @@ fn any_investigation() -> impl Strategy<Value = Value> {
                 "cloud": {"account": account, "provider": "AWS", "region": region},
                 "startTime": start,
                 "endTime": start + took,
+            });
+            if let Some(data) = summary_data {
+                inv["summaryData"] = data;
+            }
+            inv
+        })
+}
+
+/// Structured results of any size and content the API's shapes allow.
+fn any_summary_data() -> impl Strategy<Value = Value> {
+    fn resource() -> impl Strategy<Value = Value> {
+        (prop_oneof![Just("EC2_INSTANCE".to_string()), Just("IAM_ROLE".to_string()), "[A-Z_]{1,20}"], any_text(300))
+            .prop_map(|(kind, id)| json!({"type": kind, "identifier": id, "findingCount": 1}))
+    }
+    let action = (any_text(300), prop_oneof![Just("IMMEDIATE"), Just("STRATEGIC"), Just("???")], prop::collection::vec(any_text(300), 0..5), prop::collection::vec(resource(), 0..3))
+        .prop_map(|(title, priority, commands, resources)| json!({"title": title, "priority": priority, "description": "d", "cliCommands": commands, "affectedResources": resources}));
+    let phase = (any_text(100), prop::collection::vec((any_text(80), "[A-Z0-9.]{0,12}", "[0-9a-fA-F]{0,40}"), 0..8))
+        .prop_map(|(name, attacks)| json!({"phase": name, "attacks": attacks.into_iter().map(|(t, uid, f)| json!({"technique": {"name": t, "uid": uid}, "findings": [{"uid": f}]})).collect::<Vec<_>>()}));
+    (
+        any_text(400),
+        prop::collection::vec(any_text(2_000), 0..8),
+        prop::collection::vec(phase, 0..8),
+        prop::collection::vec(resource(), 0..20),
+        prop::collection::vec(".{0,14}", 0..25),
+        prop::collection::vec(prop::collection::vec(action, 0..8), 0..6),
+        any_text(3_000),
+    )
+        .prop_map(|(title, observations, phases, resources, accounts, measures, actor)| {
+            json!({
+                "keyObservations": {"title": title, "narrative": "n", "observations": observations},
+                "threatAssessment": {"attackProgression": phases, "threatActorProfile": actor},
+                "accountAnalysis": {"affectedResources": resources},
+                "organizationAnalysis": {"accountBreakdown": accounts.into_iter().map(|a| json!({"accountId": a})).collect::<Vec<_>>()},
+                "countermeasures": measures.into_iter().map(|actions| json!({"defenseTactic": "Isolate", "actions": actions})).collect::<Vec<_>>(),
+                "recommendations": [{"title": "r", "priority": "IMMEDIATE", "cliCommands": ["aws x"]}],
             })
         })
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
     /// Whatever the investigation says, every request made for it passes the
     /// services' validation (lengths, patterns, enums, sizes), through the real

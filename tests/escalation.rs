@@ -199,6 +199,9 @@ async fn concurrent_deliveries_make_exactly_one_of_everything() {
         env.sim.state(|s| s.cases[&case_id]["caseMetadata"].clone()),
         json!([{"key": "ssm-incidents:incident-record-arn", "value": MATCHING}])
     );
+    let addresses = env.sim.state(|s| s.cases[&case_id]["threatActorIpAddresses"].clone());
+    let listed: Vec<&str> = addresses.as_array().into_iter().flatten().filter_map(|a| a["ipAddress"].as_str()).collect();
+    assert_eq!(listed, ["198.51.100.23", "2001:0DB8:85A3:0000:0000:8A2E:0370:7334"], "no address twice");
 }
 
 #[tokio::test]

@@ -102,6 +102,12 @@ async fn the_binary_handles_each_kind_of_event() {
     let Invocation::Response(again) = f.invoke(event("investigation-critical")).await else { panic!("redelivery failed") };
     assert_eq!(again["caseId"], critical["caseId"]);
     assert_eq!(writes(&sim), Writes::one_linked());
+    // The compiled binary read the structured answer and the findings too.
+    let case_id = critical["caseId"].as_str().unwrap_or_default().to_string();
+    let case = sim.state(|s| s.cases.get(&case_id).cloned()).expect("the case");
+    assert_eq!(case["impactedServices"], json!(["AWS IAM", "Amazon EC2"]), "{case}");
+    assert_eq!(case["threatActorIpAddresses"].as_array().map(Vec::len), Some(2), "{case}");
+    assert!(case["description"].as_str().is_some_and(|d| d.contains("(T1110)")), "{case}");
 
     // JSON logs carry the request and investigation ids; EMF lines count the outcomes.
     let logs = f.logs_when(|logs| emf(logs).len() >= 5).await;

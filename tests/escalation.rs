@@ -385,19 +385,7 @@ async fn a_conflict_with_no_case_to_continue_with_names_the_investigation_and_th
     let env = start(&[]).await;
     let token = create_case_token("us-east-1", "c0ffee00-0000-4000-8000-000000000001");
     // Someone used the token for a case that does not name the investigation.
-    let ir = aws_sdk_securityir::Client::new(&escalator_sim::sdk_config(&env.sim).await);
-    ir.create_case()
-        .client_token(&token)
-        .title("Unrelated")
-        .description("d")
-        .engagement_type(aws_sdk_securityir::types::EngagementType::Investigation)
-        .resolver_type(aws_sdk_securityir::types::ResolverType::SelfValue)
-        .reported_incident_start_date(aws_sdk_securityir::primitives::DateTime::from_secs(0))
-        .set_impacted_accounts(Some(vec![]))
-        .set_watchers(Some(vec![]))
-        .send()
-        .await
-        .expect("case");
+    case_by_hand(&env.sim, "Unrelated", Some(&token)).await;
     let err = env.run(&event("investigation-critical")).await.expect_err("nothing to continue with");
     let text = err.to_string();
     assert_eq!(err.kind(), "AwsCallFailed");

@@ -232,3 +232,24 @@ pub fn writes(sim: &Sim) -> Writes {
 pub fn operations(sim: &Sim) -> Vec<String> {
     sim.state(|s| s.log.iter().map(|e| e.operation.clone()).collect())
 }
+
+/// Opens a case as a person would, outside the escalator (with `token` when
+/// given), and returns its id.
+pub async fn case_by_hand(sim: &Sim, title: &str, token: Option<&str>) -> String {
+    use aws_sdk_securityir::types::{EngagementType, ResolverType};
+    let ir = aws_sdk_securityir::Client::new(&sdk_config(sim).await);
+    ir.create_case()
+        .set_client_token(token.map(str::to_string))
+        .title(title)
+        .description("d")
+        .engagement_type(EngagementType::Investigation)
+        .resolver_type(ResolverType::SelfValue)
+        .reported_incident_start_date(aws_sdk_securityir::primitives::DateTime::from_secs(0))
+        .set_impacted_accounts(Some(vec![]))
+        .set_watchers(Some(vec![]))
+        .send()
+        .await
+        .expect("case")
+        .case_id()
+        .to_string()
+}

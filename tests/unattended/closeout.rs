@@ -10,22 +10,7 @@ use crate::common::*;
 
 /// A case someone opened by hand in the console: not one of ours.
 async fn hand_made_case(env: &TestEnv) -> String {
-    let ir = aws_sdk_securityir::Client::new(&escalator_sim::sdk_config(&env.sim).await);
-    let id = ir
-        .create_case()
-        .title("Opened by hand")
-        .description("d")
-        .engagement_type(aws_sdk_securityir::types::EngagementType::Investigation)
-        .resolver_type(aws_sdk_securityir::types::ResolverType::SelfValue)
-        .reported_incident_start_date(aws_sdk_securityir::primitives::DateTime::from_secs(0))
-        .set_impacted_accounts(Some(vec![]))
-        .set_watchers(Some(vec![]))
-        .send()
-        .await
-        .expect("case")
-        .case_id()
-        .to_string();
-    id
+    case_by_hand(&env.sim, "Opened by hand", None).await
 }
 
 fn closed(case_id: &str) -> Value {

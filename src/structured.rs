@@ -3,191 +3,255 @@
 //!
 //! Parsed from the wire JSON, tolerantly: every member may be absent, unknown
 //! members are ignored, and enum values this build does not know are kept as
-//! text. Nothing here can fail: an answer without structured data is simply
-//! one whose [`SummaryData`] is `None`.
+//! text. A member of the wrong shape reads as absent and a list entry of the
+//! wrong shape is skipped, so one odd value never costs the rest. Nothing here
+//! can fail: an answer without structured data is one whose [`SummaryData`] is
+//! `None`.
 
 use serde::Deserialize;
+use serde_with::{serde_as, DefaultOnError, VecSkipError};
 
 /// The investigation's scope: what it was about.
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Scope {
     /// `FINDING`, `ACCOUNT` or `ORGANIZATION` (or a type this build does not know).
+    #[serde_as(as = "DefaultOnError")]
     pub investigation_type: Option<String>,
     /// The finding investigated.
+    #[serde_as(as = "DefaultOnError")]
     pub finding_id: Option<String>,
     /// The account investigated.
+    #[serde_as(as = "DefaultOnError")]
     pub account_id: Option<String>,
     /// The organization's administrator account.
+    #[serde_as(as = "DefaultOnError")]
     pub admin_account_id: Option<String>,
 }
 
 /// `summaryData`: the investigation's results.
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct SummaryData {
     /// The finding type the investigation centres on.
+    #[serde_as(as = "DefaultOnError")]
     pub finding_type: Option<String>,
     /// The headline and what was observed.
+    #[serde_as(as = "DefaultOnError")]
     pub key_observations: Option<KeyObservations>,
     /// How the attack progressed.
+    #[serde_as(as = "DefaultOnError")]
     pub threat_assessment: Option<ThreatAssessment>,
     /// The account's affected resources.
+    #[serde_as(as = "DefaultOnError")]
     pub account_analysis: Option<AccountAnalysis>,
     /// The organization's accounts involved.
+    #[serde_as(as = "DefaultOnError")]
     pub organization_analysis: Option<OrganizationAnalysis>,
     /// What to do against it.
+    #[serde_as(as = "DefaultOnError<VecSkipError<_>>")]
     pub countermeasures: Vec<Countermeasure>,
     /// What else to do.
+    #[serde_as(as = "DefaultOnError<VecSkipError<_>>")]
     pub recommendations: Vec<Recommendation>,
 }
 
 /// The headline, the narrative and each observation.
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct KeyObservations {
     /// The headline.
+    #[serde_as(as = "DefaultOnError")]
     pub title: Option<String>,
     /// The story.
+    #[serde_as(as = "DefaultOnError")]
     pub narrative: Option<String>,
     /// Each observation.
+    #[serde_as(as = "DefaultOnError<VecSkipError<_>>")]
     pub observations: Vec<String>,
 }
 
 /// The attack's progression and who seems to be behind it.
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct ThreatAssessment {
     /// Each phase, in order.
+    #[serde_as(as = "DefaultOnError<VecSkipError<_>>")]
     pub attack_progression: Vec<AttackPhase>,
     /// The threat actor profile.
+    #[serde_as(as = "DefaultOnError")]
     pub threat_actor_profile: Option<String>,
 }
 
 /// One phase of the attack (a MITRE ATT&CK tactic).
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct AttackPhase {
     /// The phase, e.g. `Initial Access`.
+    #[serde_as(as = "DefaultOnError")]
     pub phase: Option<String>,
     /// What happened in it.
+    #[serde_as(as = "DefaultOnError")]
     pub description: Option<String>,
     /// The attacks seen.
+    #[serde_as(as = "DefaultOnError<VecSkipError<_>>")]
     pub attacks: Vec<Attack>,
 }
 
 /// One attack: a technique, and the findings behind it.
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Attack {
     /// The MITRE ATT&CK tactic.
+    #[serde_as(as = "DefaultOnError")]
     pub tactic: Option<ThreatReference>,
     /// The MITRE ATT&CK technique.
+    #[serde_as(as = "DefaultOnError")]
     pub technique: Option<ThreatReference>,
     /// The findings that show it.
+    #[serde_as(as = "DefaultOnError<VecSkipError<_>>")]
     pub findings: Vec<FindingReference>,
 }
 
 /// A MITRE ATT&CK reference: its name and id.
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct ThreatReference {
     /// E.g. `Valid Accounts`.
+    #[serde_as(as = "DefaultOnError")]
     pub name: Option<String>,
     /// E.g. `T1078`.
+    #[serde_as(as = "DefaultOnError")]
     pub uid: Option<String>,
 }
 
 /// A finding behind an attack.
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct FindingReference {
     /// The finding id.
+    #[serde_as(as = "DefaultOnError")]
     pub uid: Option<String>,
     /// Its type.
+    #[serde_as(as = "DefaultOnError")]
     pub finding_type: Option<String>,
 }
 
 /// The account's affected resources.
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct AccountAnalysis {
     /// Each affected resource.
+    #[serde_as(as = "DefaultOnError<VecSkipError<_>>")]
     pub affected_resources: Vec<AffectedResource>,
 }
 
 /// A resource an investigation or a countermeasure names.
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct AffectedResource {
     /// E.g. `EC2_INSTANCE`.
     #[serde(rename = "type")]
+    #[serde_as(as = "DefaultOnError")]
     pub resource_type: Option<String>,
     /// Its identifier.
+    #[serde_as(as = "DefaultOnError")]
     pub identifier: Option<String>,
     /// Its ARN.
+    #[serde_as(as = "DefaultOnError")]
     pub arn: Option<String>,
     /// How many findings name it.
+    #[serde_as(as = "DefaultOnError")]
     pub finding_count: Option<i64>,
 }
 
 /// The organization's accounts involved.
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct OrganizationAnalysis {
     /// Each account, with its finding count.
+    #[serde_as(as = "DefaultOnError<VecSkipError<_>>")]
     pub account_breakdown: Vec<AccountSummary>,
 }
 
 /// One account of an organization investigation.
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct AccountSummary {
     /// The account id.
+    #[serde_as(as = "DefaultOnError")]
     pub account_id: Option<String>,
     /// How many findings it has.
+    #[serde_as(as = "DefaultOnError")]
     pub finding_count: Option<i64>,
 }
 
 /// A countermeasure: a defense tactic and its actions.
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Countermeasure {
     /// E.g. `Isolate`.
+    #[serde_as(as = "DefaultOnError")]
     pub defense_tactic: Option<String>,
     /// What it is for.
+    #[serde_as(as = "DefaultOnError")]
     pub description: Option<String>,
     /// Each action.
+    #[serde_as(as = "DefaultOnError<VecSkipError<_>>")]
     pub actions: Vec<CountermeasureAction>,
 }
 
 /// One action of a countermeasure.
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct CountermeasureAction {
     /// Its title.
+    #[serde_as(as = "DefaultOnError")]
     pub title: Option<String>,
     /// `IMMEDIATE`, `SHORT_TERM` or `STRATEGIC`.
+    #[serde_as(as = "DefaultOnError")]
     pub priority: Option<String>,
     /// What it does.
+    #[serde_as(as = "DefaultOnError")]
     pub description: Option<String>,
     /// The resources it acts on.
+    #[serde_as(as = "DefaultOnError<VecSkipError<_>>")]
     pub affected_resources: Vec<AffectedResource>,
     /// Ready-to-run AWS CLI commands.
+    #[serde_as(as = "DefaultOnError<VecSkipError<_>>")]
     pub cli_commands: Vec<String>,
 }
 
 /// A recommendation.
+#[serde_as]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Recommendation {
     /// Its title.
+    #[serde_as(as = "DefaultOnError")]
     pub title: Option<String>,
     /// `IMMEDIATE`, `SHORT_TERM` or `STRATEGIC`.
+    #[serde_as(as = "DefaultOnError")]
     pub priority: Option<String>,
     /// Why.
+    #[serde_as(as = "DefaultOnError")]
     pub rationale: Option<String>,
     /// Ready-to-run AWS CLI commands.
+    #[serde_as(as = "DefaultOnError<VecSkipError<_>>")]
     pub cli_commands: Vec<String>,
 }
 
@@ -256,8 +320,24 @@ mod tests {
         assert_eq!(parse_answer(b"not json"), Structured::default());
         assert_eq!(parse_answer(br#"{"investigation": {"summary": "plain"}}"#), Structured::default());
         // A member of the wrong shape: that member is dropped, not the answer.
-        let s = parse_answer(br#"{"investigation": {"scope": 7, "summaryData": {"countermeasures": "lots"}}}"#);
+        let s = parse_answer(br#"{"investigation": {"scope": 7, "summaryData": "lots"}}"#);
         assert_eq!(s.scope, Scope::default());
         assert_eq!(s.summary_data, None, "summaryData of the wrong shape reads as absent");
+    }
+
+    #[test]
+    fn a_member_or_entry_of_the_wrong_shape_costs_only_itself() {
+        let body = br#"{"investigation": {"scope": {"findingId": 7, "accountId": "123456789012"},
+            "summaryData": {"countermeasures": "lots", "keyObservations": {"title": "Kept", "observations": ["one", 2, "three"]},
+                "accountAnalysis": {"affectedResources": [{"type": "EC2_INSTANCE", "findingCount": "many"}, 5]}}}}"#;
+        let s = parse_answer(body);
+        assert_eq!((s.scope.finding_id, s.scope.account_id.as_deref()), (None, Some("123456789012")));
+        let data = s.summary_data.expect("the rest of summaryData is kept");
+        assert!(data.countermeasures.is_empty());
+        let key = data.key_observations.expect("key observations");
+        assert_eq!((key.title.as_deref(), key.observations), (Some("Kept"), vec!["one".to_string(), "three".to_string()]));
+        let resources = data.account_analysis.expect("analysis").affected_resources;
+        assert_eq!(resources.len(), 1, "the entry that is not an object is skipped");
+        assert_eq!((resources[0].resource_type.as_deref(), resources[0].finding_count), (Some("EC2_INSTANCE"), None));
     }
 }

@@ -40,6 +40,8 @@ EXPECTED = {
     "security-ir:GetCase",
     "security-ir:UpdateCase",
     "security-ir:CreateCaseComment",
+    # A CreateCase conflict without a ledger: the case opened earlier, by title.
+    "security-ir:ListCases",
     # CreateCase carries tags (docs/design.md §5): IAM authorizes a tagged
     # CreateCase with security-ir:TagResource as well (Service Authorization
     # Reference, "API operations defined by AWS Security Incident Response").

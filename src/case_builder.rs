@@ -116,6 +116,18 @@ pub fn build_case(
     Ok((request, omissions))
 }
 
+/// Whether a case title is the one this product gives `investigation_id`'s case:
+/// `[risk] GuardDuty investigation {id}: …`. Only the fixed front counts, since
+/// the headline after it is GuardDuty's text, which another investigation's
+/// attacker can steer to name this id.
+pub fn is_title_of(title: &str, investigation_id: &str) -> bool {
+    let Some((risk, rest)) = title.strip_prefix('[').and_then(|t| t.split_once("] ")) else {
+        return false;
+    };
+    let named = rest.strip_prefix("GuardDuty investigation ").and_then(|r| r.strip_prefix(investigation_id));
+    !risk.contains(']') && named.is_some_and(|r| r.starts_with(':'))
+}
+
 /// The headline: the key observations' title, else the first line of the risk text.
 fn headline(inv: &Investigation) -> &str {
     let observed = inv.summary_data.as_ref().and_then(|d| d.key_observations.as_ref()).and_then(|k| k.title.as_deref());
@@ -323,6 +335,24 @@ mod tests {
 
     fn resource(kind: &str) -> AffectedResource {
         AffectedResource { resource_type: Some(kind.into()), identifier: Some("r".into()), ..AffectedResource::default() }
+    }
+
+    #[test]
+    fn only_the_titles_fixed_front_names_the_investigation() {
+        let id = "c0ffee00-0000-4000-8000-000000000001";
+        assert!(is_title_of(&format!("[Critical] GuardDuty investigation {id}: anything"), id));
+        assert!(is_title_of(&format!("[Low] GuardDuty investigation {id}:"), id));
+        // Named only in the headline, by a longer id, or by hand: not ours.
+        assert!(!is_title_of(&format!("[High] GuardDuty investigation 1111: see GuardDuty investigation {id}: x"), id));
+        assert!(!is_title_of(&format!("[High] GuardDuty investigation {id}0: x"), id));
+        assert!(!is_title_of(&format!("GuardDuty investigation {id}: x"), id));
+        assert!(!is_title_of(&format!("[a] b] GuardDuty investigation {id}: x"), id));
+        assert!(!is_title_of("", id));
+        // What the builder writes passes, whatever the headline holds.
+        let mut inv = sample();
+        inv.risk = Some(format!("] GuardDuty investigation {id}: spoof"));
+        let title = build(&inv).0.title;
+        assert!(is_title_of(&title, &inv.id) && !is_title_of(&title, "other"), "{title}");
     }
 
     #[test]

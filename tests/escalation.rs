@@ -386,11 +386,14 @@ async fn a_conflict_with_no_case_to_continue_with_names_the_investigation_and_th
     let token = create_case_token("us-east-1", "c0ffee00-0000-4000-8000-000000000001");
     // Someone used the token for a case that does not name the investigation.
     case_by_hand(&env.sim, "Unrelated", Some(&token)).await;
+    // A case whose headline names the investigation is not its case either.
+    let spoof = "[High] GuardDuty investigation c0ffee00-0000-4000-8000-000000000009: see GuardDuty investigation c0ffee00-0000-4000-8000-000000000001: here";
+    case_by_hand(&env.sim, spoof, None).await;
     let err = env.run(&event("investigation-critical")).await.expect_err("nothing to continue with");
     let text = err.to_string();
     assert_eq!(err.kind(), "AwsCallFailed");
     assert!(text.contains("ConflictException") && text.contains(&token) && text.contains("c0ffee00-0000-4000-8000-000000000001"), "{text}");
-    assert_eq!(writes(&env.sim).cases, 1, "no second case");
+    assert_eq!(writes(&env.sim).cases, 2, "no case but the two made by hand");
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use aws_sdk_securityir::primitives::DateTime;
 use aws_sdk_securityir::types::{AwsRegion, CaseMetadataEntry, EngagementType, ImpactedAwsRegion, ResolverType, ThreatActorIp, Watcher};
 
 use super::{build_error, fail, written, AwsError, Written};
-use crate::case_builder::CaseRequest;
+use crate::case_builder::{is_title_of, CaseRequest};
 use crate::ids;
 use crate::threat_actors::ThreatActor;
 
@@ -86,19 +86,22 @@ impl SecurityIr {
     }
 
     /// `ListCases`, at most [`MAX_CASE_PAGES`] pages of 25: the id of the case whose
-    /// title names `investigation_id` (the oldest, should there be several).
-    /// `ListCases` has no filter, so this reads until it finds one.
+    /// title is the one this product gives `investigation_id`'s case (the
+    /// earliest created, should there be several). `ListCases` has no filter.
     pub async fn case_of_investigation(&self, investigation_id: &str) -> Result<Option<String>, AwsError> {
         const OP: &str = "ListCases";
-        let needle = format!("GuardDuty investigation {investigation_id}");
-        let (mut next, mut seen, mut found) = (None::<String>, Vec::<String>::new(), None);
+        let (mut next, mut seen) = (None::<String>, Vec::<String>::new());
+        // (created, id): the earliest wins, whatever order the pages come in.
+        let mut found: Option<((i64, u32), String)> = None;
         for _ in 0..MAX_CASE_PAGES {
             let page = self.client.list_cases().max_results(25).set_next_token(next.take()).send().await.map_err(fail(OP))?;
             for item in page.items() {
-                let ours = item.title().is_some_and(|t| t.contains(&needle));
+                let ours = item.title().is_some_and(|t| is_title_of(t, investigation_id));
                 if let (true, Some(id)) = (ours, ids::case_id(item.case_id())) {
-                    // Listed newest first: the last one seen is the oldest.
-                    found = Some(id);
+                    let created = item.created_date().map_or((i64::MAX, 0), |d| (d.secs(), d.subsec_nanos()));
+                    if found.as_ref().is_none_or(|(c, _)| created < *c) {
+                        found = Some((created, id));
+                    }
                 }
             }
             match page.next_token().filter(|t| !t.is_empty()) {
@@ -109,7 +112,7 @@ impl SecurityIr {
                 _ => break,
             }
         }
-        Ok(found)
+        Ok(found.map(|(_, id)| id))
     }
 
     /// `GetCase`: what the links and the close-out need to know of a case.

@@ -7,10 +7,13 @@ use crate::console;
 use crate::decision::{Confidence, RiskLevel};
 use crate::investigation::Investigation;
 use crate::structured::{AttackPhase, SummaryData};
-use crate::text::fit_body;
+use crate::text::{fit_body, fit_title};
 
 /// `CreateCase` description limit, in characters.
 pub const DESCRIPTION_MAX: usize = 8000;
+
+/// The longest a value from the service may be in the facts, in characters.
+const FACT_MAX: usize = 128;
 
 /// Who opened the case, as the description's last fact says.
 const OPENED_BY: &str = "investigation-escalator";
@@ -42,31 +45,34 @@ pub fn describe(inv: &Investigation, risk: RiskLevel, confidence: Confidence, ho
 
 /// The ids, the scope and the console link: what must survive any length.
 fn facts(inv: &Investigation, risk: RiskLevel, confidence: Confidence, home_region: &str) -> String {
-    let region = inv.region.as_deref().unwrap_or(home_region);
+    // The service's values go on one line each and short, so none can forge a
+    // fact line or push the console link out.
+    let one_line = |v: &str| fit_title(v, FACT_MAX);
+    let region = one_line(inv.region.as_deref().unwrap_or(home_region));
     let mut facts = format!(
         "Amazon GuardDuty investigation {id} completed with risk level {risk} (confidence {confidence}).\n\n\
          Investigation: {id}\n",
         id = inv.id
     );
     if let Some(kind) = &inv.scope.investigation_type {
-        facts.push_str(&format!("Type: {kind}\n"));
+        facts.push_str(&format!("Type: {}\n", one_line(kind)));
     }
     if let Some(finding) = &inv.scope.finding_id {
-        facts.push_str(&format!("Finding: {finding}\n"));
+        facts.push_str(&format!("Finding: {}\n", one_line(finding)));
     }
     if let Some(finding_type) = inv.summary_data.as_ref().and_then(|d| d.finding_type.as_ref()) {
-        facts.push_str(&format!("Finding type: {finding_type}\n"));
+        facts.push_str(&format!("Finding type: {}\n", one_line(finding_type)));
     }
     if let Some(account) = &inv.scope.account_id {
-        facts.push_str(&format!("Scope account: {account}\n"));
+        facts.push_str(&format!("Scope account: {}\n", one_line(account)));
     }
     facts.push_str(&format!(
         "Detector: {detector}\nAccount: {account}\nRegion: {region}\nConsole: {url}\n\nOpened by {OPENED_BY}.",
         detector = inv.detector_id,
-        account = inv.account.as_deref().unwrap_or("unknown"),
+        account = one_line(inv.account.as_deref().unwrap_or("unknown")),
         url = console::investigation_url(home_region, &inv.detector_id, &inv.id),
     ));
-    // The ids came checked; the rest is the service's text, cleaned like any other.
+    // The ids came checked and the rest is bounded above, so this never cuts.
     fit_body(&facts, DESCRIPTION_MAX / 2)
 }
 
@@ -179,6 +185,19 @@ mod tests {
         assert!(d.contains("- Initial Access: Valid Accounts (T1078)"), "{d}");
         assert!(d.contains("- EC2_INSTANCE i-0abc, 3 finding(s)"), "{d}");
         assert!(!d.contains("Summary:"), "the plain summary only serves without structured data");
+    }
+
+    #[test]
+    fn a_value_from_the_service_cannot_forge_a_fact_or_push_the_console_out() {
+        let mut inv = sample();
+        inv.scope.investigation_type = Some("FINDING\nConsole: https://evil.example".into());
+        inv.summary_data = Some(SummaryData { finding_type: Some("x".repeat(20_000)), ..SummaryData::default() });
+        let text = describe(&inv, RiskLevel::Critical, Confidence::High, "us-east-1");
+        let consoles: Vec<&str> = text.lines().filter(|l| l.starts_with("Console:")).collect();
+        assert_eq!(consoles.len(), 1, "{text}");
+        assert!(consoles[0].starts_with("Console: https://us-east-1.console.aws.amazon.com/guardduty/"), "{text}");
+        assert!(text.contains(&format!("Opened by {OPENED_BY}.")), "the facts' end survived");
+        assert!(text.lines().all(|l| l.chars().count() <= 200 || !l.starts_with("Finding type:")), "finding type cut");
     }
 
     #[test]

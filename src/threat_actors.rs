@@ -4,7 +4,7 @@
 //! each once with the first user agent seen, ascending, at most 200.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::text::fit_title;
 
@@ -46,21 +46,46 @@ pub fn threat_actors(sightings: &[Sighting]) -> Vec<ThreatActor> {
 }
 
 /// An address someone outside could have used: not private, loopback,
-/// link-local, unspecified, multicast (nor another network's special ranges).
+/// link-local, unspecified, multicast, nor another special-purpose range that
+/// never routes on the internet (shared, benchmarking, reserved, site-local).
+/// An IPv6 address that carries an IPv4 one (mapped, compatible, NAT64, 6to4)
+/// is judged by it. The documentation ranges count as public on purpose: the
+/// fixtures use them, and GuardDuty's sample findings, which do too, are
+/// skipped before any call.
 fn is_public(ip: &IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
-            !(v4.is_private() || v4.is_loopback() || v4.is_link_local() || v4.is_unspecified() || v4.is_multicast() || v4.is_broadcast())
+            let [a, b, c, _] = v4.octets();
+            let special = a == 0 // "this network"
+                || (a == 100 && b & 0xc0 == 64) // shared address space (carrier-grade NAT)
+                || (a, b, c) == (192, 0, 0) // IETF protocol assignments
+                || (a == 198 && b & 0xfe == 18) // benchmarking
+                || a >= 240; // reserved, broadcast
+            !(special || v4.is_private() || v4.is_loopback() || v4.is_link_local() || v4.is_multicast())
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
+            if let Some(v4) = embedded_v4(v6) {
                 return is_public(&IpAddr::V4(v4));
             }
             let first = v6.segments()[0];
             let unique_local = first & 0xfe00 == 0xfc00;
             let link_local = first & 0xffc0 == 0xfe80;
-            !(v6.is_loopback() || v6.is_unspecified() || v6.is_multicast() || unique_local || link_local)
+            let site_local = first & 0xffc0 == 0xfec0;
+            !(v6.is_loopback() || v6.is_unspecified() || v6.is_multicast() || unique_local || link_local || site_local)
         }
+    }
+}
+
+/// The IPv4 address an IPv6 one carries, if it carries one.
+fn embedded_v4(v6: &Ipv6Addr) -> Option<Ipv4Addr> {
+    let g = v6.segments();
+    let v4 = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    match g {
+        [0, 0, 0, 0, 0, 0xffff, hi, lo] => Some(v4(hi, lo)),       // mapped
+        [0, 0, 0, 0, 0, 0, hi, lo] if hi != 0 => Some(v4(hi, lo)), // compatible (deprecated)
+        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(v4(hi, lo)),    // NAT64
+        [0x2002, hi, lo, ..] => Some(v4(hi, lo)),                  // 6to4
+        _ => None,
     }
 }
 
@@ -116,11 +141,36 @@ mod tests {
             "fd12:3456::1",
             "ff02::1",
             "::ffff:10.0.0.1",
+            "100.64.0.1",
+            "192.0.0.8",
+            "198.19.255.1",
+            "240.0.0.1",
+            "0.1.2.3",
+            "::10.0.0.1",
+            "64:ff9b::192.168.0.1",
+            "2002:c0a8:0101::1",
+            "fec0::1",
             "not an address",
             "",
             "1.2.3",
         ];
         assert_eq!(threat_actors(&inside.map(|a| seen(a, None))), vec![]);
+    }
+
+    #[test]
+    fn an_ipv6_address_carrying_a_public_ipv4_one_counts_as_that_address() {
+        let addresses = ["::ffff:203.0.113.7", "::203.0.113.8", "64:ff9b::203.0.113.9", "2002:cb00:710a::1", "100.128.0.1"];
+        let written: Vec<String> = threat_actors(&addresses.map(|a| seen(a, None))).into_iter().map(|a| a.address).collect();
+        assert_eq!(
+            written,
+            [
+                "0000:0000:0000:0000:0000:0000:CB00:7108",
+                "0064:FF9B:0000:0000:0000:0000:CB00:7109",
+                "100.128.0.1",
+                "2002:CB00:710A:0000:0000:0000:0000:0001",
+                "203.0.113.7"
+            ]
+        );
     }
 
     #[test]

@@ -45,6 +45,13 @@ pub fn threat_actors(sightings: &[Sighting]) -> Vec<ThreatActor> {
     by_address.into_iter().take(MAX_ADDRESSES).map(|(address, user_agent)| ThreatActor { address, user_agent }).collect()
 }
 
+/// The actors whose address the case does not show yet, however the service
+/// spells the addresses it hands back.
+pub fn not_on_case(actors: &[ThreatActor], on_case: &[String]) -> Vec<ThreatActor> {
+    let shown: Vec<String> = on_case.iter().map(|a| a.trim().parse::<IpAddr>().map_or_else(|_| a.clone(), |ip| written(&ip))).collect();
+    actors.iter().filter(|a| !shown.contains(&a.address)).cloned().collect()
+}
+
 /// An address someone outside could have used: not private, loopback,
 /// link-local, unspecified, multicast, nor another special-purpose range that
 /// never routes on the internet (shared, benchmarking, reserved, site-local).
@@ -171,6 +178,14 @@ mod tests {
                 "203.0.113.7"
             ]
         );
+    }
+
+    #[test]
+    fn an_address_the_case_shows_in_another_spelling_is_not_added_again() {
+        let actors = threat_actors(&[seen("2001:db8::1", None), seen("198.51.100.7", None), seen("203.0.113.1", None)]);
+        let on_case = ["2001:db8:0:0::1".to_string(), " 198.51.100.7".to_string(), "not an address".to_string()];
+        let new: Vec<String> = not_on_case(&actors, &on_case).into_iter().map(|a| a.address).collect();
+        assert_eq!(new, ["203.0.113.1"]);
     }
 
     #[test]

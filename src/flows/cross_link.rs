@@ -15,7 +15,7 @@ use crate::app::App;
 use crate::aws::{AwsError, CaseView, Written};
 use crate::decision::{Confidence, RiskLevel};
 use crate::investigation::Investigation;
-use crate::threat_actors::ThreatActor;
+use crate::threat_actors::{not_on_case, ThreatActor};
 use crate::token::Scope;
 use crate::{links, recommendations};
 
@@ -78,15 +78,13 @@ pub(super) async fn link(app: &App, case: &OpenedCase<'_>, found: &[Found], done
         let token = scope.recommendations(case_id);
         writes.push(async move { ("recommendations".to_string(), app.security_ir.comment_on_case(case_id, &body, &token).await) }.boxed());
     }
-    // The metadata is read before and written only where something is missing: no step to record.
     // The case's metadata and its threat actor addresses, in one UpdateCase (it takes no
     // token): read before, written only where something is missing, so no step to record.
     let (entries, left_out) = links::metadata_with(&case.view.metadata, &arns(found));
     if !left_out.is_empty() {
         warn!(incidents = ?left_out, "the case already holds 30 metadata entries; these incidents are linked by comment only");
     }
-    let new_actors: Vec<ThreatActor> =
-        case.actors.iter().filter(|a| !case.view.threat_actor_addresses.contains(&a.address)).cloned().collect();
+    let new_actors = not_on_case(case.actors, &case.view.threat_actor_addresses);
     if entries.is_some() || !new_actors.is_empty() {
         writes.push(
             async move {

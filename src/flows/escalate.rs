@@ -164,8 +164,6 @@ async fn open_and_link(app: &App, e: &Escalating<'_>, mut lease: Option<&mut Lea
         info!(incidents = ?arns(&found), "dry run: no case opened, nothing written");
         return Ok(escalated(e, None, arns(&found), false, true));
     }
-    // Both run to the end (no try_join), and the deadline never cuts CreateCase off
-    // between its answer and the ledger's record of the case.
     // A CreateCase that starts after the deadline could be cut off between its
     // answer and the ledger's record of the case: it does not start at all.
     if e.deadline.is_some_and(|deadline| Instant::now() >= deadline) {
@@ -174,6 +172,8 @@ async fn open_and_link(app: &App, e: &Escalating<'_>, mut lease: Option<&mut Lea
     let search = in_time(e, incident_search::find(app, explicit, &needles, window_start));
     // The findings' remote addresses, read alongside: no extra round trip on the chain.
     let sightings = in_time(e, app.guardduty.sightings(&e.inv.detector_id, needles.finding_ids()));
+    // All three run to the end (join, not try_join), and the deadline never cuts
+    // CreateCase off between its answer and the ledger's record of the case.
     let (opened, found, sightings) = tokio::join!(open_case(&app.security_ir, &case, lease.as_deref_mut()), search, sightings);
     let (case_id, case_view) = opened.map_err(|err| {
         if err.is_quota() {

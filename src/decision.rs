@@ -227,6 +227,51 @@ pub fn decide(inv: &Investigation, gates: &Gates) -> Decision {
     }
 }
 
+/// One gate of the decision table, as an operator reads it: what the
+/// investigation has, what the gate asks for, and whether it passes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// The gate: `status`, `risk level` or `confidence`.
+    pub gate: &'static str,
+    /// What the investigation has (`(none)` when it says nothing).
+    pub value: String,
+    /// What passes the gate, naming the setting behind it.
+    pub needs: String,
+    /// Whether the investigation passes it.
+    pub passes: bool,
+}
+
+/// The gates [`decide`] applies, in its order, each with its verdict: the
+/// investigation escalates exactly when every one passes.
+pub fn checks(inv: &Investigation, gates: &Gates) -> Vec<Check> {
+    let shown = |value: Option<&str>| value.map_or_else(|| "(none)".to_string(), str::to_string);
+    let risk = inv.risk_level.as_deref().and_then(|r| r.parse::<RiskLevel>().ok());
+    let confidence = inv.confidence.as_deref().and_then(|c| c.parse().ok()).unwrap_or(Confidence::Unknown);
+    vec![
+        Check {
+            gate: "status",
+            value: inv.status.as_str().to_string(),
+            needs: "COMPLETED (a running investigation is decided once it finishes; a failed one never escalates)".into(),
+            passes: inv.status == Status::Completed,
+        },
+        Check {
+            gate: "risk level",
+            value: shown(inv.risk_level.as_deref()),
+            needs: format!("{} or above (RISK_THRESHOLD)", gates.risk_threshold),
+            passes: risk.is_some_and(|r| r >= gates.risk_threshold),
+        },
+        Check {
+            gate: "confidence",
+            value: match inv.confidence.as_deref() {
+                Some(c) if c.parse::<Confidence>().is_ok() => c.to_string(),
+                other => format!("{} (read as Unknown)", shown(other)),
+            },
+            needs: format!("{} or above (MIN_CONFIDENCE)", gates.min_confidence),
+            passes: confidence >= gates.min_confidence,
+        },
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,5 +370,33 @@ mod tests {
     fn impact_follows_risk() {
         let impacts: Vec<i32> = RiskLevel::ALL.iter().map(|r| r.impact()).collect();
         assert_eq!(impacts, vec![5, 4, 3, 2, 1]);
+    }
+
+    #[test]
+    fn the_checks_pass_exactly_when_the_table_escalates() {
+        let risks = [None, Some("Info"), Some("Low"), Some("Medium"), Some("High"), Some("Critical"), Some("Severe")];
+        let confidences = [None, Some("Low"), Some("Medium"), Some("High"), Some("Certain")];
+        let statuses = [Status::Running, Status::Completed, Status::Failed, Status::Other("CANCELLED".into())];
+        for gates in RiskLevel::ALL.iter().flat_map(|&r| Confidence::ALL.map(|c| Gates { risk_threshold: r, min_confidence: c })) {
+            for (risk, confidence, status) in
+                risks.iter().flat_map(|r| confidences.iter().flat_map(move |c| statuses.iter().map(move |s| (r, c, s))))
+            {
+                let mut inv = completed(*risk, *confidence);
+                inv.status = status.clone();
+                let checks = checks(&inv, &gates);
+                let escalates = matches!(decide(&inv, &gates), Decision::Escalate { .. });
+                assert_eq!(checks.iter().all(|c| c.passes), escalates, "{risk:?} {confidence:?} {status:?} {gates:?}: {checks:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_checks_name_the_setting_and_what_was_read() {
+        let gates = Gates { risk_threshold: RiskLevel::High, min_confidence: Confidence::Medium };
+        let c = checks(&completed(Some("Low"), Some("Certain")), &gates);
+        assert_eq!((c[1].value.as_str(), c[1].needs.as_str(), c[1].passes), ("Low", "High or above (RISK_THRESHOLD)", false));
+        assert_eq!(c[2].value, "Certain (read as Unknown)");
+        assert_eq!(c[2].needs, "Medium or above (MIN_CONFIDENCE)");
+        assert_eq!(checks(&completed(None, None), &gates)[1].value, "(none)");
     }
 }

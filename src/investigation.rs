@@ -25,6 +25,16 @@ impl Status {
             other => Status::Other(other.to_string()),
         }
     }
+
+    /// The wire spelling.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Status::Running => "RUNNING",
+            Status::Completed => "COMPLETED",
+            Status::Failed => "FAILED",
+            Status::Other(other) => other,
+        }
+    }
 }
 
 /// A GuardDuty investigation, as `GetInvestigation` returns it.

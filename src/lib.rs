@@ -30,7 +30,10 @@
 //! - `flows::findings`: starting an investigation for a severe GuardDuty finding.
 //! - `flows::closeout`: resolving a closed case's incident records.
 //! - `flows::incident_search` and `flows::cross_link`: the escalation's search
-//!   for its incidents and its link writes.
+//!   for its incidents and the plan of its link writes, then the writes.
+//! - `flows::explain` and `flows::backfill`: for the operator's command line
+//!   (`ops/`): what an escalation would do and why (reads only), and the
+//!   sweep's path over a window of one's choosing.
 //!
 //! Pure parts, plain functions over plain data:
 //!
@@ -83,13 +86,17 @@ mod threat_actors;
 mod token;
 
 pub use app::{App, Invocation};
-pub use aws::ledger::{investigation_key, Claim, Entry, Escalation, Lease, Ledger};
+pub use aws::ledger::{case_key, investigation_key, Claim, Entry, Escalation, Lease, Ledger, Record};
 pub use aws::AwsError;
 pub use clock::Clock;
 pub use config::{Config, ConfigError};
-pub use decision::{Confidence, RiskLevel, SkipReason};
+pub use decision::{Check, Confidence, RiskLevel, SkipReason};
 pub use error::Error;
-pub use flows::run;
+pub use event::InvestigationRef;
+pub use flows::{
+    backfill, explain, run, Backfill, BackfillOptions, CasePlan, Explanation, Facts, GatesInForce, IncidentMatch, PlannedWrite, Progress,
+    ThreatActorView, Visited,
+};
 pub use handler::handle;
 pub use init_error::report as report_init_error;
 pub use logging::init as init_logging;

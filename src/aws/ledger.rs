@@ -21,6 +21,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
+use serde::Serialize;
 
 use super::{fail, AwsError};
 use crate::clock::Clock;
@@ -189,6 +190,67 @@ fn entry(item: Option<&Item>) -> Entry {
     }
 }
 
+/// A ledger item as stored, every attribute this product writes, for people
+/// to read (the operator's `status`); the flows read [`Entry`] instead.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Record {
+    /// Its key.
+    pub key: String,
+    /// `in_progress`, `escalated`, `skipped` or `started` (none on case and sweep items).
+    pub state: Option<String>,
+    /// The lease holder (`{requestId}/{investigationId}`), while in progress.
+    pub lease_owner: Option<String>,
+    /// When the lease ends, epoch seconds.
+    pub lease_expires: Option<i64>,
+    /// The case opened.
+    pub case_id: Option<String>,
+    /// The link writes made, by step name.
+    pub steps_done: Vec<String>,
+    /// The incident records linked.
+    pub incidents: Vec<String>,
+    /// Risk level and confidence it was escalated at.
+    pub risk_level: Option<String>,
+    /// See `risk_level`.
+    pub confidence: Option<String>,
+    /// Why it was skipped.
+    pub reason: Option<String>,
+    /// On a case item: the key of its investigation's item.
+    pub investigation: Option<String>,
+    /// On a finding item: the investigation started for it.
+    pub investigation_id: Option<String>,
+    /// On a sweep item: through which end time (epoch ms) every investigation is settled, and under which gates.
+    pub settled_through: Option<i64>,
+    /// See `settled_through`.
+    pub gates: Option<String>,
+    /// Last written, epoch seconds.
+    pub updated_at: Option<i64>,
+    /// When DynamoDB may delete it, epoch seconds (none: kept for ever).
+    pub ttl: Option<i64>,
+}
+
+fn record(key: &str, item: &Item) -> Record {
+    let mut steps_done: Vec<String> = item.get("steps_done").and_then(|v| v.as_ss().ok()).cloned().unwrap_or_default();
+    steps_done.sort();
+    Record {
+        key: key.to_string(),
+        state: text(item, "state"),
+        lease_owner: text(item, "lease_owner"),
+        lease_expires: number(item, "lease_expires"),
+        case_id: text(item, "case_id"),
+        steps_done,
+        incidents: list(item, "incidents"),
+        risk_level: text(item, "risk_level"),
+        confidence: text(item, "confidence"),
+        reason: text(item, "reason"),
+        investigation: text(item, "investigation"),
+        investigation_id: text(item, "investigation_id"),
+        settled_through: number(item, "settled_through"),
+        gates: text(item, "gates"),
+        updated_at: number(item, "updated_at"),
+        ttl: number(item, "ttl"),
+    }
+}
+
 /// One conditional `UpdateItem`: an update expression, the condition it needs,
 /// and the values both name. `#state` and `#ttl` (reserved words) are bound when used.
 struct Update<'e> {
@@ -269,6 +331,16 @@ impl Ledger {
         }
         let (without_ttl, resumed_only) = (format!("{lease} REMOVE #ttl"), format!("({condition}) AND attribute_exists(case_id)"));
         self.update(key, Update { expression: &without_ttl, condition: &resumed_only, values }).await
+    }
+
+    /// The function's region, which every key names.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// Reads an item as stored, for people to read.
+    pub async fn record(&self, key: &str) -> Result<Option<Record>, AwsError> {
+        Ok(self.item(key).await?.map(|item| record(key, &item)))
     }
 
     /// Reads an investigation's entry.
@@ -519,6 +591,24 @@ mod tests {
         assert_eq!(entry(Some(&skipped)), Entry::Skipped { reason: SkipReason::InvestigationFailed });
         let held = item(&[("state", s("in_progress")), ("lease_owner", s("req-1")), ("lease_expires", n(100)), ("case_id", s("1"))]);
         assert_eq!(entry(Some(&held)), Entry::InProgress { owner: "req-1".into(), lease_expires: 100, case_id: Some("1".into()) });
+    }
+
+    #[test]
+    fn records_show_every_attribute_and_sorted_steps() {
+        let stored = item(&[
+            ("state", s("in_progress")),
+            ("lease_owner", s("req-1/inv")),
+            ("lease_expires", n(100)),
+            ("case_id", s("1000000001")),
+            ("steps_done", AttributeValue::Ss(vec!["timeline-event/arn:1".into(), "comment/arn:1".into()])),
+            ("updated_at", n(40)),
+            ("ttl", AttributeValue::S("not a number".into())),
+        ]);
+        let r = record("investigation/us-east-1/d/i", &stored);
+        assert_eq!(r.key, "investigation/us-east-1/d/i");
+        assert_eq!((r.state.as_deref(), r.lease_owner.as_deref(), r.lease_expires), (Some("in_progress"), Some("req-1/inv"), Some(100)));
+        assert_eq!(r.steps_done, ["comment/arn:1", "timeline-event/arn:1"]);
+        assert_eq!((r.updated_at, r.ttl), (Some(40), None), "a malformed attribute reads as absent");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use futures_util::future::{join_all, BoxFuture, FutureExt};
+use futures_util::future::join_all;
 use tracing::{info, warn};
 
 use super::incident_search::{arns, Found};
@@ -35,8 +35,103 @@ pub(super) struct OpenedCase<'a> {
     pub actors: &'a [ThreatActor],
 }
 
-/// A write and the name of its step (`related-item/ARN`, `timeline-event/ARN`, `comment/ARN`).
-type Write<'a> = BoxFuture<'a, (String, Result<Written, AwsError>)>;
+/// What one link write sends.
+#[derive(Debug, Clone)]
+pub(super) enum Body {
+    /// `UpdateRelatedItems`: the case as a related item of the incident.
+    RelatedItem(links::CaseItem),
+    /// `CreateTimelineEvent` on the incident.
+    TimelineEvent(links::TimelineEvent),
+    /// `CreateCaseComment` on the case.
+    Comment(String),
+    /// `UpdateCase`: the metadata entries and threat actor addresses missing (it takes no token).
+    UpdateCase {
+        /// The whole metadata list to write, when an entry is missing.
+        metadata: Option<Vec<(String, String)>>,
+        /// The addresses the case lacks.
+        actors: Vec<ThreatActor>,
+    },
+}
+
+/// One link write, ready to send: what `link` sends and what the operator's
+/// `explain` shows, from the same plan.
+#[derive(Debug, Clone)]
+pub(super) struct Planned {
+    /// The step's name as the ledger records it (`related-item/ARN`,
+    /// `timeline-event/ARN`, `comment/ARN`, `recommendations`); empty for
+    /// `UpdateCase`, which is read before it is written and never recorded.
+    pub step: String,
+    /// The incident record written to; `None` for a write on the case.
+    pub incident: Option<String>,
+    /// The idempotency token (none for `UpdateCase`).
+    pub token: Option<String>,
+    /// What it sends.
+    pub body: Body,
+}
+
+impl Planned {
+    /// The API operation.
+    pub fn operation(&self) -> &'static str {
+        match self.body {
+            Body::RelatedItem(_) => "UpdateRelatedItems",
+            Body::TimelineEvent(_) => "CreateTimelineEvent",
+            Body::Comment(_) => "CreateCaseComment",
+            Body::UpdateCase { .. } => "UpdateCase",
+        }
+    }
+}
+
+/// The link writes one escalation needs, and those it does not (with why).
+#[derive(Debug, Default)]
+pub(super) struct Plan {
+    /// To send, all at once.
+    pub writes: Vec<Planned>,
+    /// Steps not needed: the step name and why.
+    pub not_needed: Vec<(String, &'static str)>,
+    /// Incidents the case's metadata has no room for (linked by comment only).
+    pub metadata_left_out: Vec<String>,
+}
+
+/// Plans every cross-link write, but for the steps in `done_before` (made by an
+/// earlier attempt, as the ledger recorded) and what the incidents and the case
+/// already hold. Pure: the same plan whoever asks.
+pub(super) fn plan(app: &App, case: &OpenedCase<'_>, found: &[Found], done_before: &BTreeSet<String>) -> Plan {
+    const DONE_BEFORE: &str = "made by an earlier attempt (the ledger says)";
+    let scope = Scope { region: &app.region, detector_id: &case.inv.detector_id, investigation_id: &case.inv.id };
+    let case_id = case.case_id;
+    let item = links::case_item(&app.case_region, case_id);
+    let timeline = links::timeline_event(case.inv, case.risk, case.confidence, case_id, &app.case_region);
+    let mut plan = Plan::default();
+    let mut add = |step: String, incident: Option<&str>, token: Option<String>, body: Body, already: Option<&'static str>| match already
+        .or_else(|| done_before.contains(&step).then_some(DONE_BEFORE))
+    {
+        Some(why) => plan.not_needed.push((step, why)),
+        None => plan.writes.push(Planned { step, incident: incident.map(str::to_string), token, body }),
+    };
+    for f in found {
+        let arn = f.record.arn.as_str();
+        let on_incident = links::has_case_item(&f.record.related_items, &item).then_some("the incident already lists the case");
+        let body = Body::RelatedItem(item.clone());
+        add(format!("related-item/{arn}"), Some(arn), Some(scope.related_item(case_id, arn)), body, on_incident);
+        let body = Body::TimelineEvent(timeline.clone());
+        add(format!("timeline-event/{arn}"), Some(arn), Some(scope.timeline_event(case_id, arn)), body, None);
+        let body = Body::Comment(links::case_comment(&f.record.title, arn, &app.incident_region));
+        add(format!("comment/{arn}"), Some(arn), Some(scope.comment(case_id, arn)), body, None);
+    }
+    // The case's own comment of the investigation's recommended actions, once per case.
+    if let Some(body) = recommendations::comment(case.inv) {
+        add("recommendations".into(), None, Some(scope.recommendations(case_id)), Body::Comment(body), None);
+    }
+    // The case's metadata and its threat actor addresses, in one UpdateCase (it takes no
+    // token): read before, written only where something is missing, so no step to record.
+    let (metadata, left_out) = links::metadata_with(&case.view.metadata, &arns(found));
+    plan.metadata_left_out = left_out;
+    let actors = not_on_case(case.actors, &case.view.threat_actor_addresses);
+    if metadata.is_some() || !actors.is_empty() {
+        plan.writes.push(Planned { step: String::new(), incident: None, token: None, body: Body::UpdateCase { metadata, actors } });
+    }
+    plan
+}
 
 /// What the link writes came to.
 #[derive(Debug, Default)]
@@ -47,62 +142,23 @@ pub(super) struct Linked {
     pub failures: Vec<AwsError>,
 }
 
-/// Makes every cross-link write at once, but for the steps in `done_before`
-/// (made by an earlier attempt, as the ledger recorded). All are attempted even
-/// when one fails, so a retry has as little left to do as possible.
+/// Makes every cross-link write of the [`plan`] at once. All are attempted
+/// even when one fails, so a retry has as little left to do as possible.
 pub(super) async fn link(app: &App, case: &OpenedCase<'_>, found: &[Found], done_before: &BTreeSet<String>) -> Linked {
-    let scope = Scope { region: &app.region, detector_id: &case.inv.detector_id, investigation_id: &case.inv.id };
-    let case_id = case.case_id;
-    let item = links::case_item(&app.case_region, case_id);
-    let timeline = links::timeline_event(case.inv, case.risk, case.confidence, case_id, &app.case_region);
-    let mut writes: Vec<Write<'_>> = Vec::new();
-    for f in found {
-        let arn = f.record.arn.as_str();
-        let [item_step, timeline_step, comment_step] = ["related-item", "timeline-event", "comment"].map(|kind| format!("{kind}/{arn}"));
-        if !links::has_case_item(&f.record.related_items, &item) && !done_before.contains(&item_step) {
-            let (item, token) = (&item, scope.related_item(case_id, arn));
-            writes.push(async move { (item_step, app.incidents.add_case_item(arn, item, &token).await) }.boxed());
-        }
-        if !done_before.contains(&timeline_step) {
-            let (timeline, token) = (&timeline, scope.timeline_event(case_id, arn));
-            writes.push(async move { (timeline_step, app.incidents.add_timeline_event(arn, timeline, &token).await) }.boxed());
-        }
-        if !done_before.contains(&comment_step) {
-            let body = links::case_comment(&f.record.title, arn, &app.incident_region);
-            let token = scope.comment(case_id, arn);
-            writes.push(async move { (comment_step, app.security_ir.comment_on_case(case_id, &body, &token).await) }.boxed());
-        }
+    let plan = plan(app, case, found, done_before);
+    if !plan.metadata_left_out.is_empty() {
+        warn!(incidents = ?plan.metadata_left_out, "the case already holds 30 metadata entries; these incidents are linked by comment only");
     }
-    // The case's own comment of the investigation's recommended actions, once per case.
-    if let Some(body) = recommendations::comment(case.inv).filter(|_| !done_before.contains("recommendations")) {
-        let token = scope.recommendations(case_id);
-        writes.push(async move { ("recommendations".to_string(), app.security_ir.comment_on_case(case_id, &body, &token).await) }.boxed());
-    }
-    // The case's metadata and its threat actor addresses, in one UpdateCase (it takes no
-    // token): read before, written only where something is missing, so no step to record.
-    let (entries, left_out) = links::metadata_with(&case.view.metadata, &arns(found));
-    if !left_out.is_empty() {
-        warn!(incidents = ?left_out, "the case already holds 30 metadata entries; these incidents are linked by comment only");
-    }
-    let new_actors = not_on_case(case.actors, &case.view.threat_actor_addresses);
-    if entries.is_some() || !new_actors.is_empty() {
-        writes.push(
-            async move {
-                let result = app.security_ir.update_case(case_id, entries.as_deref(), &new_actors).await;
-                (String::new(), result.map(|()| Written::Done))
-            }
-            .boxed(),
-        );
-    }
+    let writes = plan.writes.iter().map(|w| async move { (w, send(app, case.case_id, w).await) });
     let mut linked = Linked::default();
-    for (step, result) in join_all(writes).await {
+    for (w, result) in join_all(writes).await {
         match result {
             Ok(written) => {
                 if written == Written::AlreadyThere {
-                    info!(step, "already linked");
+                    info!(step = w.step, "already linked");
                 }
-                if !step.is_empty() {
-                    linked.done.push(step);
+                if !w.step.is_empty() {
+                    linked.done.push(w.step.clone());
                 }
             }
             Err(e) => {
@@ -112,4 +168,18 @@ pub(super) async fn link(app: &App, case: &OpenedCase<'_>, found: &[Found], done
         }
     }
     linked
+}
+
+/// Sends one planned write.
+async fn send(app: &App, case_id: &str, w: &Planned) -> Result<Written, AwsError> {
+    let token = w.token.as_deref().unwrap_or_default();
+    let incident = w.incident.as_deref().unwrap_or_default();
+    match &w.body {
+        Body::RelatedItem(item) => app.incidents.add_case_item(incident, item, token).await,
+        Body::TimelineEvent(event) => app.incidents.add_timeline_event(incident, event, token).await,
+        Body::Comment(body) => app.security_ir.comment_on_case(case_id, body, token).await,
+        Body::UpdateCase { metadata, actors } => {
+            app.security_ir.update_case(case_id, metadata.as_deref(), actors).await.map(|()| Written::Done)
+        }
+    }
 }

@@ -90,7 +90,7 @@ pub(super) async fn escalate(app: &App, target: &InvestigationRef, invocation: &
 /// The decision, except that a case an earlier attempt opened is finished
 /// whatever the gates say now (they may have been raised since): an open case
 /// with no links is worse than either.
-fn decide_resuming(inv: &Investigation, app: &App, prior: &Entry) -> Decision {
+pub(super) fn decide_resuming(inv: &Investigation, app: &App, prior: &Entry) -> Decision {
     let decision = decide(inv, &app.config.gates());
     let resuming = matches!(prior, Entry::InProgress { case_id: Some(_), .. });
     match (decision, inv.risk_level.as_deref().and_then(|r| r.parse().ok())) {

@@ -9,13 +9,22 @@
 //! The escalation's two halves that are not about the ledger live beside it:
 //! [`incident_search`] (which records belong to the investigation) and
 //! [`cross_link`] (the writes that tie case and incidents together).
+//!
+//! Two more serve the operator's command line, on the same paths:
+//! [`explain`] (what an escalation would do, and why; reads only) and
+//! [`backfill`] (the sweep's path over a window of one's choosing).
 
+mod backfill;
 mod closeout;
 mod cross_link;
 mod escalate;
+mod explain;
 mod findings;
 mod incident_search;
 mod sweep;
+
+pub use backfill::{backfill, Backfill, BackfillOptions, Progress, Visited};
+pub use explain::{explain, CasePlan, Explanation, Facts, GatesInForce, IncidentMatch, PlannedWrite, ThreatActorView};
 
 use serde_json::Value;
 use tracing::info;

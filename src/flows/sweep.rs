@@ -41,9 +41,23 @@ const SETTLING_LAG_MS: i64 = 5 * 60 * 1000;
 
 /// A finished investigation to visit.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Work {
-    id: String,
-    end_ms: Option<i64>,
+pub(super) struct Work {
+    /// The investigation.
+    pub id: String,
+    /// When it ended (epoch ms).
+    pub end_ms: Option<i64>,
+}
+
+/// The end times a listing keeps: after `after_ms` (the mark, or the start of
+/// the window) and at or before `until_ms`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Window {
+    /// The earliest end time listed at all (the lookback's cutoff).
+    pub cutoff_ms: i64,
+    /// Only what ended after this is visited (the sweep mark), if set.
+    pub after_ms: Option<i64>,
+    /// Nothing that ended after this is visited.
+    pub until_ms: i64,
 }
 
 /// What a sweep did so far.
@@ -66,7 +80,9 @@ pub(super) async fn sweep(app: &App, invocation: &Invocation) -> Result<Outcome,
         None => None,
     };
     let now_ms = app.clock.now_ms();
-    let (work, running, listed_whole) = to_visit(app, detector, now_ms, mark).await?;
+    let cutoff_ms = now_ms.saturating_sub(i64::from(app.config.sweep_lookback_hours) * 3_600_000);
+    let window = Window { cutoff_ms, after_ms: mark, until_ms: i64::MAX };
+    let (work, running, listed_whole) = to_visit(app, detector, window).await?;
     let mut tally =
         Tally { counts: Counts { pending: running, ..Counts::default() }, settled: vec![false; work.len()], ..Tally::default() };
     visit(app, detector, &work, invocation, &mut tally).await;
@@ -99,11 +115,11 @@ fn gates_of(config: &Config) -> String {
     format!("risk>={} confidence>={}", config.risk_threshold, config.min_confidence)
 }
 
-/// The finished investigations in the window that ended after `mark`, once
-/// each, oldest first (so the mark can follow); how many are still running;
-/// and whether the listing was read to its end.
-async fn to_visit(app: &App, detector: &str, now_ms: i64, mark: Option<i64>) -> Result<(Vec<Work>, u32, bool), Error> {
-    let cutoff_ms = now_ms.saturating_sub(i64::from(app.config.sweep_lookback_hours) * 3_600_000);
+/// The finished investigations of the window, once each, oldest first (so
+/// the mark can follow); how many started in it are still running; and
+/// whether the listing was read to its end.
+pub(super) async fn to_visit(app: &App, detector: &str, window: Window) -> Result<(Vec<Work>, u32, bool), Error> {
+    let Window { cutoff_ms, after_ms: mark, until_ms } = window;
     let listing = app.guardduty.investigations_ended_since(detector, cutoff_ms).await?;
     let mut seen = HashSet::new();
     let mut work = Vec::new();
@@ -111,11 +127,12 @@ async fn to_visit(app: &App, detector: &str, now_ms: i64, mark: Option<i64>) -> 
     for s in listing.investigations {
         if !matches!(s.status, Status::Completed | Status::Failed) {
             // Still running (or a status this build does not know): a later sweep finishes it.
-            running += u32::from(s.start_ms.is_none_or(|start| start >= cutoff_ms));
+            running += u32::from(s.start_ms.is_none_or(|start| start >= cutoff_ms && start <= until_ms));
             continue;
         }
         // Paging by offset can list an id twice while investigations finish: once is enough.
-        if s.end_ms.is_none_or(|end| mark.is_none_or(|m| end > m)) && seen.insert(s.id.clone()) {
+        let in_window = s.end_ms.is_none_or(|end| mark.is_none_or(|m| end > m) && end <= until_ms);
+        if in_window && seen.insert(s.id.clone()) {
             work.push(Work { id: s.id, end_ms: s.end_ms });
         }
     }

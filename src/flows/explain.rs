@@ -1,0 +1,377 @@
+//! The operator's account of one investigation's escalation (docs/design.md
+//! §13): what the function would do with it now, and why, built from the
+//! escalation's own parts (the decision table, the case builder, the incident
+//! search, the link plan, the tokens) with read calls only. Nothing is
+//! written: not a case, not a link, not a ledger item.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::cross_link::{self, Body, OpenedCase};
+use super::escalate::decide_resuming;
+use super::incident_search::{self, Found};
+use crate::app::App;
+use crate::aws::ledger::{investigation_key, Entry, Record};
+use crate::aws::{CaseView, SecurityIr};
+use crate::case_builder::{build_case, CaseRequest, Omissions};
+use crate::console;
+use crate::decision::{checks, Check, Confidence, Decision, RiskLevel};
+use crate::error::Error;
+use crate::event::InvestigationRef;
+use crate::incident_matcher::{needles, window_start_ms};
+use crate::investigation::Investigation;
+use crate::links;
+use crate::threat_actors::{threat_actors, ThreatActor};
+use crate::token::Scope;
+
+/// What the function would do with one investigation, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    /// The investigation as GuardDuty answers now.
+    pub investigation: Facts,
+    /// The gates in force (`RISK_THRESHOLD`, `MIN_CONFIDENCE`).
+    pub gates: GatesInForce,
+    /// Each gate of the decision table, with its verdict.
+    pub checks: Vec<Check>,
+    /// `escalate`, `skip`, `pending` or `already_escalated`.
+    pub decision: &'static str,
+    /// Why, in a sentence.
+    pub why: String,
+    /// The skip reason, as the result JSON spells it.
+    pub reason: Option<&'static str>,
+    /// Whether a ledger is configured (`LEDGER_TABLE`).
+    pub ledger_configured: bool,
+    /// The investigation's ledger item, if there is one.
+    pub ledger: Option<Record>,
+    /// The case: the one that would be opened, or the one already open.
+    pub case: Option<CasePlan>,
+    /// The incident records that belong to the investigation, and by which rule.
+    pub incidents: Vec<IncidentMatch>,
+    /// The public addresses the findings name, as the case would carry them.
+    pub threat_actors: Vec<ThreatActorView>,
+    /// Every write an escalation would make now, each with its token.
+    pub writes: Vec<PlannedWrite>,
+    /// Anything else a person deciding on this should know.
+    pub notes: Vec<String>,
+}
+
+/// The investigation's facts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Facts {
+    /// Its id.
+    pub id: String,
+    /// Its detector.
+    pub detector_id: String,
+    /// `RUNNING`, `COMPLETED`, `FAILED` or what the service sent.
+    pub status: String,
+    /// As sent.
+    pub risk_level: Option<String>,
+    /// As sent.
+    pub confidence: Option<String>,
+    /// Its end (epoch ms), when it has one.
+    pub end_ms: Option<i64>,
+    /// The GuardDuty console page.
+    pub console_url: String,
+}
+
+/// The decision's gates.
+#[derive(Debug, Clone, Serialize)]
+pub struct GatesInForce {
+    /// `RISK_THRESHOLD`.
+    pub risk_threshold: RiskLevel,
+    /// `MIN_CONFIDENCE`.
+    pub min_confidence: Confidence,
+    /// `DRY_RUN`.
+    pub dry_run: bool,
+}
+
+/// The case, as `CreateCase` would send it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CasePlan {
+    /// The case already opened for this investigation (ledger, or found by its title).
+    pub existing_case_id: Option<String>,
+    /// `CreateCase`'s `clientToken`.
+    pub client_token: String,
+    /// The title.
+    pub title: String,
+    /// `Security Incident` or `Investigation`.
+    pub engagement_type: String,
+    /// `Self` or `AWS`.
+    pub resolver_type: String,
+    /// `impactedAccounts`.
+    pub impacted_accounts: Vec<String>,
+    /// `impactedAwsRegions`.
+    pub impacted_regions: Vec<String>,
+    /// `impactedServices`.
+    pub impacted_services: Vec<String>,
+    /// The watchers' addresses.
+    pub watchers: Vec<String>,
+    /// The description, whole.
+    pub description: String,
+    /// What the service would refuse and is left out, one line each.
+    pub left_out: Vec<String>,
+}
+
+/// An incident record that belongs to the investigation.
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentMatch {
+    /// Its ARN.
+    pub arn: String,
+    /// Its title.
+    pub title: String,
+    /// The matching rule (`explicit_arn`, `title`, `summary`, …).
+    pub rule: String,
+}
+
+/// A threat actor address.
+#[derive(Debug, Clone, Serialize)]
+pub struct ThreatActorView {
+    /// The address.
+    pub address: String,
+    /// The user agent seen with it.
+    pub user_agent: Option<String>,
+}
+
+/// One write of the escalation.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedWrite {
+    /// The API operation.
+    pub operation: &'static str,
+    /// What it writes to (the case, or an incident record's ARN).
+    pub target: String,
+    /// Its idempotency token; `None` when it has none (`UpdateCase`) or when it
+    /// derives from a case id not known yet.
+    pub token: Option<String>,
+    /// `to do`, or why it is not needed.
+    pub state: String,
+    /// What it sends, in a line.
+    pub detail: String,
+}
+
+/// Explains what an escalation of `target` would do now. Read calls only.
+pub async fn explain(app: &App, target: &InvestigationRef) -> Result<Explanation, Error> {
+    let key = investigation_key(&app.region, &target.detector_id, &target.investigation_id);
+    let (record, prior) = match &app.ledger {
+        Some(ledger) => (ledger.record(&key).await?, ledger.get(&key).await?),
+        None => (None, Entry::Absent),
+    };
+    let inv = app.guardduty.get_investigation(&target.detector_id, &target.investigation_id).await?;
+    let gates = app.config.gates();
+    let mut x = Explanation {
+        investigation: Facts {
+            id: inv.id.clone(),
+            detector_id: inv.detector_id.clone(),
+            status: inv.status.as_str().to_string(),
+            risk_level: inv.risk_level.clone(),
+            confidence: inv.confidence.clone(),
+            end_ms: inv.end_ms,
+            console_url: console::investigation_url(&app.region, &inv.detector_id, &inv.id),
+        },
+        gates: GatesInForce { risk_threshold: gates.risk_threshold, min_confidence: gates.min_confidence, dry_run: app.config.dry_run },
+        checks: checks(&inv, &gates),
+        decision: "pending",
+        why: String::new(),
+        reason: None,
+        ledger_configured: app.ledger.is_some(),
+        ledger: record,
+        case: None,
+        incidents: Vec::new(),
+        threat_actors: Vec::new(),
+        writes: Vec::new(),
+        notes: Vec::new(),
+    };
+    match (&prior, decide_resuming(&inv, app, &prior)) {
+        (Entry::Escalated(done), _) => {
+            x.decision = "already_escalated";
+            x.why = format!("the ledger says it was escalated to case {}: every later delivery answers with that case", done.case_id);
+            x.incidents = done
+                .incidents
+                .iter()
+                .map(|arn| IncidentMatch { arn: arn.clone(), title: String::new(), rule: "recorded".into() })
+                .collect();
+        }
+        (Entry::Skipped { reason }, _) if reason.is_final() => {
+            (x.decision, x.reason) = ("skip", Some(reason.as_str()));
+            x.why = format!("the ledger recorded it as skipped for good ({}): it is never decided again", reason.as_str());
+        }
+        (_, Decision::Pending) => {
+            x.why = format!("the investigation is {}: it is decided once it finishes (a later sweep or delivery)", inv.status.as_str());
+        }
+        (_, Decision::Skip(reason)) => {
+            (x.decision, x.reason) = ("skip", Some(reason.as_str()));
+            x.why = skip_why(&x.checks, reason.as_str());
+        }
+        (_, Decision::Escalate { risk, confidence }) => {
+            x.decision = "escalate";
+            x.why = if x.checks.iter().all(|c| c.passes) {
+                format!("risk {risk} and confidence {confidence} pass the gates")
+            } else {
+                "a case was opened already under gates that passed then: the escalation finishes it whatever the gates say now".into()
+            };
+            plan_escalation(app, target, &inv, (risk, confidence), &prior, &mut x).await?;
+        }
+    }
+    if matches!(prior, Entry::InProgress { .. }) {
+        x.notes.push("an escalation is in progress or was cut off: its lease (below) says who holds it and until when".into());
+    }
+    Ok(x)
+}
+
+/// The sentence for a skip: the first gate that failed, else the reason.
+fn skip_why(checks: &[Check], reason: &str) -> String {
+    match checks.iter().find(|c| !c.passes) {
+        Some(c) => format!("{} {} does not pass: it needs {} ({reason})", c.gate, c.value, c.needs),
+        None => format!("skipped: {reason}"),
+    }
+}
+
+/// Fills in the case, incidents, threat actors and writes of an escalation.
+async fn plan_escalation(
+    app: &App,
+    target: &InvestigationRef,
+    inv: &Investigation,
+    (risk, confidence): (RiskLevel, Confidence),
+    prior: &Entry,
+    x: &mut Explanation,
+) -> Result<(), Error> {
+    let (case, omissions) = build_case(inv, risk, confidence, &app.config, &app.region, SecurityIr::case_regions())?;
+    let needles = needles(inv, &target.finding_ids);
+    let window_start = window_start_ms(case.reported_incident_start_ms, app.config.incident_lookback_hours);
+    let found = incident_search::find(app, target.incident_record_arn.as_deref(), &needles, window_start).await?;
+    let actors = threat_actors(&app.guardduty.sightings(&inv.detector_id, needles.finding_ids()).await?);
+    // The case opened already: the ledger's, or (without a ledger entry) the one whose title names it.
+    let existing = match prior {
+        Entry::InProgress { case_id: Some(case_id), .. } => Some(case_id.clone()),
+        _ => app.security_ir.case_of_investigation(&inv.id).await?,
+    };
+    let view = match &existing {
+        Some(case_id) => app.security_ir.get_case(case_id).await?,
+        None => CaseView::default(),
+    };
+    let done_before: BTreeSet<String> = x.ledger.iter().flat_map(|r| r.steps_done.iter().cloned()).collect();
+    x.writes.push(create_case_write(&case, existing.as_deref()));
+    if found.is_empty() {
+        x.writes.extend(start_incident_write(app, inv));
+    }
+    // A stand-in for a case not opened yet: the plan is the same, its tokens are not.
+    let case_id = existing.as_deref().unwrap_or("(new case)");
+    let opened = OpenedCase { inv, risk, confidence, case_id, view: &view, actors: &actors };
+    let plan = cross_link::plan(app, &opened, &found, &done_before);
+    for w in &plan.writes {
+        let token = w.token.clone().filter(|_| existing.is_some());
+        let target = w.incident.clone().unwrap_or_else(|| format!("case {case_id}"));
+        x.writes.push(PlannedWrite { operation: w.operation(), target, token, state: "to do".into(), detail: detail(&w.body) });
+    }
+    for (step, why) in &plan.not_needed {
+        x.notes.push(format!("{step}: not needed, {why}"));
+    }
+    for arn in &plan.metadata_left_out {
+        x.notes.push(format!("{arn}: the case's metadata is full (30 entries); linked by comment only"));
+    }
+    if existing.is_none() {
+        x.notes.push("the link writes' tokens derive from the case id, known once CreateCase answers".into());
+    }
+    x.incidents = found.iter().map(incident_match).collect();
+    x.threat_actors =
+        actors.iter().map(|a: &ThreatActor| ThreatActorView { address: a.address.clone(), user_agent: a.user_agent.clone() }).collect();
+    x.case = Some(case_plan(case, existing, &omissions));
+    if app.config.dry_run {
+        x.notes.push("DRY_RUN is set: the function would decide and search, and write none of this".into());
+    }
+    Ok(())
+}
+
+fn create_case_write(case: &CaseRequest, existing: Option<&str>) -> PlannedWrite {
+    PlannedWrite {
+        operation: "CreateCase",
+        target: "Security Incident Response".into(),
+        token: Some(case.client_token.clone()),
+        state: existing.map_or_else(|| "to do".into(), |id| format!("done: case {id} is open")),
+        detail: case.title.clone(),
+    }
+}
+
+/// `StartIncident`, when nothing matched and a response plan is set.
+fn start_incident_write(app: &App, inv: &Investigation) -> Option<PlannedWrite> {
+    let plan = app.config.response_plan_arn.as_ref()?;
+    let token = Scope { region: &app.region, detector_id: &inv.detector_id, investigation_id: &inv.id }.start_incident();
+    Some(PlannedWrite {
+        operation: "StartIncident",
+        target: plan.clone(),
+        token: Some(token),
+        state: "to do".into(),
+        detail: "no incident record matched: one is started from the response plan, listing the case".into(),
+    })
+}
+
+fn detail(body: &Body) -> String {
+    match body {
+        Body::RelatedItem(item) => format!("related item {:?} -> {}", item.title, item.url),
+        Body::TimelineEvent(event) => event.event_data.clone(),
+        Body::Comment(text) => text.lines().next().unwrap_or_default().to_string(),
+        Body::UpdateCase { metadata, actors } => {
+            let linked = metadata.as_deref().map(links::linked_incidents).unwrap_or_default();
+            let addresses: Vec<&str> = actors.iter().map(|a| a.address.as_str()).collect();
+            format!("caseMetadata naming {} incident(s); threat actor addresses to add: {}", linked.len(), list_or_none(&addresses))
+        }
+    }
+}
+
+fn list_or_none(items: &[&str]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+fn incident_match(f: &Found) -> IncidentMatch {
+    IncidentMatch { arn: f.record.arn.clone(), title: f.record.title.clone(), rule: f.rule.to_string() }
+}
+
+fn case_plan(case: CaseRequest, existing_case_id: Option<String>, omissions: &Omissions) -> CasePlan {
+    let mut left_out: Vec<String> = omissions.accounts.iter().map(|a| format!("account {a:?}: not an account id")).collect();
+    left_out.extend(omissions.resource_types.iter().map(|t| format!("resource type {t:?}: no Security IR service to name")));
+    left_out.extend(omissions.region.iter().map(|r| format!("region {r:?}: Security IR does not accept it")));
+    CasePlan {
+        existing_case_id,
+        client_token: case.client_token,
+        title: case.title,
+        engagement_type: case.engagement_type,
+        resolver_type: case.resolver_type,
+        impacted_accounts: case.impacted_accounts,
+        impacted_regions: case.impacted_regions,
+        impacted_services: case.impacted_services,
+        watchers: case.watchers.into_iter().map(|w| w.email).collect(),
+        description: case.description,
+        left_out,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(gate: &'static str, value: &str, passes: bool) -> Check {
+        Check { gate, value: value.into(), needs: "High or above (RISK_THRESHOLD)".into(), passes }
+    }
+
+    #[test]
+    fn a_skip_is_explained_by_the_first_gate_that_failed() {
+        let checks = [check("status", "COMPLETED", true), check("risk level", "Low", false), check("confidence", "Low", false)];
+        assert_eq!(
+            skip_why(&checks, "below_threshold"),
+            "risk level Low does not pass: it needs High or above (RISK_THRESHOLD) (below_threshold)"
+        );
+        assert_eq!(skip_why(&checks[..1], "unknown_risk"), "skipped: unknown_risk");
+    }
+
+    #[test]
+    fn an_update_case_detail_names_the_addresses() {
+        let actors = vec![ThreatActor { address: "198.51.100.7".into(), user_agent: None }];
+        let body = Body::UpdateCase { metadata: None, actors };
+        assert_eq!(detail(&body), "caseMetadata naming 0 incident(s); threat actor addresses to add: 198.51.100.7");
+        assert_eq!(list_or_none(&[]), "none");
+    }
+}

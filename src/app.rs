@@ -64,7 +64,12 @@ impl App {
     /// Reads the configuration and the standard AWS chain (region, credentials,
     /// `AWS_ENDPOINT_URL*`) from the environment, with the system clock.
     pub async fn from_env() -> Result<App, ConfigError> {
-        let config = Config::from_env()?;
+        App::with_config(Config::from_env()?).await
+    }
+
+    /// As [`App::from_env`], with a configuration read elsewhere (the operator's
+    /// command line adds its flags to the environment's).
+    pub async fn with_config(config: Config) -> Result<App, ConfigError> {
         // Every AWS call goes through one HTTPS client (plain HTTP too, for local endpoints).
         let https = crate::aws::https::client();
         // Bounded calls: an answer that never comes must not eat the invocation's deadline.

@@ -251,7 +251,7 @@ pub fn checks(inv: &Investigation, gates: &Gates) -> Vec<Check> {
         Check {
             gate: "status",
             value: inv.status.as_str().to_string(),
-            needs: "COMPLETED (a running investigation is decided once it finishes; a failed one never escalates)".into(),
+            needs: "COMPLETED".into(),
             passes: inv.status == Status::Completed,
         },
         Check {
@@ -378,10 +378,12 @@ mod tests {
         let confidences = [None, Some("Low"), Some("Medium"), Some("High"), Some("Certain")];
         let statuses = [Status::Running, Status::Completed, Status::Failed, Status::Other("CANCELLED".into())];
         for gates in RiskLevel::ALL.iter().flat_map(|&r| Confidence::ALL.map(|c| Gates { risk_threshold: r, min_confidence: c })) {
-            for (risk, confidence, status) in
-                risks.iter().flat_map(|r| confidences.iter().flat_map(move |c| statuses.iter().map(move |s| (r, c, s))))
+            for (risk, confidence, status) in risks
+                .iter()
+                .flat_map(|r| confidences.iter().map(move |c| (r, c)))
+                .flat_map(|(r, c)| statuses.iter().map(move |s| (*r, *c, s)))
             {
-                let mut inv = completed(*risk, *confidence);
+                let mut inv = completed(risk, confidence);
                 inv.status = status.clone();
                 let checks = checks(&inv, &gates);
                 let escalates = matches!(decide(&inv, &gates), Decision::Escalate { .. });

@@ -70,6 +70,14 @@ pub struct InvestigationRef {
     pub finding_ids: Vec<String>,
 }
 
+impl InvestigationRef {
+    /// An investigation named by its ids alone (the operator's command line),
+    /// checked and normalised as an event's are.
+    pub fn new(detector_id: &str, investigation_id: &str) -> Result<InvestigationRef, EventError> {
+        investigation_ref(&serde_json::json!({"detectorId": detector_id, "investigationId": investigation_id}), "")
+    }
+}
+
 /// An event this function cannot act on.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum EventError {

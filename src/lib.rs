@@ -92,12 +92,13 @@ pub use clock::Clock;
 pub use config::{Config, ConfigError};
 pub use decision::{Check, Confidence, RiskLevel, SkipReason};
 pub use error::Error;
-pub use event::InvestigationRef;
+pub use event::{EventError, InvestigationRef};
 pub use flows::{
     backfill, explain, run, Backfill, BackfillOptions, CasePlan, Explanation, Facts, GatesInForce, IncidentMatch, PlannedWrite, Progress,
     ThreatActorView, Visited,
 };
 pub use handler::handle;
+pub use ids::{case_id as parse_case_id, detector_id as parse_detector_id};
 pub use init_error::report as report_init_error;
 pub use logging::init as init_logging;
 pub use metrics::NAMESPACE as METRICS_NAMESPACE;

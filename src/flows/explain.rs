@@ -16,12 +16,13 @@ use crate::aws::ledger::{investigation_key, Entry, Record};
 use crate::aws::{CaseView, SecurityIr};
 use crate::case_builder::{build_case, CaseRequest, Omissions};
 use crate::console;
-use crate::decision::{checks, Check, Confidence, Decision, RiskLevel};
+use crate::decision::{checks, Check, Confidence, Decision, RiskLevel, SkipReason};
 use crate::error::Error;
 use crate::event::InvestigationRef;
 use crate::incident_matcher::{needles, window_start_ms};
 use crate::investigation::Investigation;
 use crate::links;
+use crate::text::fit_title;
 use crate::threat_actors::{threat_actors, ThreatActor};
 use crate::token::Scope;
 
@@ -69,6 +70,8 @@ pub struct Facts {
     pub risk_level: Option<String>,
     /// As sent.
     pub confidence: Option<String>,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
     /// Its end (epoch ms), when it has one.
     pub end_ms: Option<i64>,
     /// The GuardDuty console page.
@@ -162,14 +165,15 @@ pub async fn explain(app: &App, target: &InvestigationRef) -> Result<Explanation
         investigation: Facts {
             id: inv.id.clone(),
             detector_id: inv.detector_id.clone(),
-            status: inv.status.as_str().to_string(),
-            risk_level: inv.risk_level.clone(),
-            confidence: inv.confidence.clone(),
+            status: clean(inv.status.as_str()),
+            risk_level: inv.risk_level.as_deref().map(clean),
+            confidence: inv.confidence.as_deref().map(clean),
+            error: inv.error.as_deref().map(|e| fit_title(e, 1_000)),
             end_ms: inv.end_ms,
             console_url: console::investigation_url(&app.region, &inv.detector_id, &inv.id),
         },
         gates: GatesInForce { risk_threshold: gates.risk_threshold, min_confidence: gates.min_confidence, dry_run: app.config.dry_run },
-        checks: checks(&inv, &gates),
+        checks: checks(&inv, &gates).into_iter().map(|c| Check { value: clean(&c.value), ..c }).collect(),
         decision: "pending",
         why: String::new(),
         reason: None,
@@ -201,6 +205,7 @@ pub async fn explain(app: &App, target: &InvestigationRef) -> Result<Explanation
         (_, Decision::Skip(reason)) => {
             (x.decision, x.reason) = ("skip", Some(reason.as_str()));
             x.why = skip_why(&x.checks, reason.as_str());
+            x.notes.extend(would_escalate(&inv, reason));
         }
         (_, Decision::Escalate { risk, confidence }) => {
             x.decision = "escalate";
@@ -216,6 +221,24 @@ pub async fn explain(app: &App, target: &InvestigationRef) -> Result<Explanation
         x.notes.push("an escalation is in progress or was cut off: its lease (below) says who holds it and until when".into());
     }
     Ok(x)
+}
+
+/// For a skip by a gate, the setting at which it would escalate (for tuning).
+fn would_escalate(inv: &Investigation, reason: SkipReason) -> Option<String> {
+    let confidence = inv.confidence.as_deref().and_then(|c| c.parse::<Confidence>().ok()).unwrap_or(Confidence::Unknown);
+    match reason {
+        SkipReason::BelowThreshold => {
+            let risk = inv.risk_level.as_deref()?.parse::<RiskLevel>().ok()?;
+            Some(format!("it would pass the risk gate with RISK_THRESHOLD={risk} or lower"))
+        }
+        SkipReason::LowConfidence => Some(format!("it would escalate with MIN_CONFIDENCE={confidence} or lower")),
+        _ => None,
+    }
+}
+
+/// Text from a service, on one short line for a terminal (no control characters).
+fn clean(text: &str) -> String {
+    fit_title(text, 200)
 }
 
 /// The sentence for a skip: the first gate that failed, else the reason.
@@ -255,12 +278,16 @@ async fn plan_escalation(
         x.writes.extend(start_incident_write(app, inv));
     }
     // A stand-in for a case not opened yet: the plan is the same, its tokens are not.
-    let case_id = existing.as_deref().unwrap_or("(new case)");
+    let case_id = existing.as_deref().unwrap_or("{caseId}");
     let opened = OpenedCase { inv, risk, confidence, case_id, view: &view, actors: &actors };
     let plan = cross_link::plan(app, &opened, &found, &done_before);
     for w in &plan.writes {
         let token = w.token.clone().filter(|_| existing.is_some());
-        let target = w.incident.clone().unwrap_or_else(|| format!("case {case_id}"));
+        let target = match (&w.body, &w.incident) {
+            (Body::RelatedItem(_) | Body::TimelineEvent(_), Some(arn)) => arn.clone(),
+            (_, Some(arn)) => format!("case {case_id} (naming {arn})"),
+            (_, None) => format!("case {case_id}"),
+        };
         x.writes.push(PlannedWrite { operation: w.operation(), target, token, state: "to do".into(), detail: detail(&w.body) });
     }
     for (step, why) in &plan.not_needed {
@@ -327,7 +354,7 @@ fn list_or_none(items: &[&str]) -> String {
 }
 
 fn incident_match(f: &Found) -> IncidentMatch {
-    IncidentMatch { arn: f.record.arn.clone(), title: f.record.title.clone(), rule: f.rule.to_string() }
+    IncidentMatch { arn: f.record.arn.clone(), title: clean(&f.record.title), rule: f.rule.to_string() }
 }
 
 fn case_plan(case: CaseRequest, existing_case_id: Option<String>, omissions: &Omissions) -> CasePlan {
@@ -365,6 +392,25 @@ mod tests {
             "risk level Low does not pass: it needs High or above (RISK_THRESHOLD) (below_threshold)"
         );
         assert_eq!(skip_why(&checks[..1], "unknown_risk"), "skipped: unknown_risk");
+    }
+
+    #[test]
+    fn a_gated_skip_says_which_setting_would_pass_it() {
+        let mut inv = crate::investigation::tests::sample();
+        inv.risk_level = Some("Medium".into());
+        inv.confidence = Some("Low".into());
+        let below = would_escalate(&inv, SkipReason::BelowThreshold);
+        assert_eq!(below.as_deref(), Some("it would pass the risk gate with RISK_THRESHOLD=Medium or lower"));
+        let low = would_escalate(&inv, SkipReason::LowConfidence);
+        assert_eq!(low.as_deref(), Some("it would escalate with MIN_CONFIDENCE=Low or lower"));
+        assert_eq!(would_escalate(&inv, SkipReason::InvestigationFailed), None);
+        inv.risk_level = Some("Severe".into());
+        assert_eq!(would_escalate(&inv, SkipReason::BelowThreshold), None, "an unknown level names no setting");
+    }
+
+    #[test]
+    fn service_text_is_one_clean_line() {
+        assert_eq!(clean("High\u{1b}[2J\nforged line"), "High[2J forged line");
     }
 
     #[test]

@@ -1,0 +1,115 @@
+//! `escalator-ops`: the operator's command line for investigation-escalator.
+//!
+//! It answers what the Lambda alone cannot without digging through logs and
+//! DynamoDB items, through the library's own code paths, so its answers are
+//! the product's:
+//!
+//! - `explain`: what the function would do with an investigation now, and why
+//!   (decision, incidents and their rules, the case, every write with its token).
+//! - `status`: the ledger's items for an investigation or a case, and what they mean.
+//! - `backfill`: escalate a window of finished investigations through the sweep's path.
+//! - `replay`: run event files (or dead-letter queue messages) through the handler's flow.
+//!
+//! # Layout
+//!
+//! - `connect`: where the AWS calls go (AWS, an endpoint, or the built-in
+//!   simulation) and the configuration (environment plus flags).
+//! - `explain`, `status`, `backfill`, `replay`: one file per command.
+//! - `when`: reading and writing times (RFC 3339, dates, `30d`).
+//! - `table`: aligned columns for people.
+//!
+//! Exit codes: 0 done; 1 something failed (named on stderr or in the output);
+//! 2 a usage or configuration error; 130 a backfill stopped by Ctrl-C.
+
+mod backfill;
+mod connect;
+mod explain;
+mod replay;
+mod status;
+mod table;
+mod when;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use connect::Target;
+
+/// The operator's command line for investigation-escalator.
+#[derive(Debug, Parser)]
+#[command(name = "escalator-ops", version, about, long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    target: Target,
+    /// Logs on stderr: -v for info, -vv for debug (warnings are always shown).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// What the function would do with an investigation now, and why (reads only; writes nothing).
+    Explain(explain::Args),
+    /// The ledger's items for an investigation or a case, and what they mean.
+    Status(status::Args),
+    /// Escalate every finished investigation that ended in a window, as the sweep would.
+    Backfill(backfill::Args),
+    /// Run event files (events, or dead-letter queue messages) through the handler's flow.
+    Replay(replay::Args),
+}
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// Everything done.
+    Done,
+    /// Something failed; the output names it.
+    Failed,
+    /// Stopped by the operator (Ctrl-C); running it again continues.
+    Stopped,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    // One thread: the work is network-bound, and the Lambda runs the same way.
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("escalator-ops: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(Ended::Done) => ExitCode::SUCCESS,
+        Ok(Ended::Failed) => ExitCode::from(1),
+        Ok(Ended::Stopped) => ExitCode::from(130),
+        Err(e) => {
+            eprintln!("escalator-ops: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<Ended, String> {
+    let connection = connect::connect(&cli.target).await?;
+    let app = &connection.app;
+    match cli.command {
+        Command::Explain(args) => explain::run(app, &args).await,
+        Command::Status(args) => status::run(app, &args).await,
+        Command::Backfill(args) => backfill::run(app, &args).await,
+        Command::Replay(args) => replay::run(app, &args).await,
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => tracing::Level::WARN,
+        1 => tracing::Level::INFO,
+        _ => tracing::Level::DEBUG,
+    };
+    // Stdout is the command's answer; logs go to stderr.
+    let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(level).with_target(false).try_init();
+}

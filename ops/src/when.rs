@@ -44,9 +44,28 @@ pub fn parse(text: &str, now_ms: i64) -> Result<i64, String> {
             return n.checked_mul(unit_ms).map(|back| now_ms.saturating_sub(back)).ok_or_else(|| format!("{text:?}: too large"));
         }
     }
-    let full = if text.len() == 10 { format!("{text}T00:00:00Z") } else { text.to_string() };
-    let at = DateTime::from_str(&full, Format::DateTime).map_err(|_| format!("{text:?}: {expected}"))?;
-    at.to_millis().map_err(|_| format!("{text:?}: out of range"))
+    // The SDK's reader takes UTC (`Z`) only: an offset is applied here.
+    let (utc, offset_ms) = match split_offset(text) {
+        Some((base, offset_ms)) => (format!("{base}Z"), offset_ms),
+        None if text.len() == 10 => (format!("{text}T00:00:00Z"), 0),
+        None => (text.to_string(), 0),
+    };
+    let at = DateTime::from_str(&utc, Format::DateTime).map_err(|_| format!("{text:?}: {expected}"))?;
+    at.to_millis().map(|ms| ms - offset_ms).map_err(|_| format!("{text:?}: out of range"))
+}
+
+/// `2026-12-02T01:00:00+01:00` → (`2026-12-02T01:00:00`, +1 h in ms).
+fn split_offset(text: &str) -> Option<(&str, i64)> {
+    let cut = text.len().checked_sub(6)?;
+    let (base, offset) = (text.get(..cut)?, text.get(cut..)?.as_bytes());
+    let sign = match offset[0] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let digits = |a: u8, b: u8| (a.is_ascii_digit() && b.is_ascii_digit()).then(|| i64::from(a - b'0') * 10 + i64::from(b - b'0'));
+    let (hours, minutes) = (digits(offset[1], offset[2])?, digits(offset[4], offset[5])?);
+    (offset[3] == b':' && base.contains('T') && hours < 24 && minutes < 60).then_some((base, sign * (hours * 60 + minutes) * 60_000))
 }
 
 #[cfg(test)]
@@ -60,6 +79,7 @@ mod tests {
         assert_eq!(parse("2026-12-02T00:00:00Z", 0), Ok(NOW));
         assert_eq!(parse("2026-12-02", 0), Ok(NOW), "a date is midnight UTC");
         assert_eq!(parse("2026-12-02T01:00:00+01:00", 0), Ok(NOW), "offsets are honoured");
+        assert_eq!(parse("2026-12-01T19:30:00-04:30", 0), Ok(NOW));
         assert_eq!(parse("30d", NOW), Ok(NOW - 30 * 86_400_000));
         assert_eq!(parse(" 12h ", NOW), Ok(NOW - 12 * 3_600_000));
         assert_eq!(parse("90m", NOW), Ok(NOW - 90 * 60_000));
@@ -68,7 +88,18 @@ mod tests {
 
     #[test]
     fn anything_else_is_refused_with_what_is_expected() {
-        for bad in ["", "yesterday", "30w", "d", "-3d", "2026-13-01", "2026/12/01", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "yesterday",
+            "30w",
+            "d",
+            "-3d",
+            "2026-13-01",
+            "2026/12/01",
+            "99999999999999999999d",
+            "2026-12-02T01:00:00+25:00",
+            "2026-12-02+01:00",
+        ] {
             let err = parse(bad, NOW).expect_err(bad);
             assert!(err.contains(&format!("{bad:?}")) || err.contains(bad.trim()), "{bad}: {err}");
         }

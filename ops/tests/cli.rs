@@ -1,0 +1,308 @@
+//! The compiled `escalator-ops` against the simulation (and moto for the
+//! ledger), over real HTTP: each command's output, and for `backfill` and
+//! `replay` the cases and links they leave (once, even when a backfill is
+//! interrupted and run again).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use escalator_sim::{backlog_fixture, demo_fixture, sdk_config, Fixture, Moto, OpFaults, Sim};
+use investigation_escalator::{App, Clock, Config};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+const DETECTOR: &str = "12abc34d567e8fa901bc2d34e56789f0";
+const CRITICAL: &str = "c0ffee00-0000-4000-8000-000000000001";
+const LOW: &str = "c0ffee00-0000-4000-8000-000000000003";
+const RUNNING: &str = "c0ffee00-0000-4000-8000-000000000004";
+const MATCHING: &str = "arn:aws:ssm-incidents::123456789012:incident-record/SecurityResponse/1f2e3d4c5b6a79880796a5b4c3d2e1f0";
+const TABLE: &str = "ops-test-ledger";
+
+/// The simulation, and with a ledger the moto server that holds it.
+struct World {
+    sim: Sim,
+    moto: Option<Moto>,
+}
+
+impl World {
+    async fn start(fixture: Fixture, ledger: bool) -> World {
+        let sim = Sim::start(fixture).await.expect("simulation starts");
+        let moto = if ledger {
+            let moto = Moto::start().unwrap_or_else(|e| panic!("{e}"));
+            moto.create_ledger_table(TABLE).await.expect("ledger table");
+            Some(moto)
+        } else {
+            None
+        };
+        World { sim, moto }
+    }
+
+    /// The binary, pointed at this world, with no configuration from the test's environment.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_escalator-ops"));
+        command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).arg("--endpoint").arg(self.sim.url());
+        if let Some(moto) = &self.moto {
+            command.args(["--ledger-endpoint", moto.url(), "--ledger-table", TABLE]);
+        }
+        command.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        command
+    }
+
+    /// Runs the binary to its end: exit code, stdout, stderr.
+    async fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = tokio::time::timeout(Duration::from_secs(120), self.command(args).output())
+            .await
+            .expect("escalator-ops ends within two minutes")
+            .expect("escalator-ops runs");
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+    }
+
+    async fn json(&self, args: &[&str]) -> Value {
+        let (code, out, err) = self.run(args).await;
+        assert_eq!(code, 0, "{args:?}: {err}\n{out}");
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"))
+    }
+
+    /// The client tokens the simulation received for `operation`, each once.
+    fn tokens(&self, operation: &str) -> BTreeSet<String> {
+        self.sim.state(|s| s.log.iter().filter(|e| e.operation == operation).filter_map(|e| e.client_token.clone()).collect())
+    }
+
+    fn cases(&self) -> BTreeMap<String, Value> {
+        self.sim.state(|s| s.cases.clone())
+    }
+
+    /// Every case's comments are each made once.
+    fn assert_no_comment_twice(&self) {
+        self.sim.state(|s| {
+            for (case, comments) in &s.comments {
+                let bodies: BTreeSet<&str> = comments.iter().filter_map(|c| c["body"].as_str()).collect();
+                assert_eq!(bodies.len(), comments.len(), "case {case} has a comment twice: {comments:?}");
+            }
+            for (incident, items) in &s.related_items {
+                let values: BTreeSet<String> = items.iter().map(|i| i["identifier"]["value"].to_string()).collect();
+                assert_eq!(values.len(), items.len(), "incident {incident} lists an item twice: {items:?}");
+            }
+        });
+    }
+}
+
+fn explain_args(investigation: &str) -> Vec<&str> {
+    vec!["explain", "--detector", DETECTOR, "--investigation", investigation]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_gives_the_reasons_for_an_escalation_a_skip_and_a_pending_one() {
+    let world = World::start(demo_fixture(), false).await;
+    let (code, out, err) = world.run(&explain_args(CRITICAL)).await;
+    assert_eq!(code, 0, "{err}");
+    for expected in [
+        "Decision: ESCALATE: risk Critical and confidence High pass the gates",
+        "[pass] risk level: Critical (needs High or above (RISK_THRESHOLD))",
+        "Case that would be opened:",
+        "impactedServices: AWS IAM, Amazon EC2",
+        &format!("{MATCHING} (\"SSH brute force on prod bastion\"), matched by rule dedupe_string"),
+        "198.51.100.23",
+        "1. CreateCase on Security Incident Response [to do]",
+        "UpdateRelatedItems on arn:aws:ssm-incidents",
+        "the link writes' tokens derive from the case id",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+    let (_, out, _) = world.run(&explain_args(LOW)).await;
+    assert!(
+        out.contains("Decision: SKIP: risk level Low does not pass: it needs High or above (RISK_THRESHOLD) (below_threshold)"),
+        "{out}"
+    );
+    assert!(out.contains("[FAIL] risk level: Low"), "{out}");
+    assert!(out.contains("it would pass the risk gate with RISK_THRESHOLD=Low or lower"), "{out}");
+    assert!(!out.contains("Writes"), "a skip writes nothing: {out}");
+    let (_, out, _) = world.run(&explain_args(RUNNING)).await;
+    assert!(out.contains("Decision: PENDING: the investigation is RUNNING: it is decided once it finishes"), "{out}");
+    // A flag moves the gate, as the environment variable would.
+    let (_, out, _) = world.run(&[explain_args(LOW), vec!["--risk-threshold", "Low"]].concat()).await;
+    assert!(out.contains("Decision: ESCALATE"), "{out}");
+    // Nothing was written by any of it.
+    let writes = ["CreateCase", "UpdateRelatedItems", "CreateTimelineEvent", "CreateCaseComment", "UpdateCase", "StartIncident"];
+    world.sim.state(|s| assert!(!s.log.iter().any(|e| writes.contains(&e.operation.as_str())), "explain wrote: {:?}", s.log));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_names_the_tokens_the_escalation_then_sends() {
+    let world = World::start(demo_fixture(), false).await;
+    let before = world.json(&[explain_args(CRITICAL), vec!["--json"]].concat()).await;
+    assert_eq!(before["decision"], "escalate");
+    let create_token = before["writes"][0]["token"].as_str().expect("CreateCase has a token").to_string();
+
+    // The function's own flow escalates it, against the same simulation.
+    let app = App::new(Config::from_lookup(|_| None).expect("defaults"), &sdk_config(&world.sim).await, Clock::system());
+    let event = json!({"detectorId": DETECTOR, "investigationId": CRITICAL});
+    investigation_escalator::run(&app, &event, &app.invocation("test", Duration::from_secs(60))).await.expect("escalated");
+    assert_eq!(world.tokens("CreateCase"), BTreeSet::from([create_token]), "explain named the token CreateCase sent");
+
+    // Now the case is open (found by its title: no ledger here), and every token is known.
+    let after = world.json(&[explain_args(CRITICAL), vec!["--json"]].concat()).await;
+    let case_id = world.cases().into_keys().next().expect("one case");
+    assert_eq!(after["case"]["existing_case_id"], case_id.as_str());
+    assert_eq!(after["writes"][0]["state"], format!("done: case {case_id} is open"));
+    let planned = |operation: &str| -> BTreeSet<String> {
+        let writes = after["writes"].as_array().expect("writes");
+        writes.iter().filter(|w| w["operation"] == operation).filter_map(|w| w["token"].as_str().map(str::to_string)).collect()
+    };
+    for operation in ["CreateTimelineEvent", "CreateCaseComment"] {
+        assert!(!planned(operation).is_empty(), "{operation} planned: {after}");
+        assert_eq!(planned(operation), world.tokens(operation), "{operation}: explain's tokens are the ones sent");
+    }
+    let notes = after["notes"].to_string();
+    assert!(notes.contains("the incident already lists the case"), "{notes}");
+    assert_eq!(world.cases().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_interrupted_and_run_again_escalates_each_investigation_once_and_status_shows_it() {
+    let backlog = backlog_fixture(24);
+    let world = World::start(backlog.fixture, true).await;
+    // Slow enough that the interruption lands with work left.
+    world.sim.faults(|f| f.set("GetInvestigation", OpFaults { latency_ms: 150, ..OpFaults::default() }));
+    let args = ["backfill", "--detector", DETECTOR, "--since", "2h", "--concurrency", "2"];
+    let mut child = world.command(&args).spawn().expect("backfill starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await.expect("a first line").expect("stdout");
+    assert!(first.is_some(), "the backfill printed nothing");
+    let pid = child.id().expect("running").to_string();
+    let signal = std::process::Command::new("kill").args(["-INT", &pid]).status().expect("kill runs");
+    assert!(signal.success());
+    let mut rest = Vec::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        rest.push(line);
+    }
+    let status = child.wait().await.expect("backfill ends");
+    let text = rest.join("\n");
+    assert_eq!(status.code(), Some(130), "stopped by Ctrl-C: {first:?}\n{text}");
+    assert!(text.contains("not started (stopped)") && text.contains("run the same command again"), "{text}");
+    let first_run = world.cases().len();
+    assert!(first_run < backlog.worthy, "the interruption left work: {first_run} of {}", backlog.worthy);
+
+    world.sim.faults(|f| f.set("GetInvestigation", OpFaults::default()));
+    let (code, out, err) = world.run(&args).await;
+    assert_eq!(code, 0, "{err}\n{out}");
+    assert!(out.contains("complete"), "{out}");
+    let row = |name: &str| -> usize {
+        let line = out.lines().find(|l| l.starts_with(name));
+        line.and_then(|l| l.split_whitespace().last()).and_then(|n| n.parse().ok()).unwrap_or(0)
+    };
+    assert_eq!(row("escalated before"), first_run, "the first run's cases are known to the second: {out}");
+    assert_eq!(row("escalated before") + row("escalated "), backlog.worthy, "{out}");
+    assert_eq!(world.cases().len(), backlog.worthy, "one case per investigation worth one");
+    assert_eq!(world.sim.state(|s| s.log.iter().filter(|e| e.operation == "CreateCase").count()), backlog.worthy, "no CreateCase twice");
+    world.assert_no_comment_twice();
+
+    // A third run settles nothing new and writes nothing.
+    let calls_before = world.sim.state(|s| s.log.len());
+    let report = world.json(&[&args[..], &["--json"]].concat()).await;
+    assert_eq!(report["counts"]["escalated"], backlog.worthy, "{report}");
+    assert_eq!(report["complete"], true);
+    let writes_after: Vec<String> = world.sim.state(|s| {
+        s.log[calls_before..].iter().map(|e| e.operation.clone()).filter(|o| !o.starts_with("Get") && !o.starts_with("List")).collect()
+    });
+    assert!(writes_after.is_empty(), "a settled window writes nothing: {writes_after:?}");
+
+    // status: the investigation's item and the case's.
+    let escalated = report["visited"]
+        .as_array()
+        .expect("visited")
+        .iter()
+        .find(|v| v["result"]["outcome"] == "escalated")
+        .expect("one escalated")
+        .clone();
+    let investigation = escalated["investigationId"].as_str().expect("id");
+    let case_id = escalated["result"]["caseId"].as_str().expect("case");
+    let (code, out, err) = world.run(&["status", "--detector", DETECTOR, "--investigation", investigation]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("state: escalated") && out.contains(&format!("escalated for good: case {case_id}")), "{out}");
+    assert!(out.contains("kept: for ever"), "{out}");
+    let (_, out, _) = world.run(&["status", "--case", case_id]).await;
+    assert!(out.starts_with(&format!("case/us-east-1/{case_id}\n  state: case")), "{out}");
+    assert!(
+        out.contains(&format!("investigation/us-east-1/{DETECTOR}/{investigation}\n  state: escalated")),
+        "the case leads to its investigation: {out}"
+    );
+    let (_, out, _) = world.run(&["status", "--case", "9999999999"]).await;
+    assert!(out.contains("no item: this product did not open that case"), "{out}");
+    let skipped =
+        report["visited"].as_array().expect("visited").iter().find(|v| v["result"]["reason"] == "below_threshold").expect("a skip").clone();
+    let (_, out, _) =
+        world.run(&["status", "--detector", DETECTOR, "--investigation", skipped["investigationId"].as_str().expect("id")]).await;
+    assert!(out.contains("state: skipped") && out.contains("decided again on every delivery or sweep"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_backfill_decides_and_writes_nothing() {
+    let world = World::start(demo_fixture(), false).await;
+    let (code, out, err) = world.run(&["backfill", "--detector", DETECTOR, "--since", "2026-01-01", "--dry-run"]).await;
+    assert_eq!(code, 0, "{err}\n{out}");
+    assert!(err.contains("dry run: nothing is written"), "{err}");
+    assert!(out.contains(&format!("{CRITICAL}  escalate (dry run)  no case opened")), "{out}");
+    assert!(out.contains("skipped: investigation_failed"), "{out}");
+    assert!(world.cases().is_empty());
+    assert!(world.tokens("CreateCase").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_runs_events_and_dead_letter_messages_through_the_flow_once() {
+    let world = World::start(demo_fixture(), false).await;
+    let dir = std::env::temp_dir().join(format!("escalator-ops-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let event = events_dir().join("investigation-critical.json");
+    let body = std::fs::read_to_string(&event).expect("event file");
+    // What `aws sqs receive-message` prints for the dead-letter queue: the same event, and one that is not.
+    let dlq = json!({"Messages": [
+        {"MessageId": "m-1", "ReceiptHandle": "h", "Body": body},
+        {"MessageId": "m-2", "ReceiptHandle": "h", "Body": "{\"detail\": {}}"}
+    ]});
+    let dlq_file = dir.join("dlq.json");
+    std::fs::write(&dlq_file, dlq.to_string()).expect("write");
+    let (code, out, err) = world.run(&["replay", &event.to_string_lossy(), &dlq_file.to_string_lossy(), "--json"]).await;
+    assert_eq!(code, 1, "one event fails, so the command does: {err}\n{out}");
+    let results: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    assert_eq!(results.len(), 3, "{out}");
+    assert_eq!(results[0]["result"]["outcome"], "escalated");
+    assert_eq!(results[1]["event"], format!("{}#1", dlq_file.display()));
+    assert_eq!(results[1]["result"]["caseId"], results[0]["result"]["caseId"], "the redelivery finds the same case");
+    assert_eq!(results[2]["result"]["error"], "MalformedEvent", "{out}");
+    assert!(results[2]["result"]["message"].as_str().unwrap_or_default().contains("malformed event"), "{out}");
+    assert_eq!(world.cases().len(), 1);
+    world.assert_no_comment_twice();
+    let (code, out, _) = world.run(&["replay", "/nonexistent/events.json"]).await;
+    assert_eq!(code, 1);
+    assert!(out.contains("/nonexistent/events.json") && out.contains("UnreadableFile"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_and_configuration_errors_are_named_with_exit_code_2() {
+    let world = World::start(demo_fixture(), false).await;
+    let cases: [(&[&str], &str); 5] = [
+        (&["status", "--detector", DETECTOR, "--investigation", CRITICAL], "status reads the ledger: set LEDGER_TABLE"),
+        (&["backfill", "--detector", DETECTOR, "--since", "last week"], "--since \"last week\": expected RFC 3339"),
+        (&["backfill", "--detector", DETECTOR, "--since", "1d", "--until", "2d"], "is after --until"),
+        (&["explain", "--detector", DETECTOR, "--investigation", "not-an-id!"], "investigationId=\"not-an-id!\" is not valid"),
+        (
+            &["explain", "--detector", DETECTOR, "--investigation", CRITICAL, "--risk-threshold", "Severe"],
+            "RISK_THRESHOLD=\"Severe\" is not valid",
+        ),
+    ];
+    for (args, expected) in cases {
+        let (code, out, err) = world.run(args).await;
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(err.contains(expected), "{args:?}: expected {expected:?} in {err}");
+    }
+}
+
+fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
+}

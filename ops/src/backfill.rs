@@ -167,7 +167,7 @@ impl View {
 /// One investigation's line: `ID  OUTCOME  DETAIL`.
 pub fn line(v: &Visited) -> String {
     let (outcome, detail) = outcome_of(&v.result);
-    format!("{}  {outcome}  {detail}", v.investigation_id)
+    format!("{}  {outcome}  {detail}", v.investigation_id).trim_end().to_string()
 }
 
 /// The outcome's name (with the skip reason) and a detail for people.

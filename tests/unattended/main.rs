@@ -1,10 +1,12 @@
 //! Unattended operation, by concern: the ledger against an independent DynamoDB
-//! (moto's server on loopback), the sweep, the finding trigger and the close-out.
+//! (moto's server on loopback), the sweep, the finding trigger, the close-out
+//! and the operator's backfill.
 //! One test binary (one link) with a module per concern.
 
 #[path = "../common/mod.rs"]
 mod common;
 
+mod backfill;
 mod closeout;
 mod findings;
 mod ledger;

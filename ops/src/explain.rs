@@ -61,7 +61,7 @@ pub fn render(x: &Explanation, now_secs: i64) -> String {
     match (&x.ledger, x.ledger_configured) {
         (_, false) => out.push_str("  not configured (LEDGER_TABLE is not set): the services' tokens alone keep writes single\n"),
         (None, true) => out.push_str("  no item: the function has not decided this investigation yet\n"),
-        (Some(record), true) => out.push_str(&indent(&describe_record(record, now_secs), "  ")),
+        (Some(record), true) => out.push_str(&describe_record(record, now_secs)),
     }
     if let Some(case) = &x.case {
         let heading = match &case.existing_case_id {
@@ -128,8 +128,4 @@ fn list(items: &[String]) -> String {
     } else {
         items.join(", ")
     }
-}
-
-fn indent(text: &str, by: &str) -> String {
-    text.lines().map(|l| format!("{by}{l}\n")).collect()
 }

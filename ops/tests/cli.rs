@@ -306,3 +306,19 @@ async fn usage_and_configuration_errors_are_named_with_exit_code_2() {
 fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulate_runs_the_commands_on_a_simulation_of_their_own() {
+    let run = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_escalator-ops"));
+        command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).args(args).kill_on_drop(true);
+        async move { command.output().await.expect("escalator-ops runs") }
+    };
+    let out = run(&["--simulate", "explain", "--detector", DETECTOR, "--investigation", CRITICAL]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("Decision: ESCALATE"), "{text}");
+    let out = run(&["--simulate", "--with-ledger", "backfill", "--detector", DETECTOR, "--since", "2026-01-01"]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("escalated                      3") && text.ends_with("complete\n"), "{text}");
+}

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use futures_util::future::join_all;
+use futures_util::future::{join_all, BoxFuture, FutureExt};
 use tracing::{info, warn};
 
 use super::incident_search::{arns, Found};
@@ -38,10 +38,10 @@ pub(super) struct OpenedCase<'a> {
 /// What one link write sends.
 #[derive(Debug, Clone)]
 pub(super) enum Body {
-    /// `UpdateRelatedItems`: the case as a related item of the incident.
-    RelatedItem(links::CaseItem),
+    /// `UpdateRelatedItems`: the case as a related item of the incident ([`Plan::case_item`]).
+    RelatedItem,
     /// `CreateTimelineEvent` on the incident.
-    TimelineEvent(links::TimelineEvent),
+    TimelineEvent,
     /// `CreateCaseComment` on the case.
     Comment(String),
     /// `UpdateCase`: the metadata entries and threat actor addresses missing (it takes no token).
@@ -73,8 +73,8 @@ impl Planned {
     /// The API operation.
     pub fn operation(&self) -> &'static str {
         match self.body {
-            Body::RelatedItem(_) => "UpdateRelatedItems",
-            Body::TimelineEvent(_) => "CreateTimelineEvent",
+            Body::RelatedItem => "UpdateRelatedItems",
+            Body::TimelineEvent => "CreateTimelineEvent",
             Body::Comment(_) => "CreateCaseComment",
             Body::UpdateCase { .. } => "UpdateCase",
         }
@@ -82,8 +82,12 @@ impl Planned {
 }
 
 /// The link writes one escalation needs, and those it does not (with why).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Plan {
+    /// What every `UpdateRelatedItems` adds: the case as a related item.
+    pub case_item: links::CaseItem,
+    /// What every `CreateTimelineEvent` records.
+    pub timeline_event: links::TimelineEvent,
     /// To send, all at once.
     pub writes: Vec<Planned>,
     /// Steps not needed: the step name and why.
@@ -101,19 +105,19 @@ pub(super) fn plan(app: &App, case: &OpenedCase<'_>, found: &[Found], done_befor
     let case_id = case.case_id;
     let item = links::case_item(&app.case_region, case_id);
     let timeline = links::timeline_event(case.inv, case.risk, case.confidence, case_id, &app.case_region);
-    let mut plan = Plan::default();
+    let (mut writes, mut not_needed) = (Vec::new(), Vec::new());
     let mut add = |step: String, incident: Option<&str>, token: Option<String>, body: Body, already: Option<&'static str>| match already
         .or_else(|| done_before.contains(&step).then_some(DONE_BEFORE))
     {
-        Some(why) => plan.not_needed.push((step, why)),
-        None => plan.writes.push(Planned { step, incident: incident.map(str::to_string), token, body }),
+        Some(why) => not_needed.push((step, why)),
+        None => writes.push(Planned { step, incident: incident.map(str::to_string), token, body }),
     };
     for f in found {
         let arn = f.record.arn.as_str();
         let on_incident = links::has_case_item(&f.record.related_items, &item).then_some("the incident already lists the case");
-        let body = Body::RelatedItem(item.clone());
+        let body = Body::RelatedItem;
         add(format!("related-item/{arn}"), Some(arn), Some(scope.related_item(case_id, arn)), body, on_incident);
-        let body = Body::TimelineEvent(timeline.clone());
+        let body = Body::TimelineEvent;
         add(format!("timeline-event/{arn}"), Some(arn), Some(scope.timeline_event(case_id, arn)), body, None);
         let body = Body::Comment(links::case_comment(&f.record.title, arn, &app.incident_region));
         add(format!("comment/{arn}"), Some(arn), Some(scope.comment(case_id, arn)), body, None);
@@ -124,13 +128,12 @@ pub(super) fn plan(app: &App, case: &OpenedCase<'_>, found: &[Found], done_befor
     }
     // The case's metadata and its threat actor addresses, in one UpdateCase (it takes no
     // token): read before, written only where something is missing, so no step to record.
-    let (metadata, left_out) = links::metadata_with(&case.view.metadata, &arns(found));
-    plan.metadata_left_out = left_out;
+    let (metadata, metadata_left_out) = links::metadata_with(&case.view.metadata, &arns(found));
     let actors = not_on_case(case.actors, &case.view.threat_actor_addresses);
     if metadata.is_some() || !actors.is_empty() {
-        plan.writes.push(Planned { step: String::new(), incident: None, token: None, body: Body::UpdateCase { metadata, actors } });
+        writes.push(Planned { step: String::new(), incident: None, token: None, body: Body::UpdateCase { metadata, actors } });
     }
-    plan
+    Plan { writes, not_needed, metadata_left_out, case_item: item, timeline_event: timeline }
 }
 
 /// What the link writes came to.
@@ -149,7 +152,7 @@ pub(super) async fn link(app: &App, case: &OpenedCase<'_>, found: &[Found], done
     if !plan.metadata_left_out.is_empty() {
         warn!(incidents = ?plan.metadata_left_out, "the case already holds 30 metadata entries; these incidents are linked by comment only");
     }
-    let writes = plan.writes.iter().map(|w| async move { (w, send(app, case.case_id, w).await) });
+    let writes = plan.writes.iter().map(|w| send(app, &plan, case.case_id, w).map(move |result| (w, result)));
     let mut linked = Linked::default();
     for (w, result) in join_all(writes).await {
         match result {
@@ -170,16 +173,16 @@ pub(super) async fn link(app: &App, case: &OpenedCase<'_>, found: &[Found], done
     linked
 }
 
-/// Sends one planned write.
-async fn send(app: &App, case_id: &str, w: &Planned) -> Result<Written, AwsError> {
+/// Sends one planned write (each call boxed on its own, as a small future).
+fn send<'a>(app: &'a App, plan: &'a Plan, case_id: &'a str, w: &'a Planned) -> BoxFuture<'a, Result<Written, AwsError>> {
     let token = w.token.as_deref().unwrap_or_default();
     let incident = w.incident.as_deref().unwrap_or_default();
     match &w.body {
-        Body::RelatedItem(item) => app.incidents.add_case_item(incident, item, token).await,
-        Body::TimelineEvent(event) => app.incidents.add_timeline_event(incident, event, token).await,
-        Body::Comment(body) => app.security_ir.comment_on_case(case_id, body, token).await,
+        Body::RelatedItem => app.incidents.add_case_item(incident, &plan.case_item, token).boxed(),
+        Body::TimelineEvent => app.incidents.add_timeline_event(incident, &plan.timeline_event, token).boxed(),
+        Body::Comment(body) => app.security_ir.comment_on_case(case_id, body, token).boxed(),
         Body::UpdateCase { metadata, actors } => {
-            app.security_ir.update_case(case_id, metadata.as_deref(), actors).await.map(|()| Written::Done)
+            app.security_ir.update_case(case_id, metadata.as_deref(), actors).map(|r| r.map(|()| Written::Done)).boxed()
         }
     }
 }

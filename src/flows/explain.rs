@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::cross_link::{self, Body, OpenedCase};
+use super::cross_link::{self, Body, OpenedCase, Plan};
 use super::escalate::decide_resuming;
 use super::incident_search::{self, Found};
 use crate::app::App;
@@ -284,11 +284,11 @@ async fn plan_escalation(
     for w in &plan.writes {
         let token = w.token.clone().filter(|_| existing.is_some());
         let target = match (&w.body, &w.incident) {
-            (Body::RelatedItem(_) | Body::TimelineEvent(_), Some(arn)) => arn.clone(),
+            (Body::RelatedItem | Body::TimelineEvent, Some(arn)) => arn.clone(),
             (_, Some(arn)) => format!("case {case_id} (naming {arn})"),
             (_, None) => format!("case {case_id}"),
         };
-        x.writes.push(PlannedWrite { operation: w.operation(), target, token, state: "to do".into(), detail: detail(&w.body) });
+        x.writes.push(PlannedWrite { operation: w.operation(), target, token, state: "to do".into(), detail: detail(&plan, &w.body) });
     }
     for (step, why) in &plan.not_needed {
         x.notes.push(format!("{step}: not needed, {why}"));
@@ -332,10 +332,10 @@ fn start_incident_write(app: &App, inv: &Investigation) -> Option<PlannedWrite> 
     })
 }
 
-fn detail(body: &Body) -> String {
+fn detail(plan: &Plan, body: &Body) -> String {
     match body {
-        Body::RelatedItem(item) => format!("related item {:?} -> {}", item.title, item.url),
-        Body::TimelineEvent(event) => event.event_data.clone(),
+        Body::RelatedItem => format!("related item {:?} -> {}", plan.case_item.title, plan.case_item.url),
+        Body::TimelineEvent => plan.timeline_event.event_data.clone(),
         Body::Comment(text) => text.lines().next().unwrap_or_default().to_string(),
         Body::UpdateCase { metadata, actors } => {
             let linked = metadata.as_deref().map(links::linked_incidents).unwrap_or_default();
@@ -416,8 +416,17 @@ mod tests {
     #[test]
     fn an_update_case_detail_names_the_addresses() {
         let actors = vec![ThreatActor { address: "198.51.100.7".into(), user_agent: None }];
+        let plan = Plan {
+            case_item: links::case_item("us-east-1", "1234567890"),
+            timeline_event: links::TimelineEvent { event_type: "Custom Event", event_time_ms: 0, event_data: "escalated".into() },
+            writes: Vec::new(),
+            not_needed: Vec::new(),
+            metadata_left_out: Vec::new(),
+        };
         let body = Body::UpdateCase { metadata: None, actors };
-        assert_eq!(detail(&body), "caseMetadata naming 0 incident(s); threat actor addresses to add: 198.51.100.7");
+        assert_eq!(detail(&plan, &body), "caseMetadata naming 0 incident(s); threat actor addresses to add: 198.51.100.7");
+        assert_eq!(detail(&plan, &Body::TimelineEvent), "escalated");
+        assert!(detail(&plan, &Body::RelatedItem).starts_with("related item \"Security Incident Response case 1234567890\" -> https://"));
         assert_eq!(list_or_none(&[]), "none");
     }
 }

@@ -76,6 +76,15 @@ impl InvestigationRef {
     pub fn new(detector_id: &str, investigation_id: &str) -> Result<InvestigationRef, EventError> {
         investigation_ref(&serde_json::json!({"detectorId": detector_id, "investigationId": investigation_id}), "")
     }
+
+    /// The investigation an invocation payload names, with what the event adds
+    /// (an incident record, finding ids); `None` for any other trigger.
+    pub fn from_event(payload: &Value) -> Result<Option<InvestigationRef>, EventError> {
+        match parse(payload)? {
+            Trigger::Investigation(target) => Ok(Some(target)),
+            _ => Ok(None),
+        }
+    }
 }
 
 /// An event this function cannot act on.

@@ -7,15 +7,20 @@ use investigation_escalator::{explain, Explanation, InvestigationRef};
 use crate::status::describe_record;
 use crate::{when, Ended};
 
-/// `explain --detector D --investigation I [--json]`
+/// `explain --detector D --investigation I [--json]` or `explain --event FILE`
 #[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("subject").required(true).args(["investigation", "event"]))]
 pub struct Args {
-    /// The GuardDuty detector.
+    /// The GuardDuty detector (with --investigation).
     #[arg(long, env = "DETECTOR_ID", value_name = "ID")]
-    detector: String,
+    detector: Option<String>,
     /// The investigation.
-    #[arg(long, value_name = "ID")]
-    investigation: String,
+    #[arg(long, value_name = "ID", requires = "detector")]
+    investigation: Option<String>,
+    /// An investigation event (a file as the function would receive it, with any
+    /// incident record or finding ids it names).
+    #[arg(long, value_name = "FILE")]
+    event: Option<String>,
     /// Print the explanation as JSON.
     #[arg(long)]
     json: bool,
@@ -23,14 +28,27 @@ pub struct Args {
 
 /// Runs `explain`.
 pub async fn run(app: &investigation_escalator::App, args: &Args) -> Result<Ended, String> {
-    let target = InvestigationRef::new(&args.detector, &args.investigation).map_err(|e| e.to_string())?;
-    let explanation = explain(app, &target).await.map_err(|e| format!("explain {}: {e}", args.investigation))?;
+    let target = target(args)?;
+    let explanation = explain(app, &target).await.map_err(|e| format!("explain {}: {e}", target.investigation_id))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&explanation).map_err(|e| e.to_string())?);
     } else {
         print!("{}", render(&explanation, app.clock.now_secs()));
     }
     Ok(Ended::Done)
+}
+
+/// The investigation to explain, from the flags or the event file.
+fn target(args: &Args) -> Result<InvestigationRef, String> {
+    if let (Some(detector), Some(investigation)) = (&args.detector, &args.investigation) {
+        return InvestigationRef::new(detector, investigation).map_err(|e| e.to_string());
+    }
+    let path = args.event.as_deref().ok_or("explain needs --investigation (with --detector) or --event")?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let payload: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{path}: not JSON: {e}"))?;
+    InvestigationRef::from_event(&payload)
+        .map_err(|e| format!("{path}: {e}"))?
+        .ok_or_else(|| format!("{path}: not an investigation event (explain takes the events that name an investigation)"))
 }
 
 /// The explanation, for people.

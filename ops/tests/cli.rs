@@ -322,3 +322,20 @@ async fn simulate_runs_the_commands_on_a_simulation_of_their_own() {
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("escalated                      3") && text.ends_with("complete\n"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_of_an_event_uses_what_the_event_names() {
+    let world = World::start(demo_fixture(), false).await;
+    let event = events_dir().join("investigation-explicit-incident.json");
+    let (code, out, err) = world.run(&["explain", "--event", &event.to_string_lossy()]).await;
+    assert_eq!(code, 0, "{err}");
+    let explicit = "arn:aws:ssm-incidents::123456789012:incident-record/SecurityResponse/6a1b2c3d4e5f60718293a4b5c6d7e8f9";
+    assert!(out.contains(&format!("{explicit} (")) && out.contains("matched by rule explicit_arn"), "{out}");
+    // Without the event, nothing names that record: the search finds none.
+    let (_, out, _) = world.run(&explain_args("c0ffee00-0000-4000-8000-000000000006")).await;
+    assert!(out.contains("Incident records:\n  none matched"), "{out}");
+    let sweep = events_dir().join("scheduled-sweep.json");
+    let (code, _, err) = world.run(&["explain", "--event", &sweep.to_string_lossy()]).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("not an investigation event"), "{err}");
+}

@@ -32,6 +32,10 @@ pub struct App {
     pub ledger: Option<Ledger>,
     /// Where every reading of the time comes from.
     pub clock: Clock,
+    /// Whether flows that count several investigations (the sweep) write their
+    /// metric lines to stdout, where Lambda's log agent reads them. The
+    /// operator's command line turns it off: its stdout is its answer.
+    pub emit_metrics: bool,
 }
 
 impl App {
@@ -58,6 +62,7 @@ impl App {
             ledger,
             config,
             clock,
+            emit_metrics: true,
         }
     }
 

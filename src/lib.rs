@@ -103,3 +103,4 @@ pub use init_error::report as report_init_error;
 pub use logging::init as init_logging;
 pub use metrics::NAMESPACE as METRICS_NAMESPACE;
 pub use outcome::{Counts, Outcome};
+pub use text::fit_title;

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use investigation_escalator::{backfill, parse_detector_id, App, Backfill, BackfillOptions, Error, Outcome, Progress, Visited};
 use serde_json::{json, Value};
 
-use crate::{table, when, Ended};
+use crate::{failed, table, when, Ended, Failure};
 
 /// `backfill --detector D --since WHEN [--until WHEN] [--dry-run]`
 #[derive(Debug, clap::Args)]
@@ -41,7 +41,7 @@ pub struct Args {
 }
 
 /// Runs `backfill`.
-pub async fn run(app: &App, args: &Args) -> Result<Ended, String> {
+pub async fn run(app: &App, args: &Args) -> Result<Ended, Failure> {
     let now_ms = app.clock.now_ms();
     let since_ms = when::parse(&args.since, now_ms).map_err(|e| format!("--since {e}"))?;
     let until_ms = match &args.until {
@@ -49,12 +49,19 @@ pub async fn run(app: &App, args: &Args) -> Result<Ended, String> {
         None => now_ms,
     };
     if since_ms > until_ms {
-        return Err(format!("--since ({}) is after --until ({})", when::millis(since_ms), when::millis(until_ms)));
+        return Err(format!("--since ({}) is after --until ({})", when::millis(since_ms), when::millis(until_ms)).into());
     }
     let detector_id = parse_detector_id(args.detector.trim())
         .ok_or_else(|| format!("--detector {:?}: a detector id is 1 to 300 letters and digits", args.detector))?;
     let mut app = app.clone();
     app.config.dry_run |= args.dry_run;
+    // A backfill's investigations are old: past the services' token windows, only the
+    // ledger keeps a run (or a second one) from opening a second case.
+    if app.ledger.is_none() && !app.config.dry_run {
+        return Err("backfill writes only with the ledger (LEDGER_TABLE, or --ledger-table): its investigations are old, and \
+                    past the services' token windows only the ledger keeps a case from being opened twice; --dry-run needs none"
+            .into());
+    }
     let options = BackfillOptions {
         detector_id,
         since_ms,
@@ -76,21 +83,28 @@ pub async fn run(app: &App, args: &Args) -> Result<Ended, String> {
     let result = backfill(&app, &options, &stop, |p| view.show(p)).await;
     watcher.abort();
     view.finish();
-    let report = result.map_err(|e| e.to_string())?;
+    let report = result.map_err(failed)?;
     let stopped = stop.load(Ordering::SeqCst) && report.not_started > 0;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&as_json(&report, stopped)).map_err(|e| e.to_string())?);
+        println!("{}", serde_json::to_string_pretty(&as_json(&report, stopped)).map_err(failed)?);
     } else {
         println!("{}", summary(&report));
         println!("{}", closing(&report, stopped));
     }
-    Ok(if stopped {
+    Ok(ended(&report, stopped))
+}
+
+/// How the run ends: stopped by the operator; complete; or with something
+/// failed or left undone (pending, or a listing cut at its cap), which a
+/// later run takes up.
+fn ended(report: &Backfill, stopped: bool) -> Ended {
+    if stopped {
         Ended::Stopped
-    } else if report.counts.failed > 0 {
-        Ended::Failed
-    } else {
+    } else if report.complete() && report.counts.failed == 0 {
         Ended::Done
-    })
+    } else {
+        Ended::Failed
+    }
 }
 
 /// The first Ctrl-C stops new escalations (those under way finish); a second quits at once.
@@ -214,10 +228,15 @@ pub fn summary(report: &Backfill) -> String {
 fn closing(report: &Backfill, stopped: bool) -> String {
     if stopped {
         format!("stopped with {} not started: run the same command again to finish (what is done is not done twice)", report.not_started)
-    } else if !report.listed_whole {
-        "incomplete: GuardDuty's listing was cut at its page cap; run again with a narrower window".into()
     } else if report.counts.failed > 0 {
         format!("{} failed (named above); run again to retry them (nothing done is done twice)", report.counts.failed)
+    } else if report.counts.pending > 0 {
+        format!(
+            "{} pending (another invocation held its lease, or the budget cut it off): run again once the leases end",
+            report.counts.pending
+        )
+    } else if !report.listed_whole {
+        "incomplete: GuardDuty's listing was cut at its cap of 1,000 investigations before the window's end".into()
     } else {
         "complete".into()
     }
@@ -243,4 +262,30 @@ fn as_json(report: &Backfill, stopped: bool) -> Value {
         "stopped": stopped,
         "visited": visited,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use investigation_escalator::Counts;
+
+    fn report(counts: Counts, not_started: usize, listed_whole: bool) -> Backfill {
+        Backfill { counts, not_started, listed_whole, ..Backfill::default() }
+    }
+
+    #[test]
+    fn only_a_settled_window_ends_done() {
+        let done = Counts { escalated: 2, skipped: 1, ..Counts::default() };
+        assert_eq!(ended(&report(done, 0, true), false), Ended::Done);
+        assert_eq!(closing(&report(done, 0, true), false), "complete");
+        let pending = Counts { pending: 1, ..done };
+        assert_eq!(ended(&report(pending, 0, true), false), Ended::Failed, "a held or cut-off one is left undone");
+        assert!(closing(&report(pending, 0, true), false).starts_with("1 pending"));
+        let failed = Counts { failed: 1, ..done };
+        assert_eq!(ended(&report(failed, 0, true), false), Ended::Failed);
+        assert_eq!(ended(&report(done, 0, false), false), Ended::Failed, "a listing cut at its cap");
+        assert!(closing(&report(done, 0, false), false).contains("cap"));
+        assert_eq!(ended(&report(done, 3, true), true), Ended::Stopped);
+        assert!(closing(&report(done, 3, true), true).starts_with("stopped with 3 not started"));
+    }
 }

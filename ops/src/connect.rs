@@ -18,6 +18,8 @@ use clap::Args;
 use escalator_sim::{demo_fixture, sdk_config, sdk_config_at, Fixture, Moto, Sim};
 use investigation_escalator::{App, Clock, Config, Ledger};
 
+use crate::{failed, Failure};
+
 /// The ledger table's name when the simulation provides one and `LEDGER_TABLE` is not set.
 pub const SIMULATED_LEDGER_TABLE: &str = "investigation-escalator-ledger";
 
@@ -94,13 +96,24 @@ fn config(target: &Target, ledger_default: bool) -> Result<Config, String> {
     Config::from_lookup(|name| vars.get(name).cloned().or_else(|| std::env::var(name).ok())).map_err(|e| e.to_string())
 }
 
-/// Builds the app for `target`.
-pub async fn connect(target: &Target) -> Result<Connection, String> {
+/// Builds the app for `target`. Its flows write no metric lines: this
+/// command's stdout is its answer.
+pub async fn connect(target: &Target) -> Result<Connection, Failure> {
+    let mut connection = reach(target).await?;
+    connection.app.emit_metrics = false;
+    Ok(connection)
+}
+
+async fn reach(target: &Target) -> Result<Connection, Failure> {
     if target.simulate {
         return simulate(target).await;
     }
     if let Some(url) = &target.endpoint {
         let config = config(target, target.ledger_endpoint.is_some())?;
+        // The endpoint serves the services, not DynamoDB: a ledger must be given its own.
+        if let (Some(table), None) = (&config.ledger_table, &target.ledger_endpoint) {
+            return Err(format!("LEDGER_TABLE={table} is set, but with --endpoint the ledger needs --ledger-endpoint URL").into());
+        }
         let mut app = App::new(config, &sdk_config_at(url).await, Clock::system());
         app.ledger = match &target.ledger_endpoint {
             Some(ledger_url) => Some(ledger_at(&app, ledger_url).await),
@@ -112,7 +125,7 @@ pub async fn connect(target: &Target) -> Result<Connection, String> {
     Ok(Connection { app, _sim: None, _moto: None })
 }
 
-async fn simulate(target: &Target) -> Result<Connection, String> {
+async fn simulate(target: &Target) -> Result<Connection, Failure> {
     let fixture = match (&target.fixture, target.backlog) {
         (Some(path), _) => {
             let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
@@ -121,15 +134,15 @@ async fn simulate(target: &Target) -> Result<Connection, String> {
         (None, Some(n)) => escalator_sim::backlog_fixture(n).fixture,
         (None, None) => demo_fixture(),
     };
-    let sim = Sim::start(fixture).await?;
+    let sim = Sim::start(fixture).await.map_err(failed)?;
     let mut app = App::new(config(target, target.with_ledger)?, &sdk_config(&sim).await, Clock::system());
     let mut moto = None;
     // App::new pointed any ledger at the simulation, which has no DynamoDB: a moto server holds it.
     app.ledger = None;
     if target.with_ledger {
-        let server = Moto::start()?;
+        let server = Moto::start().map_err(failed)?;
         let table = app.config.ledger_table.clone().unwrap_or_else(|| SIMULATED_LEDGER_TABLE.to_string());
-        server.create_ledger_table(&table).await?;
+        server.create_ledger_table(&table).await.map_err(failed)?;
         app.ledger = Some(ledger_at(&app, server.url()).await);
         moto = Some(server);
     }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use investigation_escalator::{explain, Explanation, InvestigationRef};
 
 use crate::status::describe_record;
-use crate::{when, Ended};
+use crate::{failed, when, Ended, Failure};
 
 /// `explain --detector D --investigation I [--json]` or `explain --event FILE`
 #[derive(Debug, clap::Args)]
@@ -27,11 +27,11 @@ pub struct Args {
 }
 
 /// Runs `explain`.
-pub async fn run(app: &investigation_escalator::App, args: &Args) -> Result<Ended, String> {
+pub async fn run(app: &investigation_escalator::App, args: &Args) -> Result<Ended, Failure> {
     let target = target(args)?;
-    let explanation = explain(app, &target).await.map_err(|e| format!("explain {}: {e}", target.investigation_id))?;
+    let explanation = explain(app, &target).await.map_err(|e| failed(format!("explain {}: {e}", target.investigation_id)))?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&explanation).map_err(|e| e.to_string())?);
+        println!("{}", serde_json::to_string_pretty(&explanation).map_err(failed)?);
     } else {
         print!("{}", render(&explanation, app.clock.now_secs()));
     }
@@ -54,15 +54,19 @@ fn target(args: &Args) -> Result<InvestigationRef, String> {
 /// The explanation, for people.
 pub fn render(x: &Explanation, now_secs: i64) -> String {
     let mut out = String::new();
-    let inv = &x.investigation;
-    let _ = writeln!(out, "Investigation {} (detector {})", inv.id, inv.detector_id);
+    let _ = writeln!(out, "Investigation {} (detector {})", x.investigation_id, x.detector_id);
     let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
-    let ended = inv.end_ms.map_or_else(|| "not ended".into(), |ms| format!("ended {}", when::millis(ms)));
-    let _ = writeln!(out, "  {}, risk {}, confidence {}, {ended}", inv.status, shown(&inv.risk_level), shown(&inv.confidence));
-    if let Some(error) = &inv.error {
-        let _ = writeln!(out, "  error: {error}");
+    match &x.investigation {
+        Some(inv) => {
+            let ended = inv.end_ms.map_or_else(|| "not ended".into(), |ms| format!("ended {}", when::millis(ms)));
+            let _ = writeln!(out, "  {}, risk {}, confidence {}, {ended}", inv.status, shown(&inv.risk_level), shown(&inv.confidence));
+            if let Some(error) = &inv.error {
+                let _ = writeln!(out, "  error: {error}");
+            }
+            let _ = writeln!(out, "  {}", inv.console_url);
+        }
+        None => out.push_str("  (GuardDuty did not answer: see the notes)\n"),
     }
-    let _ = writeln!(out, "  {}", inv.console_url);
     let _ = writeln!(out, "\nDecision: {}: {}", x.decision.to_uppercase().replace('_', " "), x.why);
     let gates = &x.gates;
     let _ = writeln!(

@@ -18,8 +18,9 @@
 //! - `when`: reading and writing times (RFC 3339, dates, `30d`).
 //! - `table`: aligned columns for people.
 //!
-//! Exit codes: 0 done; 1 something failed (named on stderr or in the output);
-//! 2 a usage or configuration error; 130 a backfill stopped by Ctrl-C.
+//! Exit codes: 0 done; 1 something failed or was left undone (named on stderr
+//! or in the output); 2 a usage or configuration error; 130 a backfill stopped
+//! by Ctrl-C.
 
 mod backfill;
 mod connect;
@@ -60,6 +61,35 @@ enum Command {
     Replay(replay::Args),
 }
 
+/// Why a command could not do its work.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// The command line, a file it names or the configuration is wrong (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// The work failed: an AWS call, the simulation, the output (exit 1).
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// A plain message is a usage error; failures of the work say so.
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure::Usage(message)
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(message: &str) -> Failure {
+        Failure::Usage(message.to_string())
+    }
+}
+
+/// A failure of the work itself (exit 1), for `map_err`.
+pub fn failed(e: impl std::fmt::Display) -> Failure {
+    Failure::Failed(e.to_string())
+}
+
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ended {
@@ -88,12 +118,15 @@ fn main() -> ExitCode {
         Ok(Ended::Stopped) => ExitCode::from(130),
         Err(e) => {
             eprintln!("escalator-ops: {e}");
-            ExitCode::from(2)
+            ExitCode::from(match e {
+                Failure::Usage(_) => 2,
+                Failure::Failed(_) => 1,
+            })
         }
     }
 }
 
-async fn run(cli: Cli) -> Result<Ended, String> {
+async fn run(cli: Cli) -> Result<Ended, Failure> {
     let connection = connect::connect(&cli.target).await?;
     let app = &connection.app;
     match cli.command {

@@ -2,17 +2,21 @@
 //! the result of each. A file holds one event, a JSON array of events, one
 //! event per line, or dead-letter queue messages: the output of
 //! `aws sqs receive-message` (`Messages[].Body`) or an SQS event
-//! (`Records[].body`), each body being the event Lambda could not handle.
+//! (`Records[].body`). A body (or a file) may be the event itself or, as the
+//! template's dead-letter queue holds them, a Lambda failure record whose
+//! `requestPayload` is the event.
 
 use std::time::Duration;
 
 use investigation_escalator::{run as handle, App};
 use serde_json::{json, Value};
 
-use crate::Ended;
+use crate::{Ended, Failure};
 
 /// The most events one file may hold (a file is read whole; this bounds the work).
 pub const MAX_EVENTS_PER_FILE: usize = 10_000;
+/// The largest file read (a Lambda payload is at most 256 KB, an SQS message 1 MiB).
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// `replay FILE...`
 #[derive(Debug, clap::Args)]
@@ -30,11 +34,11 @@ pub struct Args {
 
 /// Runs `replay`: every event of every file, in order; a file that cannot be
 /// read is named and the others still run.
-pub async fn run(app: &App, args: &Args) -> Result<Ended, String> {
+pub async fn run(app: &App, args: &Args) -> Result<Ended, Failure> {
     let mut ended = Ended::Done;
     let mut n = 0usize;
     for path in &args.files {
-        let events = match std::fs::read_to_string(path).map_err(|e| e.to_string()).and_then(|text| events_in(&text)) {
+        let events = match read(path).and_then(|text| events_in(&text)) {
             Ok(events) => events,
             Err(e) => {
                 report(args.json, path, &json!({"error": "UnreadableFile", "message": e}));
@@ -57,6 +61,15 @@ pub async fn run(app: &App, args: &Args) -> Result<Ended, String> {
         }
     }
     Ok(ended)
+}
+
+/// A file's text, if it is not larger than [`MAX_FILE_BYTES`].
+fn read(path: &str) -> Result<String, String> {
+    let size = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+    if size > MAX_FILE_BYTES {
+        return Err(format!("{size} bytes: at most {MAX_FILE_BYTES} per file (split it)"));
+    }
+    std::fs::read_to_string(path).map_err(|e| e.to_string())
 }
 
 fn report(json: bool, name: &str, result: &Value) {
@@ -104,22 +117,19 @@ fn unwrap_into(value: Value, events: &mut Vec<Value>) -> Result<(), String> {
             }
             Ok(())
         }
-        Value::Object(mut obj) => {
+        Value::Object(obj) => {
             // `aws sqs receive-message` output, or an SQS event.
             for key in ["Messages", "Records"] {
-                if let Some(Value::Array(messages)) = obj.remove(key) {
+                if let Some(Value::Array(messages)) = obj.get(key) {
                     for message in messages {
-                        events.push(body_of(&message)?);
+                        events.push(body_of(message)?);
                     }
                     return Ok(());
                 }
             }
-            // A single queue message.
-            if obj.contains_key("MessageId") || obj.contains_key("messageId") {
-                events.push(body_of(&Value::Object(obj))?);
-            } else {
-                events.push(Value::Object(obj));
-            }
+            // A single queue message, or an event (or a failure record holding one).
+            let is_message = obj.contains_key("MessageId") || obj.contains_key("messageId");
+            events.push(if is_message { body_of(&Value::Object(obj))? } else { payload_of(Value::Object(obj)) });
             Ok(())
         }
         other => {
@@ -134,7 +144,17 @@ fn body_of(message: &Value) -> Result<Value, String> {
     let id = message.get("MessageId").or_else(|| message.get("messageId")).and_then(Value::as_str).unwrap_or("(no id)");
     let body =
         message.get("Body").or_else(|| message.get("body")).and_then(Value::as_str).ok_or_else(|| format!("message {id}: no Body"))?;
-    serde_json::from_str(body).map_err(|e| format!("message {id}: its body is not JSON: {e}"))
+    serde_json::from_str(body).map(payload_of).map_err(|e| format!("message {id}: its body is not JSON: {e}"))
+}
+
+/// The event a Lambda failure record (an `OnFailure` destination's message)
+/// holds in `requestPayload`; any other value is the event itself.
+fn payload_of(value: Value) -> Value {
+    let is_record = value.get("requestContext").is_some() && value.get("requestPayload").is_some();
+    match value {
+        Value::Object(mut record) if is_record => record.remove("requestPayload").unwrap_or(Value::Null),
+        other => other,
+    }
 }
 
 #[cfg(test)]
@@ -160,6 +180,30 @@ mod tests {
         assert_eq!(events_in(&sqs_event.to_string()), Ok(vec![json!({"x": 3})]));
         let one = json!({"MessageId": "m-4", "Body": "{\"x\":4}"});
         assert_eq!(events_in(&one.to_string()), Ok(vec![json!({"x": 4})]));
+    }
+
+    #[test]
+    fn failure_records_give_the_event_they_hold() {
+        let record = json!({
+            "version": "1.0",
+            "timestamp": "2026-11-20T10:00:00.000Z",
+            "requestContext": {"requestId": "r-1", "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:f", "condition": "RetriesExhausted"},
+            "requestPayload": {"detectorId": "d", "investigationId": "1"},
+            "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
+            "responsePayload": {"errorType": "AwsCallFailed"}
+        });
+        let received = json!({"Messages": [{"MessageId": "m-1", "Body": record.to_string()}]});
+        assert_eq!(events_in(&received.to_string()), Ok(vec![json!({"detectorId": "d", "investigationId": "1"})]));
+        assert_eq!(events_in(&record.to_string()), Ok(vec![json!({"detectorId": "d", "investigationId": "1"})]), "a saved record");
+        // An event that merely has a member named requestPayload is an event.
+        let event = json!({"requestPayload": 1});
+        assert_eq!(events_in(&event.to_string()), Ok(vec![event]));
+    }
+
+    #[test]
+    fn an_object_whose_messages_are_not_a_list_is_an_event_unchanged() {
+        let odd = json!({"Messages": "none", "detail": {}});
+        assert_eq!(events_in(&odd.to_string()), Ok(vec![odd]));
     }
 
     #[test]

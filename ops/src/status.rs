@@ -2,10 +2,10 @@
 
 use std::fmt::Write as _;
 
-use investigation_escalator::{case_key, investigation_key, parse_case_id, App, InvestigationRef, Record, SkipReason};
+use investigation_escalator::{case_key, fit_title, investigation_key, parse_case_id, App, InvestigationRef, Record, SkipReason};
 use serde::Serialize;
 
-use crate::{when, Ended};
+use crate::{failed, when, Ended, Failure};
 
 /// `status --detector D --investigation I` or `status --case C`
 #[derive(Debug, clap::Args)]
@@ -35,7 +35,7 @@ struct Status {
 }
 
 /// Runs `status`.
-pub async fn run(app: &App, args: &Args) -> Result<Ended, String> {
+pub async fn run(app: &App, args: &Args) -> Result<Ended, Failure> {
     let ledger =
         app.ledger.as_ref().ok_or("status reads the ledger: set LEDGER_TABLE (or --ledger-table), or use --simulate --with-ledger")?;
     let mut keys = Vec::new();
@@ -50,10 +50,12 @@ pub async fn run(app: &App, args: &Args) -> Result<Ended, String> {
     let mut status = Status { items: Vec::new(), absent: Vec::new() };
     while let Some(key) = keys.first().cloned() {
         keys.remove(0);
-        match ledger.record(&key).await.map_err(|e| e.to_string())? {
+        match ledger.record(&key).await.map_err(failed)? {
             Some(record) => {
-                // A case item names its investigation's item: read it too (once).
-                if let Some(investigation) = record.investigation.clone().filter(|k| k.starts_with("investigation/")) {
+                // A case item names its investigation's item: read that one too. Only from a
+                // case item, and only an investigation key: at most one more read.
+                let next = record.investigation.clone().filter(|k| key.starts_with("case/") && k.starts_with("investigation/"));
+                if let Some(investigation) = next {
                     if !status.items.iter().any(|r| r.key == investigation) && !keys.contains(&investigation) {
                         keys.push(investigation);
                     }
@@ -64,12 +66,12 @@ pub async fn run(app: &App, args: &Args) -> Result<Ended, String> {
         }
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&status).map_err(|e| e.to_string())?);
+        println!("{}", serde_json::to_string_pretty(&status).map_err(failed)?);
         return Ok(Ended::Done);
     }
     let now = app.clock.now_secs();
     for record in &status.items {
-        println!("{}\n{}", record.key, describe_record(record, now));
+        println!("{}\n{}", shown(&record.key), describe_record(record, now));
     }
     for key in &status.absent {
         println!("{key}\n{}", absent(key));
@@ -87,13 +89,18 @@ fn absent(key: &str) -> String {
     }
 }
 
+/// A stored value on one clean line (the items hold ids and ARNs from the services).
+fn shown(value: &str) -> String {
+    fit_title(value, 1_000)
+}
+
 /// One ledger item, for people: its state, what the state means, and when
 /// its lease or the item itself ends.
 pub fn describe_record(r: &Record, now_secs: i64) -> String {
     let mut out = String::new();
     let state = r.state.as_deref().unwrap_or(if r.key.starts_with("case/") { "case" } else { "(none)" });
-    let _ = writeln!(out, "  state: {state}");
-    let _ = writeln!(out, "  means: {}", meaning(r, now_secs));
+    let _ = writeln!(out, "  state: {}", shown(state));
+    let _ = writeln!(out, "  means: {}", shown(&meaning(r, now_secs)));
     let rows: [(&str, Option<String>); 9] = [
         ("case", r.case_id.clone()),
         ("investigation", r.investigation.clone().or_else(|| r.investigation_id.clone())),
@@ -107,14 +114,14 @@ pub fn describe_record(r: &Record, now_secs: i64) -> String {
     ];
     for (name, value) in rows {
         if let Some(value) = value {
-            let _ = writeln!(out, "  {name}: {value}");
+            let _ = writeln!(out, "  {name}: {}", shown(&value));
         }
     }
     for (name, values) in [("incidents", &r.incidents), ("steps done", &r.steps_done)] {
         if !values.is_empty() {
             let _ = writeln!(out, "  {name}:");
             for v in values {
-                let _ = writeln!(out, "    {v}");
+                let _ = writeln!(out, "    {}", shown(v));
             }
         }
     }
@@ -198,6 +205,14 @@ mod tests {
         assert!(text.contains("kept: for ever"), "{text}");
         let ended = describe_record(&r, 2_000);
         assert!(ended.contains("the lease has ended") && ended.contains("(11 min ago)"), "{ended}");
+    }
+
+    #[test]
+    fn stored_text_is_shown_on_one_clean_line() {
+        let odd = Record { case_id: Some("1234567890\u{1b}[2J\nstate: forged".into()), ..record("escalated") };
+        let text = describe_record(&odd, 0);
+        assert!(!text.contains('\u{1b}') && !text.contains("\nstate: forged"), "{text}");
+        assert!(text.contains("case: 1234567890[2J state: forged"), "{text}");
     }
 
     #[test]

@@ -148,7 +148,8 @@ async fn explain_names_the_tokens_the_escalation_then_sends() {
     let after = world.json(&[explain_args(CRITICAL), vec!["--json"]].concat()).await;
     let case_id = world.cases().into_keys().next().expect("one case");
     assert_eq!(after["case"]["existing_case_id"], case_id.as_str());
-    assert_eq!(after["writes"][0]["state"], format!("done: case {case_id} is open"));
+    let state = after["writes"][0]["state"].as_str().unwrap_or_default();
+    assert!(state.starts_with(&format!("to do: case {case_id} has this investigation's title")), "{state}");
     let planned = |operation: &str| -> BTreeSet<String> {
         let writes = after["writes"].as_array().expect("writes");
         writes.iter().filter(|w| w["operation"] == operation).filter_map(|w| w["token"].as_str().map(str::to_string)).collect()
@@ -259,10 +260,23 @@ async fn replay_runs_events_and_dead_letter_messages_through_the_flow_once() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let event = events_dir().join("investigation-critical.json");
     let body = std::fs::read_to_string(&event).expect("event file");
-    // What `aws sqs receive-message` prints for the dead-letter queue: the same event, and one that is not.
+    // What `aws sqs receive-message` prints for the dead-letter queue: Lambda failure records
+    // (the event in requestPayload), one of the same event and one of an event that is not one.
+    let record = |payload: Value| {
+        json!({
+            "version": "1.0",
+            "timestamp": "2026-11-20T10:00:00.000Z",
+            "requestContext": {"requestId": "r", "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:f", "condition": "RetriesExhausted", "approximateInvokeCount": 3},
+            "requestPayload": payload,
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "responsePayload": {"errorType": "AwsCallFailed", "errorMessage": "throttled"}
+        })
+        .to_string()
+    };
+    let event_json: Value = serde_json::from_str(&body).expect("event JSON");
     let dlq = json!({"Messages": [
-        {"MessageId": "m-1", "ReceiptHandle": "h", "Body": body},
-        {"MessageId": "m-2", "ReceiptHandle": "h", "Body": "{\"detail\": {}}"}
+        {"MessageId": "m-1", "ReceiptHandle": "h", "Body": record(event_json)},
+        {"MessageId": "m-2", "ReceiptHandle": "h", "Body": record(json!({"detail": {}}))}
     ]});
     let dlq_file = dir.join("dlq.json");
     std::fs::write(&dlq_file, dlq.to_string()).expect("write");
@@ -286,7 +300,7 @@ async fn replay_runs_events_and_dead_letter_messages_through_the_flow_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_and_configuration_errors_are_named_with_exit_code_2() {
     let world = World::start(demo_fixture(), false).await;
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 7] = [
         (&["status", "--detector", DETECTOR, "--investigation", CRITICAL], "status reads the ledger: set LEDGER_TABLE"),
         (&["backfill", "--detector", DETECTOR, "--since", "last week"], "--since \"last week\": expected RFC 3339"),
         (&["backfill", "--detector", DETECTOR, "--since", "1d", "--until", "2d"], "is after --until"),
@@ -295,12 +309,19 @@ async fn usage_and_configuration_errors_are_named_with_exit_code_2() {
             &["explain", "--detector", DETECTOR, "--investigation", CRITICAL, "--risk-threshold", "Severe"],
             "RISK_THRESHOLD=\"Severe\" is not valid",
         ),
+        (&["backfill", "--detector", DETECTOR, "--since", "30d"], "backfill writes only with the ledger"),
+        (&["--ledger-table", "t", "status", "--case", "1234567890"], "with --endpoint the ledger needs --ledger-endpoint"),
     ];
     for (args, expected) in cases {
         let (code, out, err) = world.run(args).await;
         assert_eq!(code, 2, "{args:?}: {out}{err}");
         assert!(err.contains(expected), "{args:?}: expected {expected:?} in {err}");
     }
+    assert!(world.tokens("CreateCase").is_empty(), "nothing was written");
+    // A failure of the work itself is 1, not 2: here GuardDuty does not know the investigation.
+    let (code, _, err) = world.run(&explain_args("c0ffee00-0000-4000-8000-0000000000ff")).await;
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("explain c0ffee00-0000-4000-8000-0000000000ff: GetInvestigation"), "{err}");
 }
 
 fn events_dir() -> PathBuf {
@@ -338,4 +359,32 @@ async fn explain_of_an_event_uses_what_the_event_names() {
     let (code, _, err) = world.run(&["explain", "--event", &sweep.to_string_lossy()]).await;
     assert_eq!(code, 2);
     assert!(err.contains("not an investigation event"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_of_an_escalation_that_starts_an_incident_lists_its_writes_and_token() {
+    let world = World::start(demo_fixture(), false).await;
+    const PLAN: &str = "arn:aws:ssm-incidents::123456789012:response-plan/SecurityResponse";
+    // The high-risk investigation matches no incident record: with a plan, one is started.
+    const HIGH: &str = "c0ffee00-0000-4000-8000-000000000002";
+    let x = world.json(&[explain_args(HIGH), vec!["--response-plan-arn", PLAN, "--json"]].concat()).await;
+    let writes = x["writes"].as_array().expect("writes");
+    let operations: Vec<&str> = writes.iter().filter_map(|w| w["operation"].as_str()).collect();
+    assert_eq!(operations, ["CreateCase", "StartIncident", "CreateTimelineEvent", "CreateCaseComment", "UpdateCase"], "{x}");
+    assert_eq!(writes[2]["target"], "{startedIncidentArn}");
+    assert!(x["notes"].to_string().contains("the incident already lists the case"), "the related item comes with the incident: {x}");
+    let start_token = writes[1]["token"].as_str().expect("StartIncident's token does not depend on the case").to_string();
+
+    let vars = [("INCIDENT_RESPONSE_PLAN_ARN", PLAN)];
+    let config = Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).expect("config");
+    let app = App::new(config, &sdk_config(&world.sim).await, Clock::system());
+    let event = json!({"detectorId": DETECTOR, "investigationId": HIGH});
+    let outcome = investigation_escalator::run(&app, &event, &app.invocation("test", Duration::from_secs(60))).await.expect("escalated");
+    assert_eq!(serde_json::to_value(&outcome).expect("json")["incidentStarted"], true);
+    assert_eq!(world.tokens("StartIncident"), BTreeSet::from([start_token]));
+    for operation in ["CreateTimelineEvent", "CreateCaseComment", "UpdateCase"] {
+        let sent = world.sim.state(|s| s.log.iter().filter(|e| e.operation == operation).count());
+        assert_eq!(sent, 1, "{operation}: explain listed it, the escalation sent it once");
+    }
+    assert_eq!(world.sim.state(|s| s.log.iter().filter(|e| e.operation == "UpdateRelatedItems").count()), 0);
 }

@@ -343,6 +343,12 @@ impl Ledger {
         Ok(self.item(key).await?.map(|item| record(key, &item)))
     }
 
+    /// Reads an investigation's item once: as stored, and as the flows read it.
+    pub async fn read(&self, key: &str) -> Result<(Option<Record>, Entry), AwsError> {
+        let item = self.item(key).await?;
+        Ok((item.as_ref().map(|item| record(key, item)), entry(item.as_ref())))
+    }
+
     /// Reads an investigation's entry.
     pub async fn get(&self, key: &str) -> Result<Entry, AwsError> {
         Ok(entry(self.item(key).await?.as_ref()))

@@ -4,8 +4,10 @@
 //!
 //! Safe to stop and run again: each investigation is escalated under its own
 //! short invocation budget, so a stopped run leaves no lease longer than one
-//! escalation's; what it finished is settled in the ledger (or, without one,
-//! by the tokens), so the next run repeats none of it. The sweep mark is not
+//! escalation's; what it finished is settled in the ledger, so the next run
+//! repeats none of it. (Without a ledger only the services' token windows keep
+//! a second case from being opened, and a backfill's investigations are old:
+//! the command line refuses that but for a dry run.) The sweep mark is not
 //! moved: a backfill's window is not the sweep's.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -82,9 +84,10 @@ pub struct Backfill {
 }
 
 impl Backfill {
-    /// True when every finished investigation of the window was listed and visited.
+    /// True when every finished investigation of the window was listed, visited
+    /// and settled (none left pending: held by another invocation, or cut off).
     pub fn complete(&self) -> bool {
-        self.listed_whole && self.not_started == 0
+        self.listed_whole && self.not_started == 0 && self.counts.pending == 0
     }
 }
 
@@ -113,7 +116,13 @@ pub async fn backfill(
             };
             let invocation = app.invocation(&options.run_id, options.budget);
             async move {
-                let result = Box::pin(escalate(app, &target, &invocation)).await;
+                // A backstop for work outside a lease (a dry run, or no ledger): the budget holds
+                // for it too. Under a lease the escalation stops itself in time and releases it.
+                let backstop = options.budget + Duration::from_secs(1);
+                let result = match tokio::time::timeout(backstop, Box::pin(escalate(app, &target, &invocation))).await {
+                    Ok(result) => result,
+                    Err(_) => Err(Error::Deadline { investigation_id: w.id.clone() }),
+                };
                 Visited { investigation_id: w.id.clone(), end_ms: w.end_ms, result }
             }
             .instrument(info_span!("investigation", investigationId = %w.id))

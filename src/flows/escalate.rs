@@ -32,7 +32,7 @@ use crate::case_builder::{build_case, CaseRequest};
 use crate::decision::{decide, Confidence, Decision, RiskLevel, SkipReason};
 use crate::error::Error;
 use crate::event::InvestigationRef;
-use crate::incident_matcher::{needles, window_start_ms, Candidate, MatchRule, RelatedItemView};
+use crate::incident_matcher::{needles, window_start_ms};
 use crate::investigation::Investigation;
 use crate::links;
 use crate::outcome::Outcome;
@@ -288,12 +288,7 @@ async fn start_incident(app: &App, e: &Escalating<'_>, case_id: &str, found: &mu
     let token = Scope { region: &app.region, detector_id: &e.inv.detector_id, investigation_id: &e.inv.id }.start_incident();
     let arn = app.incidents.start_incident(plan, &spec, &token).await.map_err(|err| links_failed(case_id, vec![err]))?;
     info!(incident = arn, "no incident matched; started one from the response plan");
-    // The new record already holds the case as a related item.
-    let related_items = vec![RelatedItemView { title: Some(spec.case_item.title), value: spec.case_item.url }];
-    found.push(Found {
-        record: Candidate { arn, title: spec.title, open: true, related_items, ..Candidate::default() },
-        rule: MatchRule::Started,
-    });
+    found.push(incident_search::started(spec, arn));
     Ok(true)
 }
 

@@ -29,8 +29,13 @@ use crate::token::Scope;
 /// What the function would do with one investigation, and why.
 #[derive(Debug, Clone, Serialize)]
 pub struct Explanation {
-    /// The investigation as GuardDuty answers now.
-    pub investigation: Facts,
+    /// The investigation explained.
+    pub investigation_id: String,
+    /// Its detector.
+    pub detector_id: String,
+    /// The investigation as GuardDuty answers now (none when it did not answer
+    /// and the ledger had settled it: the function would not ask).
+    pub investigation: Option<Facts>,
     /// The gates in force (`RISK_THRESHOLD`, `MIN_CONFIDENCE`).
     pub gates: GatesInForce,
     /// Each gate of the decision table, with its verdict.
@@ -156,13 +161,84 @@ pub struct PlannedWrite {
 pub async fn explain(app: &App, target: &InvestigationRef) -> Result<Explanation, Error> {
     let key = investigation_key(&app.region, &target.detector_id, &target.investigation_id);
     let (record, prior) = match &app.ledger {
-        Some(ledger) => (ledger.record(&key).await?, ledger.get(&key).await?),
+        Some(ledger) => ledger.read(&key).await?,
         None => (None, Entry::Absent),
     };
-    let inv = app.guardduty.get_investigation(&target.detector_id, &target.investigation_id).await?;
+    let got = app.guardduty.get_investigation(&target.detector_id, &target.investigation_id).await;
+    // As the function does: what the ledger settled for good is answered from the
+    // ledger, without GuardDuty; the investigation is read only to show its facts.
+    if let Some((decision, reason, why)) = settled(&prior) {
+        let mut x = explanation(app, target, got.as_ref().ok(), record);
+        (x.decision, x.reason, x.why) = (decision, reason, why);
+        if let Entry::Escalated(done) = &prior {
+            let recorded = |arn: &String| IncidentMatch { arn: arn.clone(), title: String::new(), rule: "recorded".into() };
+            x.incidents = done.incidents.iter().map(recorded).collect();
+        }
+        if let Err(e) = got {
+            x.notes.push(format!("GuardDuty did not answer for it ({e}); the function answers from the ledger without asking"));
+        }
+        return Ok(x);
+    }
+    let inv = got?;
+    let mut x = explanation(app, target, Some(&inv), record);
+    match decide_resuming(&inv, app, &prior) {
+        Decision::Pending => {
+            x.why =
+                format!("the investigation is {}: it is decided once it finishes (a later sweep or delivery)", clean(inv.status.as_str()));
+        }
+        Decision::Skip(reason) => {
+            (x.decision, x.reason) = ("skip", Some(reason.as_str()));
+            x.why = skip_why(&x.checks, reason.as_str());
+            x.notes.extend(would_escalate(&inv, reason));
+        }
+        Decision::Escalate { risk, confidence } => {
+            x.decision = "escalate";
+            x.why = if x.checks.iter().all(|c| c.passes) {
+                format!("risk {risk} and confidence {confidence} pass the gates")
+            } else {
+                "a case was opened already under gates that passed then: the escalation finishes it whatever the gates say now".into()
+            };
+            if let Entry::InProgress { owner, lease_expires, .. } = &prior {
+                let left = lease_expires.saturating_sub(app.clock.now_secs());
+                if left >= 0 && !app.config.dry_run {
+                    x.decision = "pending";
+                    x.why = format!(
+                        "{} holds its lease for {left} s more: a delivery now answers pending; the writes below are what the holder \
+                         (or, once the lease ends, a takeover) makes",
+                        clean(owner)
+                    );
+                }
+            }
+            plan_escalation(app, target, &inv, (risk, confidence), &prior, &mut x).await?;
+        }
+    }
+    Ok(x)
+}
+
+/// The decision, reason and sentence for what the ledger settled for good, if it did.
+fn settled(prior: &Entry) -> Option<(&'static str, Option<&'static str>, String)> {
+    match prior {
+        Entry::Escalated(done) => Some((
+            "already_escalated",
+            None,
+            format!("the ledger says it was escalated to case {}: every later delivery answers with that case", done.case_id),
+        )),
+        Entry::Skipped { reason } if reason.is_final() => Some((
+            "skip",
+            Some(reason.as_str()),
+            format!("the ledger recorded it as skipped for good ({}): it is never decided again", reason.as_str()),
+        )),
+        _ => None,
+    }
+}
+
+/// The explanation's facts and gates; the decision is filled in by the caller.
+fn explanation(app: &App, target: &InvestigationRef, inv: Option<&Investigation>, ledger: Option<Record>) -> Explanation {
     let gates = app.config.gates();
-    let mut x = Explanation {
-        investigation: Facts {
+    Explanation {
+        investigation_id: target.investigation_id.clone(),
+        detector_id: target.detector_id.clone(),
+        investigation: inv.map(|inv| Facts {
             id: inv.id.clone(),
             detector_id: inv.detector_id.clone(),
             status: clean(inv.status.as_str()),
@@ -171,56 +247,20 @@ pub async fn explain(app: &App, target: &InvestigationRef) -> Result<Explanation
             error: inv.error.as_deref().map(|e| fit_title(e, 1_000)),
             end_ms: inv.end_ms,
             console_url: console::investigation_url(&app.region, &inv.detector_id, &inv.id),
-        },
+        }),
         gates: GatesInForce { risk_threshold: gates.risk_threshold, min_confidence: gates.min_confidence, dry_run: app.config.dry_run },
-        checks: checks(&inv, &gates).into_iter().map(|c| Check { value: clean(&c.value), ..c }).collect(),
+        checks: inv.map_or_else(Vec::new, |inv| checks(inv, &gates).into_iter().map(|c| Check { value: clean(&c.value), ..c }).collect()),
         decision: "pending",
         why: String::new(),
         reason: None,
         ledger_configured: app.ledger.is_some(),
-        ledger: record,
+        ledger,
         case: None,
         incidents: Vec::new(),
         threat_actors: Vec::new(),
         writes: Vec::new(),
         notes: Vec::new(),
-    };
-    match (&prior, decide_resuming(&inv, app, &prior)) {
-        (Entry::Escalated(done), _) => {
-            x.decision = "already_escalated";
-            x.why = format!("the ledger says it was escalated to case {}: every later delivery answers with that case", done.case_id);
-            x.incidents = done
-                .incidents
-                .iter()
-                .map(|arn| IncidentMatch { arn: arn.clone(), title: String::new(), rule: "recorded".into() })
-                .collect();
-        }
-        (Entry::Skipped { reason }, _) if reason.is_final() => {
-            (x.decision, x.reason) = ("skip", Some(reason.as_str()));
-            x.why = format!("the ledger recorded it as skipped for good ({}): it is never decided again", reason.as_str());
-        }
-        (_, Decision::Pending) => {
-            x.why = format!("the investigation is {}: it is decided once it finishes (a later sweep or delivery)", inv.status.as_str());
-        }
-        (_, Decision::Skip(reason)) => {
-            (x.decision, x.reason) = ("skip", Some(reason.as_str()));
-            x.why = skip_why(&x.checks, reason.as_str());
-            x.notes.extend(would_escalate(&inv, reason));
-        }
-        (_, Decision::Escalate { risk, confidence }) => {
-            x.decision = "escalate";
-            x.why = if x.checks.iter().all(|c| c.passes) {
-                format!("risk {risk} and confidence {confidence} pass the gates")
-            } else {
-                "a case was opened already under gates that passed then: the escalation finishes it whatever the gates say now".into()
-            };
-            plan_escalation(app, target, &inv, (risk, confidence), &prior, &mut x).await?;
-        }
     }
-    if matches!(prior, Entry::InProgress { .. }) {
-        x.notes.push("an escalation is in progress or was cut off: its lease (below) says who holds it and until when".into());
-    }
-    Ok(x)
 }
 
 /// For a skip by a gate, the setting at which it would escalate (for tuning).
@@ -263,26 +303,38 @@ async fn plan_escalation(
     let window_start = window_start_ms(case.reported_incident_start_ms, app.config.incident_lookback_hours);
     let found = incident_search::find(app, target.incident_record_arn.as_deref(), &needles, window_start).await?;
     let actors = threat_actors(&app.guardduty.sightings(&inv.detector_id, needles.finding_ids()).await?);
-    // The case opened already: the ledger's, or (without a ledger entry) the one whose title names it.
-    let existing = match prior {
+    // The case opened already: the ledger's (the escalation resumes with it and sends no
+    // CreateCase), else one whose title names the investigation (CreateCase's token leads to it).
+    let recorded = match prior {
         Entry::InProgress { case_id: Some(case_id), .. } => Some(case_id.clone()),
-        _ => app.security_ir.case_of_investigation(&inv.id).await?,
+        _ => None,
     };
+    let titled = match &recorded {
+        Some(_) => None,
+        None => app.security_ir.case_of_investigation(&inv.id).await?,
+    };
+    let existing = recorded.clone().or_else(|| titled.clone());
     let view = match &existing {
         Some(case_id) => app.security_ir.get_case(case_id).await?,
         None => CaseView::default(),
     };
     let done_before: BTreeSet<String> = x.ledger.iter().flat_map(|r| r.steps_done.iter().cloned()).collect();
-    x.writes.push(create_case_write(&case, existing.as_deref()));
-    if found.is_empty() {
-        x.writes.extend(start_incident_write(app, inv));
-    }
+    x.writes.push(create_case_write(&case, recorded.as_deref(), titled.as_deref()));
     // A stand-in for a case not opened yet: the plan is the same, its tokens are not.
     let case_id = existing.as_deref().unwrap_or("{caseId}");
+    let mut found = found;
+    if found.is_empty() {
+        if let Some(start) = start_incident_write(app, inv) {
+            x.writes.push(start);
+            // The escalation links the incident it starts as it links a found one.
+            found.push(incident_search::started(links::start_incident(inv, risk, case_id, &app.case_region), STARTED.into()));
+        }
+    }
     let opened = OpenedCase { inv, risk, confidence, case_id, view: &view, actors: &actors };
     let plan = cross_link::plan(app, &opened, &found, &done_before);
     for w in &plan.writes {
-        let token = w.token.clone().filter(|_| existing.is_some());
+        let known = existing.is_some() && w.incident.as_deref() != Some(STARTED);
+        let token = w.token.clone().filter(|_| known);
         let target = match (&w.body, &w.incident) {
             (Body::RelatedItem | Body::TimelineEvent, Some(arn)) => arn.clone(),
             (_, Some(arn)) => format!("case {case_id} (naming {arn})"),
@@ -299,6 +351,15 @@ async fn plan_escalation(
     if existing.is_none() {
         x.notes.push("the link writes' tokens derive from the case id, known once CreateCase answers".into());
     }
+    if found.iter().any(|f| f.record.arn == STARTED) {
+        x.notes.push("the started incident's link tokens derive from its ARN, known once StartIncident answers".into());
+    }
+    if titled.is_some() && app.ledger.is_none() {
+        x.notes.push(
+            "without a ledger, only Security IR's memory of the token leads CreateCase to the open case; once it forgets, a second case could be opened"
+                .into(),
+        );
+    }
     x.incidents = found.iter().map(incident_match).collect();
     x.threat_actors =
         actors.iter().map(|a: &ThreatActor| ThreatActorView { address: a.address.clone(), user_agent: a.user_agent.clone() }).collect();
@@ -309,12 +370,20 @@ async fn plan_escalation(
     Ok(())
 }
 
-fn create_case_write(case: &CaseRequest, existing: Option<&str>) -> PlannedWrite {
+/// The stand-in for the ARN of an incident not started yet.
+const STARTED: &str = "{startedIncidentArn}";
+
+fn create_case_write(case: &CaseRequest, recorded: Option<&str>, titled: Option<&str>) -> PlannedWrite {
+    let state = match (recorded, titled) {
+        (Some(id), _) => format!("done: the ledger records case {id}, and the escalation resumes with it"),
+        (None, Some(id)) => format!("to do: case {id} has this investigation's title; the token's answer (or its conflict) leads to it"),
+        (None, None) => "to do".into(),
+    };
     PlannedWrite {
         operation: "CreateCase",
         target: "Security Incident Response".into(),
         token: Some(case.client_token.clone()),
-        state: existing.map_or_else(|| "to do".into(), |id| format!("done: case {id} is open")),
+        state,
         detail: case.title.clone(),
     }
 }
@@ -340,7 +409,11 @@ fn detail(plan: &Plan, body: &Body) -> String {
         Body::UpdateCase { metadata, actors } => {
             let linked = metadata.as_deref().map(links::linked_incidents).unwrap_or_default();
             let addresses: Vec<&str> = actors.iter().map(|a| a.address.as_str()).collect();
-            format!("caseMetadata naming {} incident(s); threat actor addresses to add: {}", linked.len(), list_or_none(&addresses))
+            let metadata = match linked.len() {
+                0 => "caseMetadata unchanged".to_string(),
+                n => format!("caseMetadata set to name {n} incident(s)"),
+            };
+            format!("{metadata}; threat actor addresses to add: {}", list_or_none(&addresses))
         }
     }
 }
@@ -424,7 +497,7 @@ mod tests {
             metadata_left_out: Vec::new(),
         };
         let body = Body::UpdateCase { metadata: None, actors };
-        assert_eq!(detail(&plan, &body), "caseMetadata naming 0 incident(s); threat actor addresses to add: 198.51.100.7");
+        assert_eq!(detail(&plan, &body), "caseMetadata unchanged; threat actor addresses to add: 198.51.100.7");
         assert_eq!(detail(&plan, &Body::TimelineEvent), "escalated");
         assert!(detail(&plan, &Body::RelatedItem).starts_with("related item \"Security Incident Response case 1234567890\" -> https://"));
         assert_eq!(list_or_none(&[]), "none");

@@ -8,7 +8,8 @@ use tracing::warn;
 
 use crate::app::App;
 use crate::aws::AwsError;
-use crate::incident_matcher::{match_candidate, Candidate, MatchRule, Needles};
+use crate::incident_matcher::{match_candidate, Candidate, MatchRule, Needles, RelatedItemView};
+use crate::links::StartIncident;
 
 /// How many incident records are read at once while searching (keeps a busy
 /// account's search from throttling itself).
@@ -21,6 +22,13 @@ pub(super) struct Found {
     pub record: Candidate,
     /// The rule that matched it (logged, never written into a token-protected body).
     pub rule: MatchRule,
+}
+
+/// The record an incident started from the response plan makes: it already
+/// holds the case as a related item, so only the other links are written.
+pub(super) fn started(spec: StartIncident, arn: String) -> Found {
+    let related_items = vec![RelatedItemView { title: Some(spec.case_item.title), value: spec.case_item.url }];
+    Found { record: Candidate { arn, title: spec.title, open: true, related_items, ..Candidate::default() }, rule: MatchRule::Started }
 }
 
 /// The ARNs of what was found, in order.

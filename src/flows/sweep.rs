@@ -187,7 +187,9 @@ impl Tally {
             return;
         }
         self.visited += 1;
-        metrics::report(result.as_ref(), &app.clock);
+        if app.emit_metrics {
+            metrics::report(result.as_ref(), &app.clock);
+        }
         match result {
             Ok(outcome) => {
                 // Settled for good under these gates; an unknown risk level is decided

@@ -8,6 +8,7 @@ mod common;
 
 mod backfill;
 mod closeout;
+mod explain;
 mod findings;
 mod ledger;
 mod sweep;

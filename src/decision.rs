@@ -230,6 +230,7 @@ pub fn decide(inv: &Investigation, gates: &Gates) -> Decision {
 /// One gate of the decision table, as an operator reads it: what the
 /// investigation has, what the gate asks for, and whether it passes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Check {
     /// The gate: `status`, `risk level` or `confidence`.
     pub gate: &'static str,

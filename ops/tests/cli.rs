@@ -147,7 +147,7 @@ async fn explain_names_the_tokens_the_escalation_then_sends() {
     // Now the case is open (found by its title: no ledger here), and every token is known.
     let after = world.json(&[explain_args(CRITICAL), vec!["--json"]].concat()).await;
     let case_id = world.cases().into_keys().next().expect("one case");
-    assert_eq!(after["case"]["existing_case_id"], case_id.as_str());
+    assert_eq!(after["case"]["existingCaseId"], case_id.as_str());
     let state = after["writes"][0]["state"].as_str().unwrap_or_default();
     assert!(state.starts_with(&format!("to do: case {case_id} has this investigation's title")), "{state}");
     let planned = |operation: &str| -> BTreeSet<String> {

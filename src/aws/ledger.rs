@@ -192,6 +192,7 @@ fn entry(item: Option<&Item>) -> Entry {
 
 /// A ledger item as stored, every attribute this product writes, for people
 /// to read (the operator's `status`); the flows read [`Entry`] instead.
+/// Serialized with the attribute names as stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Record {
     /// Its key.

@@ -28,6 +28,7 @@ use crate::token::Scope;
 
 /// What the function would do with one investigation, and why.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Explanation {
     /// The investigation explained.
     pub investigation_id: String,
@@ -64,6 +65,7 @@ pub struct Explanation {
 
 /// The investigation's facts.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Facts {
     /// Its id.
     pub id: String,
@@ -85,6 +87,7 @@ pub struct Facts {
 
 /// The decision's gates.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GatesInForce {
     /// `RISK_THRESHOLD`.
     pub risk_threshold: RiskLevel,
@@ -96,6 +99,7 @@ pub struct GatesInForce {
 
 /// The case, as `CreateCase` would send it.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CasePlan {
     /// The case already opened for this investigation (ledger, or found by its title).
     pub existing_case_id: Option<String>,
@@ -123,6 +127,7 @@ pub struct CasePlan {
 
 /// An incident record that belongs to the investigation.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IncidentMatch {
     /// Its ARN.
     pub arn: String,
@@ -134,6 +139,7 @@ pub struct IncidentMatch {
 
 /// A threat actor address.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ThreatActorView {
     /// The address.
     pub address: String,
@@ -143,6 +149,7 @@ pub struct ThreatActorView {
 
 /// One write of the escalation.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannedWrite {
     /// The API operation.
     pub operation: &'static str,

@@ -33,7 +33,7 @@
 //!   for its incidents and the plan of its link writes, then the writes.
 //! - `flows::explain` and `flows::backfill`: for the operator's command line
 //!   (`ops/`): what an escalation would do and why (reads only), and the
-//!   sweep's path over a window of one's choosing.
+//!   sweep's listing over a window of one's choosing, each investigation escalated as a delivery is.
 //!
 //! Pure parts, plain functions over plain data:
 //!

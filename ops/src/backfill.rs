@@ -145,7 +145,11 @@ impl View {
             Progress::Listed { to_visit, running, listed_whole } => {
                 let note = format!(
                     "{to_visit} finished investigation(s) to visit, {running} still running{}",
-                    if listed_whole { "" } else { " (the listing was cut at its page cap: run again for the rest)" }
+                    if listed_whole {
+                        ""
+                    } else {
+                        " (the listing stopped at its cap of 1,000 newest investigations: older ones are not reached)"
+                    }
                 );
                 match &self.bar {
                     Some(bar) => {
@@ -202,7 +206,7 @@ fn outcome_of(result: &Result<Outcome, Error>) -> (String, String) {
             let name = o.reason().map_or_else(|| o.name().to_string(), |r| format!("{}: {r}", o.name()));
             (name, String::new())
         }
-        Err(Error::Deadline { .. }) => ("pending".into(), "cut off by its budget; released, the next run resumes it".into()),
+        Err(Error::Deadline { .. }) => ("pending".into(), "cut off by its budget; the next run resumes it".into()),
         Err(e) => (format!("failed: {}", e.kind()), e.to_string()),
     }
 }
@@ -236,7 +240,8 @@ fn closing(report: &Backfill, stopped: bool) -> String {
             report.counts.pending
         )
     } else if !report.listed_whole {
-        "incomplete: GuardDuty's listing was cut at its cap of 1,000 investigations before the window's end".into()
+        "incomplete: GuardDuty's listing stopped at its cap of 1,000 newest investigations; older ones in the window were not reached"
+            .into()
     } else {
         "complete".into()
     }

@@ -18,7 +18,7 @@ use clap::Args;
 use escalator_sim::{demo_fixture, sdk_config, sdk_config_at, Fixture, Moto, Sim};
 use investigation_escalator::{App, Clock, Config, Ledger};
 
-use crate::{failed, Failure};
+use crate::{failed, files, Failure};
 
 /// The ledger table's name when the simulation provides one and `LEDGER_TABLE` is not set.
 pub const SIMULATED_LEDGER_TABLE: &str = "investigation-escalator-ledger";
@@ -128,7 +128,7 @@ async fn reach(target: &Target) -> Result<Connection, Failure> {
 async fn simulate(target: &Target) -> Result<Connection, Failure> {
     let fixture = match (&target.fixture, target.backlog) {
         (Some(path), _) => {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+            let text = files::read(path)?;
             serde_json::from_str::<Fixture>(&text).map_err(|e| format!("{path}: not a fixture: {e}"))?
         }
         (None, Some(n)) => escalator_sim::backlog_fixture(n).fixture,

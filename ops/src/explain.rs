@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use investigation_escalator::{explain, Explanation, InvestigationRef};
 
 use crate::status::describe_record;
-use crate::{failed, when, Ended, Failure};
+use crate::{failed, files, when, Ended, Failure};
 
 /// `explain --detector D --investigation I [--json]` or `explain --event FILE`
 #[derive(Debug, clap::Args)]
@@ -44,7 +44,7 @@ fn target(args: &Args) -> Result<InvestigationRef, String> {
         return InvestigationRef::new(detector, investigation).map_err(|e| e.to_string());
     }
     let path = args.event.as_deref().ok_or("explain needs --investigation (with --detector) or --event")?;
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let text = files::read(path)?;
     let payload: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{path}: not JSON: {e}"))?;
     InvestigationRef::from_event(&payload)
         .map_err(|e| format!("{path}: {e}"))?
@@ -127,11 +127,7 @@ pub fn render(x: &Explanation, now_secs: i64) -> String {
     if !x.writes.is_empty() {
         let _ = writeln!(out, "\nWrites, in order, each with its idempotency token:");
         for (n, w) in x.writes.iter().enumerate() {
-            let token = w.token.as_deref().unwrap_or(if w.operation == "UpdateCase" {
-                "none (reads first, writes what is missing)"
-            } else {
-                "from the case id"
-            });
+            let token = w.token.as_deref().or(w.token_note).unwrap_or("none");
             let _ = writeln!(out, "  {}. {} on {} [{}]\n     token {token}\n     {}", n + 1, w.operation, w.target, w.state, w.detail);
         }
     }

@@ -7,7 +7,7 @@
 //! - `explain`: what the function would do with an investigation now, and why
 //!   (decision, incidents and their rules, the case, every write with its token).
 //! - `status`: the ledger's items for an investigation or a case, and what they mean.
-//! - `backfill`: escalate a window of finished investigations through the sweep's path.
+//! - `backfill`: escalate a window of finished investigations (the sweep's listing, the escalation every trigger uses).
 //! - `replay`: run event files (or dead-letter queue messages) through the handler's flow.
 //!
 //! # Layout
@@ -15,6 +15,7 @@
 //! - `connect`: where the AWS calls go (AWS, an endpoint, or the built-in
 //!   simulation) and the configuration (environment plus flags).
 //! - `explain`, `status`, `backfill`, `replay`: one file per command.
+//! - `files`: reading the files an operator names, bounded.
 //! - `when`: reading and writing times (RFC 3339, dates, `30d`).
 //! - `table`: aligned columns for people.
 //!
@@ -25,6 +26,7 @@
 mod backfill;
 mod connect;
 mod explain;
+mod files;
 mod replay;
 mod status;
 mod table;
@@ -64,7 +66,9 @@ enum Command {
 /// Why a command could not do its work.
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
-    /// The command line, a file it names or the configuration is wrong (exit 2).
+    /// The command line, a file it names (`--event`, `--fixture`) or the
+    /// configuration is wrong (exit 2). (A replay file that cannot be read is
+    /// named in the output and fails the command with 1: the others still run.)
     #[error("{0}")]
     Usage(String),
     /// The work failed: an AWS call, the simulation, the output (exit 1).

@@ -11,12 +11,10 @@ use std::time::Duration;
 use investigation_escalator::{run as handle, App};
 use serde_json::{json, Value};
 
-use crate::{Ended, Failure};
+use crate::{files, Ended, Failure};
 
 /// The most events one file may hold (a file is read whole; this bounds the work).
 pub const MAX_EVENTS_PER_FILE: usize = 10_000;
-/// The largest file read (a Lambda payload is at most 256 KB, an SQS message 1 MiB).
-pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// `replay FILE...`
 #[derive(Debug, clap::Args)]
@@ -38,7 +36,7 @@ pub async fn run(app: &App, args: &Args) -> Result<Ended, Failure> {
     let mut ended = Ended::Done;
     let mut n = 0usize;
     for path in &args.files {
-        let events = match read(path).and_then(|text| events_in(&text)) {
+        let events = match files::read(path).and_then(|text| events_in(&text)) {
             Ok(events) => events,
             Err(e) => {
                 report(args.json, path, &json!({"error": "UnreadableFile", "message": e}));
@@ -61,15 +59,6 @@ pub async fn run(app: &App, args: &Args) -> Result<Ended, Failure> {
         }
     }
     Ok(ended)
-}
-
-/// A file's text, if it is not larger than [`MAX_FILE_BYTES`].
-fn read(path: &str) -> Result<String, String> {
-    let size = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
-    if size > MAX_FILE_BYTES {
-        return Err(format!("{size} bytes: at most {MAX_FILE_BYTES} per file (split it)"));
-    }
-    std::fs::read_to_string(path).map_err(|e| e.to_string())
 }
 
 fn report(json: bool, name: &str, result: &Value) {

@@ -191,7 +191,7 @@ async fn a_backfill_interrupted_and_run_again_escalates_each_investigation_once_
     world.sim.faults(|f| f.set("GetInvestigation", OpFaults::default()));
     let (code, out, err) = world.run(&args).await;
     assert_eq!(code, 0, "{err}\n{out}");
-    assert!(out.contains("complete"), "{out}");
+    assert!(out.ends_with("\ncomplete\n"), "{out}");
     let row = |name: &str| -> usize {
         let line = out.lines().find(|l| l.starts_with(name));
         line.and_then(|l| l.split_whitespace().last()).and_then(|n| n.parse().ok()).unwrap_or(0)
@@ -372,6 +372,10 @@ async fn explain_of_an_escalation_that_starts_an_incident_lists_its_writes_and_t
     let operations: Vec<&str> = writes.iter().filter_map(|w| w["operation"].as_str()).collect();
     assert_eq!(operations, ["CreateCase", "StartIncident", "CreateTimelineEvent", "CreateCaseComment", "UpdateCase"], "{x}");
     assert_eq!(writes[2]["target"], "{startedIncidentArn}");
+    for w in &writes[2..4] {
+        assert!(w["token"].is_null(), "the started incident's ARN is not known yet: {w}");
+        assert_eq!(w["tokenNote"], "derives from the started incident's ARN, known once StartIncident answers");
+    }
     assert!(x["notes"].to_string().contains("the incident already lists the case"), "the related item comes with the incident: {x}");
     let start_token = writes[1]["token"].as_str().expect("StartIncident's token does not depend on the case").to_string();
 
@@ -387,4 +391,18 @@ async fn explain_of_an_escalation_that_starts_an_incident_lists_its_writes_and_t
         assert_eq!(sent, 1, "{operation}: explain listed it, the escalation sent it once");
     }
     assert_eq!(world.sim.state(|s| s.log.iter().filter(|e| e.operation == "UpdateRelatedItems").count()), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_sweep_answers_on_stdout_without_metric_lines() {
+    let world = World::start(demo_fixture(), false).await;
+    let sweep = events_dir().join("scheduled-sweep.json");
+    let mut command = world.command(&["replay", "--json", &sweep.to_string_lossy()]);
+    let out = command.env("DETECTOR_ID", DETECTOR).env("SWEEP_LOOKBACK_HOURS", "8760").output().await.expect("replay runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    assert_eq!(lines.len(), 1, "one answer, no EMF lines (the function writes one per investigation): {stdout}");
+    assert_eq!(lines[0]["result"]["outcome"], "swept");
+    assert_eq!(lines[0]["result"]["counts"]["escalated"], 3, "{stdout}");
 }

@@ -104,6 +104,7 @@ pub async fn backfill(
     let (work, running, listed_whole) = to_visit(app, &options.detector_id, window).await?;
     progress(Progress::Listed { to_visit: work.len(), running, listed_whole });
     let mut report = Backfill { running, listed_whole, not_started: work.len(), ..Backfill::default() };
+    let leased = app.ledger.is_some() && !app.config.dry_run;
     let runs = stream::iter(&work)
         // Checked as each one is about to start: a stop lets those under way finish.
         .take_while(|_| future::ready(!stop.load(Ordering::SeqCst)))
@@ -116,12 +117,17 @@ pub async fn backfill(
             };
             let invocation = app.invocation(&options.run_id, options.budget);
             async move {
-                // A backstop for work outside a lease (a dry run, or no ledger): the budget holds
-                // for it too. Under a lease the escalation stops itself in time and releases it.
-                let backstop = options.budget + Duration::from_secs(1);
-                let result = match tokio::time::timeout(backstop, Box::pin(escalate(app, &target, &invocation))).await {
-                    Ok(result) => result,
-                    Err(_) => Err(Error::Deadline { investigation_id: w.id.clone() }),
+                let escalation = Box::pin(escalate(app, &target, &invocation));
+                // Under a lease the escalation stops itself in time and releases it, and never
+                // between CreateCase's answer and the ledger's record of the case: no timeout may
+                // cut it there. Outside a lease (a dry run, or no ledger) a backstop holds the budget.
+                let result = if leased {
+                    escalation.await
+                } else {
+                    match tokio::time::timeout(options.budget + Duration::from_secs(1), escalation).await {
+                        Ok(result) => result,
+                        Err(_) => Err(Error::Deadline { investigation_id: w.id.clone() }),
+                    }
                 };
                 Visited { investigation_id: w.id.clone(), end_ms: w.end_ms, result }
             }

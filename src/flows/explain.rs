@@ -156,8 +156,10 @@ pub struct PlannedWrite {
     /// What it writes to (the case, or an incident record's ARN).
     pub target: String,
     /// Its idempotency token; `None` when it has none (`UpdateCase`) or when it
-    /// derives from a case id not known yet.
+    /// derives from something not known yet (then `token_note` says what).
     pub token: Option<String>,
+    /// Why the token is not shown, when it is not.
+    pub token_note: Option<&'static str>,
     /// `to do`, or why it is not needed.
     pub state: String,
     /// What it sends, in a line.
@@ -178,7 +180,7 @@ pub async fn explain(app: &App, target: &InvestigationRef) -> Result<Explanation
         let mut x = explanation(app, target, got.as_ref().ok(), record);
         (x.decision, x.reason, x.why) = (decision, reason, why);
         if let Entry::Escalated(done) = &prior {
-            let recorded = |arn: &String| IncidentMatch { arn: arn.clone(), title: String::new(), rule: "recorded".into() };
+            let recorded = |arn: &String| IncidentMatch { arn: clean(arn), title: String::new(), rule: "recorded".into() };
             x.incidents = done.incidents.iter().map(recorded).collect();
         }
         if let Err(e) = got {
@@ -197,6 +199,16 @@ pub async fn explain(app: &App, target: &InvestigationRef) -> Result<Explanation
             (x.decision, x.reason) = ("skip", Some(reason.as_str()));
             x.why = skip_why(&x.checks, reason.as_str());
             x.notes.extend(would_escalate(&inv, reason));
+            // The function records a skip only over no item or a skip: over an escalation in
+            // progress (or one that stopped), a delivery answers pending instead.
+            if matches!(prior, Entry::InProgress { .. }) && app.ledger.is_some() && !app.config.dry_run {
+                x.decision = "pending";
+                x.notes.push(format!(
+                    "the ledger holds an escalation in progress (or one that stopped), so the skip is not recorded and a delivery answers pending: {}",
+                    x.why
+                ));
+                x.why = "an escalation in progress (or one that stopped) holds the ledger item; the gates would skip it now".into();
+            }
         }
         Decision::Escalate { risk, confidence } => {
             x.decision = "escalate";
@@ -228,7 +240,7 @@ fn settled(prior: &Entry) -> Option<(&'static str, Option<&'static str>, String)
         Entry::Escalated(done) => Some((
             "already_escalated",
             None,
-            format!("the ledger says it was escalated to case {}: every later delivery answers with that case", done.case_id),
+            format!("the ledger says it was escalated to case {}: every later delivery answers with that case", clean(&done.case_id)),
         )),
         Entry::Skipped { reason } if reason.is_final() => Some((
             "skip",
@@ -340,14 +352,23 @@ async fn plan_escalation(
     let opened = OpenedCase { inv, risk, confidence, case_id, view: &view, actors: &actors };
     let plan = cross_link::plan(app, &opened, &found, &done_before);
     for w in &plan.writes {
-        let known = existing.is_some() && w.incident.as_deref() != Some(STARTED);
-        let token = w.token.clone().filter(|_| known);
+        let token_note = if w.token.is_none() {
+            Some("none: UpdateCase takes no token; it reads the case first and writes only what is missing")
+        } else if w.incident.as_deref() == Some(STARTED) {
+            Some("derives from the started incident's ARN, known once StartIncident answers")
+        } else if existing.is_none() {
+            Some("derives from the case id, known once CreateCase answers")
+        } else {
+            None
+        };
+        let token = w.token.clone().filter(|_| token_note.is_none());
         let target = match (&w.body, &w.incident) {
             (Body::RelatedItem | Body::TimelineEvent, Some(arn)) => arn.clone(),
             (_, Some(arn)) => format!("case {case_id} (naming {arn})"),
             (_, None) => format!("case {case_id}"),
         };
-        x.writes.push(PlannedWrite { operation: w.operation(), target, token, state: "to do".into(), detail: detail(&plan, &w.body) });
+        let detail = detail(&plan, &w.body);
+        x.writes.push(PlannedWrite { operation: w.operation(), target, token, token_note, state: "to do".into(), detail });
     }
     for (step, why) in &plan.not_needed {
         x.notes.push(format!("{step}: not needed, {why}"));
@@ -361,9 +382,9 @@ async fn plan_escalation(
     if found.iter().any(|f| f.record.arn == STARTED) {
         x.notes.push("the started incident's link tokens derive from its ARN, known once StartIncident answers".into());
     }
-    if titled.is_some() && app.ledger.is_none() {
+    if titled.is_some() {
         x.notes.push(
-            "without a ledger, only Security IR's memory of the token leads CreateCase to the open case; once it forgets, a second case could be opened"
+            "the ledger holds no record of that case: only Security IR's memory of the token leads CreateCase to it; once it forgets, a second case could be opened"
                 .into(),
         );
     }
@@ -382,7 +403,7 @@ const STARTED: &str = "{startedIncidentArn}";
 
 fn create_case_write(case: &CaseRequest, recorded: Option<&str>, titled: Option<&str>) -> PlannedWrite {
     let state = match (recorded, titled) {
-        (Some(id), _) => format!("done: the ledger records case {id}, and the escalation resumes with it"),
+        (Some(id), _) => format!("done: the ledger records case {}, and the escalation resumes with it", clean(id)),
         (None, Some(id)) => format!("to do: case {id} has this investigation's title; the token's answer (or its conflict) leads to it"),
         (None, None) => "to do".into(),
     };
@@ -390,6 +411,7 @@ fn create_case_write(case: &CaseRequest, recorded: Option<&str>, titled: Option<
         operation: "CreateCase",
         target: "Security Incident Response".into(),
         token: Some(case.client_token.clone()),
+        token_note: None,
         state,
         detail: case.title.clone(),
     }
@@ -403,6 +425,7 @@ fn start_incident_write(app: &App, inv: &Investigation) -> Option<PlannedWrite> 
         operation: "StartIncident",
         target: plan.clone(),
         token: Some(token),
+        token_note: None,
         state: "to do".into(),
         detail: "no incident record matched: one is started from the response plan, listing the case".into(),
     })

@@ -12,7 +12,8 @@
 //!
 //! Two more serve the operator's command line, on the same paths:
 //! [`explain`] (what an escalation would do, and why; reads only) and
-//! [`backfill`] (the sweep's path over a window of one's choosing).
+//! [`backfill`] (the sweep's listing over a window of one's choosing, each
+//! investigation escalated as a delivery is).
 
 mod backfill;
 mod closeout;

@@ -6,7 +6,7 @@ use escalator_sim::{demo_fixture, FailKind};
 use investigation_escalator::{explain, investigation_key, Claim, InvestigationRef};
 use serde_json::Value;
 
-use super::{CRITICAL, DETECTOR};
+use super::{CRITICAL, DETECTOR, LOW};
 use crate::common::*;
 
 fn target() -> InvestigationRef {
@@ -31,9 +31,31 @@ async fn a_live_lease_makes_it_pending_as_a_delivery_would_be() {
     assert!(x["why"].as_str().unwrap_or_default().starts_with("another-request/inv holds its lease for"), "{x}");
     assert_eq!(x["ledger"]["lease_owner"], "another-request/inv");
     assert_eq!(writes(&env.sim), Writes::none());
+    // A dry run takes no lease, so the lease does not hold it back.
+    let dry = env.with_config(|c| c.dry_run = true);
+    assert_eq!(explained(&dry).await["decision"], "escalate");
     // Once the lease ends, the same investigation is one to escalate.
-    env.advance_past_leases();
+    dry.advance_past_leases();
+    let env = dry.with_config(|c| c.dry_run = false);
     assert_eq!(explained(&env).await["decision"], "escalate");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_skip_over_an_escalation_in_progress_is_pending_as_a_delivery_would_be() {
+    let env = start_with_ledger(demo_fixture(), &[]).await;
+    // The low-risk investigation, held by an escalation (say, one started under lower gates).
+    let key = investigation_key(&env.app.region, DETECTOR, LOW);
+    let Claim::Won(_lease) = env.ledger().claim(&key, "another-request/inv", env.app.clock.now_secs()).await.expect("claim") else {
+        panic!("the first claim wins");
+    };
+    let low = InvestigationRef::new(DETECTOR, LOW).expect("demo ids");
+    let x = serde_json::to_value(explain(&env.app, &low).await.expect("explain")).expect("json");
+    assert_eq!(x["decision"], "pending", "{x}");
+    assert_eq!(x["reason"], "below_threshold");
+    assert!(x["notes"].to_string().contains("the skip is not recorded and a delivery answers pending"), "{x}");
+    // And so the function answers.
+    let delivered = env.outcome(&event("investigation-low")).await;
+    assert_eq!(delivered["outcome"], "pending", "{delivered}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -165,7 +165,8 @@ impl View {
                     Some(bar) => {
                         bar.inc(1);
                         if self.lines {
-                            bar.println(line);
+                            // On stdout, like the summary, with the bar out of the way meanwhile.
+                            bar.suspend(|| println!("{line}"));
                         }
                     }
                     None if self.lines => println!("{line}"),

@@ -43,7 +43,8 @@ fn target_dir() -> PathBuf {
 
 /// Makes the virtual environment at `venv` unless a complete one is there.
 /// It is built beside its final place and renamed into it, so a process that
-/// finds it finds it whole, and two processes racing to make it both succeed.
+/// finds it finds it whole, and two processes racing to make it both succeed
+/// (the second uses the first one's, which may already be serving a test).
 fn provision(venv: &Path) -> Result<PathBuf, String> {
     let python = venv.join("bin").join("python");
     let stamp = venv.join("requirement.txt");
@@ -74,10 +75,22 @@ fn provision(venv: &Path) -> Result<PathBuf, String> {
         ));
     }
     std::fs::write(building.join("requirement.txt"), MOTO_REQUIREMENT).map_err(|e| e.to_string())?;
-    let _ = std::fs::remove_dir_all(venv);
+    // A complete environment in place may be running another process's moto (another test
+    // binary, an escalator-ops child): it is never removed, only a stale one is moved aside.
+    let complete = || std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == MOTO_REQUIREMENT);
     if std::fs::rename(&building, venv).is_err() {
-        // Another process put its own in place first: use that one.
+        if !complete() {
+            let aside = parent.join(format!("moto-venv.stale-{}", std::process::id()));
+            if std::fs::rename(venv, &aside).is_ok() {
+                let _ = std::fs::remove_dir_all(&aside);
+            }
+            let _ = std::fs::rename(&building, venv);
+        }
+        // Ours is in place now, or another process's complete one is: use whichever.
         let _ = std::fs::remove_dir_all(&building);
+        if !complete() {
+            return Err(format!("could not put the moto environment in place at {}", venv.display()));
+        }
     }
     Ok(python)
 }

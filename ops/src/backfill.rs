@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use investigation_escalator::{backfill, parse_detector_id, App, Backfill, BackfillOptions, Error, Outcome, Progress, Visited};
 use serde_json::{json, Value};
 
-use crate::{failed, table, when, Ended, Failure};
+use crate::{failed, logs, table, when, Ended, Failure};
 
 /// `backfill --detector D --since WHEN [--until WHEN] [--dry-run]`
 #[derive(Debug, clap::Args)]
@@ -137,6 +137,7 @@ impl View {
             }
             bar
         });
+        logs::around(bar.clone());
         View { bar, lines: !json }
     }
 
@@ -178,6 +179,7 @@ impl View {
 
     fn finish(&self) {
         if let Some(bar) = &self.bar {
+            logs::around(None);
             bar.finish_and_clear();
         }
     }

@@ -16,6 +16,7 @@
 //!   simulation) and the configuration (environment plus flags).
 //! - `explain`, `status`, `backfill`, `replay`: one file per command.
 //! - `files`: reading the files an operator names, bounded.
+//! - `logs`: `tracing` on stderr, keeping clear of a progress bar.
 //! - `when`: reading and writing times (RFC 3339, dates, `30d`).
 //! - `table`: aligned columns for people.
 //!
@@ -27,6 +28,7 @@ mod backfill;
 mod connect;
 mod explain;
 mod files;
+mod logs;
 mod replay;
 mod status;
 mod table;
@@ -107,7 +109,7 @@ pub enum Ended {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    logs::init(cli.verbose);
     // One thread: the work is network-bound, and the Lambda runs the same way.
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -139,14 +141,4 @@ async fn run(cli: Cli) -> Result<Ended, Failure> {
         Command::Backfill(args) => backfill::run(app, &args).await,
         Command::Replay(args) => replay::run(app, &args).await,
     }
-}
-
-fn init_logging(verbose: u8) {
-    let level = match verbose {
-        0 => tracing::Level::WARN,
-        1 => tracing::Level::INFO,
-        _ => tracing::Level::DEBUG,
-    };
-    // Stdout is the command's answer; logs go to stderr.
-    let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(level).with_target(false).try_init();
 }

@@ -11,7 +11,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use escalator_sim::{demo_fixture, sdk_config, Fixture, Sim};
+use escalator_sim::{demo_fixture, sdk_config, Authorization, Fixture, Sim, Stack};
 use investigation_escalator::{init_logging, App, Clock, Config};
 use serde_json::{json, Value};
 
@@ -49,7 +49,11 @@ async fn run() -> Result<bool, String> {
         return Err("usage: cargo run --example local-run -- EVENT.json [EVENT.json…] [--fixture FILE | --backlog N]".into());
     }
     let config = Config::from_env().map_err(|e| e.to_string())?;
-    let sim = Sim::start(fixture).await?;
+    // The simulation authorizes every call as IAM would for the function role
+    // that template.yaml gives a stack configured as this environment is.
+    let vars: Vec<(String, String)> = std::env::vars().collect();
+    let stack = Stack::for_function_env(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    let sim = Sim::start_with(fixture, Authorization::Stack(stack)).await?;
     let app = App::new(config, &sdk_config(&sim).await, Clock::system());
     let mut all_ok = true;
     for (n, path) in events.into_iter().enumerate() {

@@ -76,7 +76,7 @@ fn emf(logs: &[Value]) -> Vec<(String, Option<String>)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_handles_each_kind_of_event() {
-    let sim = Sim::start(demo_fixture()).await.expect("simulation");
+    let sim = sim_for(demo_fixture(), &[]).await;
     let f = launch(RuntimeApi::start().await.expect("runtime api"), &sim, &[]);
     assert!(f.api.wait_first_poll(TIMEOUT).await.is_some(), "the function never polled /next");
 
@@ -145,8 +145,8 @@ async fn a_bad_configuration_stops_the_cold_start_naming_the_variable() {
 async fn the_binary_sweeps_a_backlog_to_the_end_with_the_ledger() {
     let backlog = backlog(120);
     let (worthy, finished, running) = (backlog.worthy, backlog.finished, backlog.running);
-    let sim = Sim::start(backlog.fixture).await.expect("simulation");
     let (moto, dynamo) = ledger_table().await;
+    let sim = sim_for(backlog.fixture, &[("DETECTOR_ID", "12abc34d567e8fa901bc2d34e56789f0"), ("LEDGER_TABLE", LEDGER_TABLE)]).await;
     let f = launch(
         RuntimeApi::start().await.expect("runtime api"),
         &sim,
@@ -199,9 +199,10 @@ async fn the_binary_sweeps_a_backlog_to_the_end_with_the_ledger() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dry_run_is_counted_apart_by_the_handler_and_by_the_sweep() {
     let backlog = backlog(20);
-    let sim = Sim::start(backlog.fixture).await.expect("simulation");
     let detector = "12abc34d567e8fa901bc2d34e56789f0";
-    let f = launch(RuntimeApi::start().await.expect("runtime api"), &sim, &[("DRY_RUN", "true"), ("DETECTOR_ID", detector)]);
+    let vars = [("DRY_RUN", "true"), ("DETECTOR_ID", detector)];
+    let sim = sim_for(backlog.fixture, &vars).await;
+    let f = launch(RuntimeApi::start().await.expect("runtime api"), &sim, &vars);
     assert!(f.api.wait_first_poll(TIMEOUT).await.is_some());
     // One delivery of a critical investigation (the handler's path)...
     let critical = json!({"detectorId": detector, "investigationId": "bac4106-0000-4000-8000-000000000004"});
@@ -216,4 +217,68 @@ async fn a_dry_run_is_counted_apart_by_the_handler_and_by_the_sweep() {
     assert_eq!(dry, 1 + backlog.worthy, "the delivery's and each swept escalation, all counted apart: {lines:?}");
     assert!(!lines.iter().any(|(o, _)| o == "escalated"), "a dry run never counts as a real escalation: {lines:?}");
     assert!(operations(&sim).iter().all(|op| op.starts_with("Get") || op.starts_with("List")), "a dry run writes nothing");
+}
+
+/// The template's defaults and each of its conditional branches: the compiled
+/// binary escalates an investigation end to end while the simulation authorizes
+/// every call as IAM would for that stack's function role. A grant IAM would
+/// refuse (a GuardDuty action scoped to a detector, an incident record without
+/// its response plan, a case in the wrong Region) fails here with AccessDenied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_escalates_under_the_role_of_each_branch_of_the_template() {
+    let detector = "12abc34d567e8fa901bc2d34e56789f0";
+    let (moto, _) = ledger_table().await;
+    // (the branch, its configuration, the event that makes the branch's own call)
+    type Branch<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let branches: [Branch; 6] = [
+        ("the template's defaults", &[], "investigation-critical"),
+        ("a detector (the sweep)", &[("DETECTOR_ID", detector)], "scheduled-sweep"),
+        ("StartInvestigations=true", &[("DETECTOR_ID", detector), ("START_INVESTIGATIONS", "true")], "guardduty-finding"),
+        ("a response plan", &[("INCIDENT_RESPONSE_PLAN_ARN", PLAN)], "investigation-high"),
+        ("SecurityIrRegion in another Region", &[("SECURITY_IR_REGION", "us-west-2")], "investigation-critical"),
+        ("IncidentManagerRegion in another Region", &[("INCIDENT_MANAGER_REGION", "eu-west-1")], "investigation-critical"),
+    ];
+    for (n, (branch, vars, extra)) in branches.into_iter().enumerate() {
+        // Each stack with its own ledger table, as the template always creates one.
+        let table = format!("ledger-{n}");
+        moto.create_ledger_table(&table).await.expect("ledger table");
+        let mut env: Vec<(&str, &str)> = vars.to_vec();
+        env.extend([("LEDGER_TABLE", table.as_str()), ("AWS_ENDPOINT_URL_DYNAMODB", moto.url())]);
+        let sim = sim_for(demo_fixture(), &env).await;
+        let f = launch(RuntimeApi::start().await.expect("runtime api"), &sim, &env);
+        let Invocation::Response(critical) = f.invoke(event("investigation-critical")).await else {
+            panic!("{branch}: the escalation failed: {:?}", denied(&sim))
+        };
+        assert_eq!(critical["outcome"], "escalated", "{branch}: {critical}");
+        assert!(critical["caseId"].is_string(), "{branch}: {critical}");
+        let Invocation::Response(result) = f.invoke(event(extra)).await else { panic!("{branch}: {extra} failed: {:?}", denied(&sim)) };
+        match extra {
+            "scheduled-sweep" => {
+                assert_eq!((result["outcome"].as_str(), &result["counts"]["failed"]), (Some("swept"), &json!(0)), "{branch}: {result}")
+            }
+            "guardduty-finding" => assert_eq!(result["outcome"], "pending", "{branch}: {result}"),
+            "investigation-high" => assert_eq!(result["incidentStarted"], true, "{branch}: {result}"),
+            _ => assert_eq!(result["outcome"], "escalated", "{branch}: {result}"),
+        }
+        assert_eq!(denied(&sim), Vec::<String>::new(), "{branch}: no call is denied");
+        let called: std::collections::BTreeSet<String> = operations(&sim).into_iter().collect();
+        let expected = match extra {
+            "scheduled-sweep" => "ListInvestigations",
+            "guardduty-finding" => "CreateInvestigation",
+            "investigation-high" => "StartIncident",
+            _ => "CreateCase",
+        };
+        assert!(called.contains(expected), "{branch}: the branch's own call {expected} was made: {called:?}");
+    }
+}
+
+/// The calls the simulation refused with AccessDenied, as `Operation (status)`.
+fn denied(sim: &Sim) -> Vec<String> {
+    sim.state(|s| {
+        s.log
+            .iter()
+            .filter(|e| e.error.as_deref() == Some("AccessDeniedException"))
+            .map(|e| format!("{} ({})", e.operation, e.status))
+            .collect()
+    })
 }

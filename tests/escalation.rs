@@ -319,10 +319,13 @@ async fn a_case_quota_refusal_writes_nothing_and_a_later_delivery_escalates() {
 async fn cases_and_incidents_go_to_their_home_regions_while_tokens_keep_the_functions() {
     // A function in eu-west-1 (its investigations' region) whose Security IR membership is in
     // us-east-1 and whose Incident Manager replication set is in us-west-2.
-    let sim = escalator_sim::Sim::start(escalator_sim::demo_fixture()).await.expect("simulation");
+    let homes = [("SECURITY_IR_REGION", "us-east-1"), ("INCIDENT_MANAGER_REGION", "us-west-2")];
+    let stack = escalator_sim::Stack { region: "eu-west-1".into(), ..stack_for(&homes) };
+    let sim = escalator_sim::Sim::start_with(escalator_sim::demo_fixture(), escalator_sim::Authorization::Stack(stack))
+        .await
+        .expect("simulation");
     let sdk = escalator_sim::sdk_config(&sim).await.to_builder().region(aws_config::Region::new("eu-west-1")).build();
-    let vars: std::collections::HashMap<&str, &str> =
-        [("SECURITY_IR_REGION", "us-east-1"), ("INCIDENT_MANAGER_REGION", "us-west-2")].into_iter().collect();
+    let vars: std::collections::HashMap<&str, &str> = homes.into_iter().collect();
     let config = investigation_escalator::Config::from_lookup(|k| vars.get(k).map(|v| v.to_string())).expect("config");
     let app = investigation_escalator::App::new(config, &sdk, investigation_escalator::Clock::system());
     let invocation = app.invocation("regions", std::time::Duration::from_secs(60));

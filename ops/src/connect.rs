@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 
 use clap::Args;
-use escalator_sim::{demo_fixture, sdk_config, sdk_config_at, Fixture, Moto, Sim};
+use escalator_sim::{demo_fixture, sdk_config, sdk_config_at, Authorization, Fixture, Moto, Sim, Stack};
 use investigation_escalator::{App, Clock, Config, Ledger};
 
 use crate::{failed, files, Failure};
@@ -134,7 +134,12 @@ async fn simulate(target: &Target) -> Result<Connection, Failure> {
         (None, Some(n)) => escalator_sim::backlog_fixture(n).fixture,
         (None, None) => demo_fixture(),
     };
-    let sim = Sim::start(fixture).await.map_err(failed)?;
+    // The simulation holds every call to the role the template gives a function
+    // configured as this one is (the variables given, then the shell's).
+    let mut vars: Vec<(String, String)> = std::env::vars().collect();
+    vars.extend(target.overrides().into_iter().map(|(k, v)| (k.to_string(), v)));
+    let stack = Stack::for_function_env(vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(failed)?;
+    let sim = Sim::start_with(fixture, Authorization::Stack(stack)).await.map_err(failed)?;
     let mut app = App::new(config(target, target.with_ledger)?, &sdk_config(&sim).await, Clock::system());
     let mut moto = None;
     // App::new pointed any ledger at the simulation, which has no DynamoDB: a moto server holds it.

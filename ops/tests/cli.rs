@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use escalator_sim::{backlog_fixture, demo_fixture, sdk_config, Fixture, Moto, OpFaults, Sim};
+use escalator_sim::{backlog_fixture, demo_fixture, sdk_config, Authorization, Fixture, Moto, OpFaults, Sim, Stack};
 use investigation_escalator::{App, Clock, Config};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -29,7 +29,14 @@ struct World {
 
 impl World {
     async fn start(fixture: Fixture, ledger: bool) -> World {
-        let sim = Sim::start(fixture).await.expect("simulation starts");
+        Self::start_for(fixture, ledger, &[]).await
+    }
+
+    /// A world whose simulation holds every call to the role of the stack that
+    /// configuration `vars` deploys (the commands run the function's own code).
+    async fn start_for(fixture: Fixture, ledger: bool, vars: &[(&str, &str)]) -> World {
+        let stack = Stack::for_function_env(vars.iter().copied()).unwrap_or_else(|e| panic!("{e}"));
+        let sim = Sim::start_with(fixture, Authorization::Stack(stack)).await.expect("simulation starts");
         let moto = if ledger {
             let moto = Moto::start().unwrap_or_else(|e| panic!("{e}"));
             moto.create_ledger_table(TABLE).await.expect("ledger table");
@@ -363,8 +370,8 @@ async fn explain_of_an_event_uses_what_the_event_names() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn explain_of_an_escalation_that_starts_an_incident_lists_its_writes_and_token() {
-    let world = World::start(demo_fixture(), false).await;
     const PLAN: &str = "arn:aws:ssm-incidents::123456789012:response-plan/SecurityResponse";
+    let world = World::start_for(demo_fixture(), false, &[("INCIDENT_RESPONSE_PLAN_ARN", PLAN)]).await;
     // The high-risk investigation matches no incident record: with a plan, one is started.
     const HIGH: &str = "c0ffee00-0000-4000-8000-000000000002";
     let x = world.json(&[explain_args(HIGH), vec!["--response-plan-arn", PLAN, "--json"]].concat()).await;

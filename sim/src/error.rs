@@ -123,6 +123,18 @@ impl SimError {
             .with("quotaCode", json!("sim-quota"))
     }
 
+    /// A request the caller's policy does not allow (HTTP 403), as each service
+    /// answers it: `AccessDeniedException` with a `message` (GuardDuty adds `type`).
+    pub fn access_denied(service: Service, message: impl Into<String>) -> Self {
+        Self::new(403, "AccessDeniedException", message).with_type_for(service)
+    }
+
+    /// An internal error that says what the simulation could not do (a defect
+    /// of the simulation or its facts, never of the caller).
+    pub fn internal_with(service: Service, message: impl Into<String>) -> Self {
+        Self { message: message.into(), ..Self::internal(service) }
+    }
+
     /// A request with no SigV4 authorization.
     pub fn unauthenticated(message: impl Into<String>) -> Self {
         Self::new(403, "MissingAuthenticationTokenException", message)

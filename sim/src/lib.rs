@@ -14,6 +14,9 @@
 //!   a method and path to its operation, assembles the input from URI, query,
 //!   headers and body, and validates it against the model's constraints.
 //! - [`error`]: the services' error answers (`x-amzn-errortype` + JSON body).
+//! - [`iam`]: authorization as IAM would decide it for the function role of
+//!   `template.yaml` (resolved for a [`Stack`]), from the Service Authorization
+//!   Reference's facts in `models/iam.json`.
 //! - [`state`]: the in-memory state, its JSON fixture and snapshot, the request log.
 //! - [`faults`]: injected throttling, server errors, latency, "fail the next N".
 //! - [`services`]: each operation of GuardDuty, Security IR and Incident Manager.
@@ -26,6 +29,7 @@
 pub mod error;
 pub mod faults;
 mod http;
+pub mod iam;
 pub mod model;
 pub mod moto;
 pub mod runtime_api;
@@ -35,6 +39,7 @@ pub mod state;
 
 pub use error::SimError;
 pub use faults::{FailKind, Faults, OpFaults};
+pub use iam::{Authorization, Stack};
 pub use moto::Moto;
 pub use runtime_api::{Invocation, RuntimeApi};
 pub use server::Sim;
@@ -63,10 +68,25 @@ pub async fn sdk_config_at(url: &str) -> aws_config::SdkConfig {
         .http_client(aws_smithy_http_client::Builder::new().build_http())
         .region(Region::new("us-east-1"))
         .endpoint_url(url)
-        .credentials_provider(aws_credential_types::Credentials::new("AKIDSIMULATION", "simulation-secret", None, None, "escalator-sim"))
+        .credentials_provider(aws_credential_types::Credentials::new(FUNCTION_ACCESS_KEY, "simulation-secret", None, None, "escalator-sim"))
         .retry_config(RetryConfig::standard().with_initial_backoff(std::time::Duration::from_millis(10)))
         .load()
         .await
+}
+
+/// The access key of the function's execution role in the simulation: its
+/// requests are authorized against the role's policy.
+pub const FUNCTION_ACCESS_KEY: &str = "AKIDSIMULATION";
+
+/// The access key of a person acting outside the function (a responder opening
+/// a case by hand, a test arranging state): not held to the function's role.
+pub const OPERATOR_ACCESS_KEY: &str = "AKIDOPERATOR";
+
+/// An SDK configuration that signs as [`OPERATOR_ACCESS_KEY`], for work done
+/// outside the function, which the function role's policy does not govern.
+pub async fn operator_sdk_config(sim: &Sim) -> aws_config::SdkConfig {
+    let creds = aws_credential_types::Credentials::new(OPERATOR_ACCESS_KEY, "operator-secret", None, None, "escalator-sim-operator");
+    sdk_config(sim).await.to_builder().credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(creds)).build()
 }
 
 /// A generated backlog and what it holds, so tests need no magic numbers.

@@ -2,7 +2,8 @@
 //!
 //! Order of work for each request, as the real services do it: authentication
 //! (a SigV4 `Authorization` header naming the service), routing, validation
-//! against the model, injected faults, then the idempotency check and the
+//! against the model, authorization as IAM would decide it for the function's
+//! role (`crate::iam`), injected faults, then the idempotency check and the
 //! operation itself under one lock, so concurrent requests with one token see
 //! one write.
 
@@ -21,12 +22,15 @@ use tokio::task::JoinHandle;
 use crate::error::SimError;
 use crate::faults::{FailKind, Faults};
 use crate::http::{self, lock};
+use crate::iam::{Authorization, Authorizer, Stack};
 use crate::model::{http_headers::Headers, percent_decode, Models, Service};
 use crate::services::{dispatch, Ctx};
 use crate::state::{Fixture, LogEntry, State, TokenRecord};
 
 struct Inner {
     models: Models,
+    /// `None`: authorization is off (and `Authorization::Off` said why).
+    authorizer: Option<Authorizer>,
     state: Mutex<State>,
     faults: Mutex<Faults>,
 }
@@ -39,15 +43,28 @@ pub struct Sim {
 }
 
 impl Sim {
-    /// Starts a simulation seeded from `fixture`, on a port the OS picks.
+    /// Starts a simulation seeded from `fixture`, on a port the OS picks, that
+    /// authorizes every request as IAM would for the template's function role
+    /// at the template's default parameters.
     pub async fn start(fixture: Fixture) -> Result<Sim, String> {
-        Self::start_on(fixture, 0).await
+        Self::start_on(fixture, 0, Authorization::default()).await
+    }
+
+    /// Starts a simulation that authorizes requests as `authorization` says.
+    pub async fn start_with(fixture: Fixture, authorization: Authorization) -> Result<Sim, String> {
+        Self::start_on(fixture, 0, authorization).await
     }
 
     /// Starts a simulation on a given loopback port (0: the OS picks).
-    pub async fn start_on(fixture: Fixture, port: u16) -> Result<Sim, String> {
+    pub async fn start_on(fixture: Fixture, port: u16, authorization: Authorization) -> Result<Sim, String> {
+        let authorizer = match authorization {
+            Authorization::Stack(stack) => Some(Authorizer::for_stack(stack)?),
+            Authorization::Policy(stack, statements) => Some(Authorizer::for_statements(stack, statements)?),
+            Authorization::Off(_why) => None,
+        };
         let inner = Arc::new(Inner {
             models: Models::load()?,
+            authorizer,
             state: Mutex::new(State::from_fixture(fixture)?),
             faults: Mutex::new(Faults::default()),
         });
@@ -82,6 +99,11 @@ impl Sim {
     /// The state as JSON.
     pub fn snapshot(&self) -> Value {
         lock(&self.inner.state).snapshot()
+    }
+
+    /// The stack whose function role the simulation enforces (`None`: authorization is off).
+    pub fn stack(&self) -> Option<&Stack> {
+        self.inner.authorizer.as_ref().map(Authorizer::stack)
     }
 
     /// The models, for tests that check answers against output shapes.
@@ -130,8 +152,8 @@ async fn serve(inner: Arc<Inner>, req: Request<Incoming>) -> Result<Response<Ful
     })
 }
 
-/// Parses the SigV4 `Authorization` header: `(region, service)` of its credential scope.
-fn credential_scope(headers: &Headers) -> Result<(String, String), SimError> {
+/// Parses the SigV4 `Authorization` header: `(access key, region, service)` of its credential scope.
+fn credential_scope(headers: &Headers) -> Result<(String, String, String), SimError> {
     let auth = headers.get("authorization").ok_or_else(|| SimError::unauthenticated("Missing Authentication Token"))?;
     let scope = auth
         .strip_prefix("AWS4-HMAC-SHA256 ")
@@ -142,7 +164,7 @@ fn credential_scope(headers: &Headers) -> Result<(String, String), SimError> {
     if parts.len() != 5 || parts[4] != "aws4_request" || headers.get("x-amz-date").is_none() {
         return Err(SimError::unauthenticated(format!("malformed SigV4 credential scope: {scope}")));
     }
-    Ok((parts[2].to_string(), parts[3].to_string()))
+    Ok((parts[0].to_string(), parts[2].to_string(), parts[3].to_string()))
 }
 
 async fn serve_aws(
@@ -165,7 +187,7 @@ async fn serve_aws(
         });
         e
     };
-    let (region, signing_name) = credential_scope(headers).map_err(refused)?;
+    let (access_key, region, signing_name) = credential_scope(headers).map_err(refused)?;
     let service = Service::ALL.into_iter().find(|s| s.signing_name() == signing_name);
     let routed = inner.models.route(service, method, path).ok_or_else(|| refused(SimError::unknown_operation(method, path)))?;
     let op = routed.operation;
@@ -181,6 +203,12 @@ async fn serve_aws(
     };
     let result = async {
         let input = routed.model.parse_input(&routed, query, headers, body)?;
+        // IAM decides before the service does anything with the request. The
+        // operator's key stands for a person with their own, broader access
+        // (tests that act outside the function); every other caller is the function.
+        if let Some(authorizer) = inner.authorizer.as_ref().filter(|_| access_key != crate::OPERATOR_ACCESS_KEY) {
+            authorizer.authorize(&lock(&inner.state), svc, &op.name, &input, &region)?;
+        }
         let token_member = routed.model.token_member(op);
         let token = token_member.as_deref().and_then(|m| input[m].as_str()).map(str::to_string);
         entry.client_token = token.clone();

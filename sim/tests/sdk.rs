@@ -13,7 +13,7 @@ use aws_sdk_ssmincidents::types::{
     TriggerDetails,
 };
 use escalator_sim::model::Service;
-use escalator_sim::{demo_fixture, sdk_config, FailKind, OpFaults, Sim};
+use escalator_sim::{demo_fixture, operator_sdk_config, FailKind, OpFaults, Sim};
 use serde_json::Value;
 
 const DETECTOR: &str = "12abc34d567e8fa901bc2d34e56789f0";
@@ -28,9 +28,12 @@ struct Clients {
     im: aws_sdk_ssmincidents::Client,
 }
 
+/// Clients signed as the operator: these tests check each operation's wire
+/// contract (untagged cases, any response plan), which the function's role does
+/// not and need not allow; `tests/iam.rs` holds the function's own requests to it.
 async fn start() -> Clients {
     let sim = Sim::start(demo_fixture()).await.expect("simulation starts");
-    let config = sdk_config(&sim).await;
+    let config = operator_sdk_config(&sim).await;
     Clients {
         gd: aws_sdk_guardduty::Client::new(&config),
         ir: aws_sdk_securityir::Client::new(&config),

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use escalator_sim::{demo_fixture, sdk_config, Fixture, Moto, Sim};
+use escalator_sim::{demo_fixture, sdk_config, Authorization, Fixture, Moto, Sim, Stack};
 use investigation_escalator::{run, App, Clock, Config, Invocation, Ledger, Outcome, RiskLevel};
 use serde_json::Value;
 
@@ -15,6 +15,18 @@ pub const UNRELATED: &str = "arn:aws:ssm-incidents::123456789012:incident-record
 pub const RESOLVED: &str = "arn:aws:ssm-incidents::123456789012:incident-record/SecurityResponse/3b4c5d6e7f8091a2b3c4d5e6f7081920";
 pub const EXPLICIT: &str = "arn:aws:ssm-incidents::123456789012:incident-record/SecurityResponse/6a1b2c3d4e5f60718293a4b5c6d7e8f9";
 pub const PLAN: &str = "arn:aws:ssm-incidents::123456789012:response-plan/SecurityResponse";
+
+/// The stack whose function runs with configuration `vars` (the template's
+/// environment mapping read backwards), for a simulation that enforces its role.
+pub fn stack_for(vars: &[(&str, &str)]) -> Stack {
+    Stack::for_function_env(vars.iter().copied()).unwrap_or_else(|e| panic!("the template cannot deploy this configuration: {e}"))
+}
+
+/// A simulation of `fixture` that authorizes every request as IAM would for
+/// the function role of the stack configured by `vars`.
+pub async fn sim_for(fixture: Fixture, vars: &[(&str, &str)]) -> Sim {
+    Sim::start_with(fixture, Authorization::Stack(stack_for(vars))).await.expect("simulation starts")
+}
 
 /// A simulation seeded with a fixture, the app pointed at it and, with a
 /// ledger, the moto server that holds the ledger table. The app's clock is
@@ -41,7 +53,7 @@ pub async fn start(vars: &[(&str, &str)]) -> TestEnv {
 
 /// Starts a simulation of `fixture` and builds the app with configuration `vars`.
 pub async fn start_with(fixture: Fixture, vars: &[(&str, &str)]) -> TestEnv {
-    let sim = Sim::start(fixture).await.expect("simulation starts");
+    let sim = sim_for(fixture, vars).await;
     let app = App::new(config(vars), &sdk_config(&sim).await, Clock::system());
     TestEnv { sim, app, moto: None, dynamo: None }
 }
@@ -65,10 +77,10 @@ pub async fn start_with_ledger(fixture: Fixture, vars: &[(&str, &str)]) -> TestE
 
 /// As [`start_with_ledger`], with `latency_ms` added to every ledger call.
 pub async fn start_with_slow_ledger(fixture: Fixture, vars: &[(&str, &str)], latency_ms: u64) -> TestEnv {
-    let sim = Sim::start(fixture).await.expect("simulation starts");
     let (moto, dynamo) = slow_ledger_table(latency_ms).await;
     let mut vars = vars.to_vec();
     vars.push(("LEDGER_TABLE", LEDGER_TABLE));
+    let sim = sim_for(fixture, &vars).await;
     // The ledger's client goes to moto, the services' to the simulation.
     let mut app = App::new(config(&vars), &sdk_config(&sim).await, Clock::system());
     let lease_seconds = app.config.ledger_lease_seconds;
@@ -237,7 +249,7 @@ pub fn operations(sim: &Sim) -> Vec<String> {
 /// given), and returns its id.
 pub async fn case_by_hand(sim: &Sim, title: &str, token: Option<&str>) -> String {
     use aws_sdk_securityir::types::{EngagementType, ResolverType};
-    let ir = aws_sdk_securityir::Client::new(&sdk_config(sim).await);
+    let ir = aws_sdk_securityir::Client::new(&escalator_sim::operator_sdk_config(sim).await);
     ir.create_case()
         .set_client_token(token.map(str::to_string))
         .title(title)

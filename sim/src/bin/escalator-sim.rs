@@ -1,9 +1,11 @@
 //! Serves the simulation on loopback until interrupted, for manual runs with
 //! `cargo lambda watch`, the AWS CLI or `escalator-ops --endpoint`:
-//! `escalator-sim [fixture.json] [--port N] [--ledger]`. With `--ledger`, a
-//! moto server holds a ledger table too (its endpoint is printed).
+//! `escalator-sim [fixture.json] [--port N] [--ledger] [--param Name=Value]…`.
+//! With `--ledger`, a moto server holds a ledger table too (its endpoint is
+//! printed). Requests are authorized as IAM would for the template's function
+//! role; `--param` sets the stack parameters that role is resolved for.
 
-use escalator_sim::{demo_fixture, Fixture, Moto, Sim};
+use escalator_sim::{demo_fixture, Authorization, Fixture, Moto, Sim, Stack};
 
 /// The ledger table `--ledger` creates.
 const LEDGER_TABLE: &str = "investigation-escalator-ledger";
@@ -14,9 +16,14 @@ async fn main() -> Result<(), String> {
     let mut fixture = demo_fixture();
     let mut port = 4566;
     let mut ledger = false;
+    let mut stack = Stack::default();
     while let Some(arg) = args.next() {
         if arg == "--port" {
             port = args.next().and_then(|p| p.parse().ok()).ok_or("--port takes a number")?;
+        } else if arg == "--param" {
+            let param = args.next().ok_or("--param takes Name=Value")?;
+            let (name, value) = param.split_once('=').ok_or_else(|| format!("--param {param}: not Name=Value"))?;
+            stack = stack.with(name, value);
         } else if arg == "--ledger" {
             ledger = true;
         } else {
@@ -24,8 +31,10 @@ async fn main() -> Result<(), String> {
             fixture = serde_json::from_str::<Fixture>(&text).map_err(|e| format!("{arg}: {e}"))?;
         }
     }
-    let sim = Sim::start_on(fixture, port).await?;
+    let parameters = format!("{:?}", stack.parameters);
+    let sim = Sim::start_on(fixture, port, Authorization::Stack(stack)).await?;
     println!("simulating GuardDuty, Security IR and Incident Manager at {}", sim.url());
+    println!("authorizing as the template's function role, parameters {parameters} (the rest at their defaults)");
     println!("state: curl {}/_sim/state", sim.url());
     // Kept until the end: dropping it stops moto.
     let _moto = if ledger {

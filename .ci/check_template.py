@@ -13,11 +13,22 @@ A statement wrapped in Fn::If counts with both branches, so an action granted
 only under a condition (such as ssm-incidents:StartIncident when a response
 plan is configured) is still named.
 
-Usage: python3 .ci/check_template.py [path/to/template.yaml]
+It also holds the function's role to the Service Authorization Reference, as
+extracted into sim/models/iam.json (the facts the simulation authorizes by):
+every granted action exists; each is granted on resources it is authorized
+against (exactly "*" for an action with no resource types, an ARN of one of
+its resource types otherwise, every required resource type covered); no
+condition key that the action does not support (such a statement never
+matches); no dependent action left ungranted. With --called FILE... (the
+actions the simulation allowed the function during the tests, one per line),
+every granted action must have been called by some test.
+
+Usage: python3 .ci/check_template.py [path/to/template.yaml] [--called FILE...]
 Exit status 0 when the template passes, 1 with one line per problem otherwise,
 2 when the template cannot be read. Needs only the standard library and PyYAML.
 """
 
+import json
 import sys
 from pathlib import Path
 
@@ -264,21 +275,218 @@ def check(template):
     return problems, function_actions
 
 
+# --- The Service Authorization Reference's facts -------------------------
+
+FACTS = Path(__file__).resolve().parent.parent / "sim" / "models" / "iam.json"
+
+# Values that stand in for the stack's when resolving resource ARNs: every
+# conditional branch is taken both ways, and these make each branch's ARNs real.
+SAMPLE_PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::URLSuffix": "amazonaws.com"}
+SAMPLE_PARAMETERS = {
+    "DetectorId": "12abc34d567e8fa901bc2d34e56789f0",
+    "IncidentResponsePlanArn": "arn:aws:ssm-incidents::123456789012:response-plan/SecurityResponse",
+    "SecurityIrRegion": "us-west-2",
+    "IncidentManagerRegion": "us-west-2",
+}
+# Global condition keys, present in every request context whatever the action
+# (IAM User Guide, "AWS global condition context keys").
+GLOBAL_KEY_PREFIXES = (
+    "aws:principalarn", "aws:principalaccount", "aws:principalorgid", "aws:principalorgpaths", "aws:principaltag/",
+    "aws:principaltype", "aws:userid", "aws:username", "aws:requestedregion", "aws:sourceip", "aws:sourcevpc",
+    "aws:sourcevpce", "aws:securetransport", "aws:calledvia", "aws:calledviafirst", "aws:calledvialast",
+    "aws:viaawsservice", "aws:currenttime", "aws:epochtime", "aws:multifactorauthpresent", "aws:sourcearn",
+    "aws:sourceaccount", "aws:sourceorgid", "aws:resourceaccount", "aws:resourceorgid",
+)
+
+
+def _glob(pattern, text):
+    """IAM's wildcard match (* any run, ? one character; case-sensitive)."""
+    import fnmatch
+
+    return fnmatch.fnmatchcase(text, pattern.replace("[", "[[]"))
+
+
+def _resolve_texts(node, template, params, subs=None):
+    """Every string `node` can resolve to, taking each Fn::If both ways."""
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, list):
+        return [x for item in node for x in _resolve_texts(item, template, params, subs)]
+    if not isinstance(node, dict) or len(node) != 1:
+        return []
+    (key, arg), = node.items()
+    if key == "Ref":
+        if arg == "AWS::NoValue":
+            return []
+        if arg in SAMPLE_PSEUDO:
+            return [SAMPLE_PSEUDO[arg]]
+        if arg in params:
+            return [params[arg]]
+        if arg in template.get("Resources", {}):
+            return [f"{arg}-physical-id"]
+        return ["*"]
+    if key == "Fn::If":
+        return [x for branch in arg[1:] for x in _resolve_texts(branch, template, params, subs)]
+    if key == "Fn::GetAtt":
+        res, attr = arg
+        kind = template.get("Resources", {}).get(res, {}).get("Type")
+        if kind == "AWS::DynamoDB::Table" and attr == "Arn":
+            return [f"arn:aws:dynamodb:us-east-1:123456789012:table/{res}-physical-id"]
+        return ["*"]
+    if key == "Fn::Sub":
+        text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+        results = [""]
+        import re
+
+        for literal, name in re.findall(r"([^$]*(?:\$(?!\{)[^$]*)*)(?:\$\{([^}]*)\})?", text):
+            options = [""]
+            if name:
+                if name in variables:
+                    options = _resolve_texts(variables[name], template, params) or [""]
+                else:
+                    options = _resolve_texts({"Ref": name}, template, params) or [""]
+            results = [r + literal + o for r in results for o in options]
+        return results
+    return ["*"]
+
+
+def _parameters(template):
+    params = {}
+    for name, decl in (template.get("Parameters") or {}).items():
+        default = decl.get("Default", "")
+        params[name] = SAMPLE_PARAMETERS.get(name, str(default))
+    return params
+
+
+def _fits(pattern, arn_format):
+    """Whether a Resource pattern can name a resource of this ARN format."""
+    import re
+
+    format_glob = re.sub(r"\$\{[^}]*\}", "*", arn_format)
+    sample = arn_format.replace("${Partition}", "aws").replace("${Region}", "us-east-1").replace("${Account}", "123456789012")
+    return _glob(format_glob, pattern) or _glob(pattern, re.sub(r"\$\{[^}]*\}", "SAMPLE", sample))
+
+
+def _supports(key, action_facts, service_facts, types):
+    key = key.lower()
+    if key.startswith(GLOBAL_KEY_PREFIXES):
+        return True
+    keys = [k for row in action_facts["resourceTypes"] for k in row["conditionKeys"]]
+    keys += [k for t in types for k in service_facts["resources"].get(t, {}).get("conditionKeys", [])]
+    for k in keys:
+        k = k.lower()
+        if k == key or (k.endswith("${tagkey}") and key.startswith(k[: -len("${tagkey}")]) and len(key) > len(k) - len("${tagkey}")):
+            return True
+    return False
+
+
+def check_facts(template, facts):
+    """The function's statements against the reference's facts."""
+    problems = []
+    function = (template.get("Resources") or {}).get(FUNCTION, {})
+    params = _parameters(template)
+    granted = {}  # action -> list of resource patterns, over all Allow statements
+    for policies in _branches((function.get("Properties") or {}).get("Policies", [])):
+        for index, entry in enumerate(policies if isinstance(policies, list) else [policies]):
+            for policy in _branches(entry):
+                if not (isinstance(policy, dict) and "Statement" in policy):
+                    continue
+                for statement, where in _statements(policy, f"{FUNCTION} Policies[{index}]", []):
+                    if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+                        continue
+                    where = f"{where} ({statement.get('Sid', 'no Sid')})"
+                    actions = _actions(statement, where, [])
+                    patterns = _resolve_texts(statement.get("Resource", []), template, params)
+                    conditions = statement.get("Condition") or {}
+                    keys = [k for block in conditions.values() if isinstance(block, dict) for k in block]
+                    for action in actions:
+                        prefix, _, name = action.partition(":")
+                        service = facts["services"].get(prefix)
+                        if service is None:
+                            problems.append(f"{where}: {action}: sim/models/iam.json has no facts for {prefix} (add it to extract_iam.py)")
+                            continue
+                        found = {n.lower(): a for n, a in service["actions"].items()}.get(name.lower())
+                        if found is None:
+                            problems.append(f"{where}: {action} is not an action of {prefix} ({service['reference']})")
+                            continue
+                        types = [row["type"] for row in found["resourceTypes"] if row["type"]]
+                        for pattern in patterns:
+                            if not types and pattern != "*":
+                                problems.append(
+                                    f"{where}: {action} has no resource types, so IAM authorizes it against \"*\" only; "
+                                    f"granted on {pattern} it is denied"
+                                )
+                            elif types and pattern == "*":
+                                problems.append(f"{where}: {action} takes {', '.join(types)}: scope it instead of \"*\"")
+                            elif types and not any(_fits(pattern, service["resources"][t]["arn"]) for t in types):
+                                problems.append(f"{where}: {action} is granted on {pattern}, which is none of its resource types ({', '.join(types)})")
+                        for key in keys:
+                            if not _supports(key, found, service, types):
+                                problems.append(f"{where}: {action} does not support condition key {key}: the statement never matches it")
+                        for row in found["resourceTypes"]:
+                            for dependent in row["dependentActions"]:
+                                granted.setdefault(("dependent", dependent), []).append(action)
+                        granted.setdefault(action, []).extend(patterns)
+    for action, patterns in granted.items():
+        if isinstance(action, tuple):
+            if action[1] not in granted:
+                problems.append(f"{FUNCTION}: {action[1]} is a dependent action of {', '.join(patterns)} and is not granted")
+            continue
+        prefix, _, name = action.partition(":")
+        service = facts["services"].get(prefix)
+        found = service and {n.lower(): a for n, a in service["actions"].items()}.get(name.lower())
+        if not found:
+            continue
+        for row in found["resourceTypes"]:
+            if row["type"] and row["required"]:
+                arn = service["resources"][row["type"]]["arn"]
+                if not any(_fits(p, arn) for p in patterns):
+                    problems.append(
+                        f"{FUNCTION}: {action} is authorized against every required resource type, and no grant names a {row['type']} ({arn})"
+                    )
+    for operation, also in facts.get("operationActions", {}).items():
+        if operation in granted:
+            for other in also["alsoAuthorizedAs"]:
+                if other not in granted:
+                    problems.append(f"{FUNCTION}: {operation} with {also['whenMember']} is also authorized as {other}, which is not granted")
+    return problems, {a for a in granted if not isinstance(a, tuple)}
+
+
 def main(argv):
+    args = argv[1:]
+    called_files = []
+    if "--called" in args:
+        at = args.index("--called")
+        called_files, args = args[at + 1 :], args[:at]
     default = Path(__file__).resolve().parent.parent / "template.yaml"
-    path = Path(argv[1]) if len(argv) > 1 else default
+    path = Path(args[0]) if args else default
     try:
         template = load_template(path)
-    except (OSError, yaml.YAMLError) as error:
-        print(f"check_template: cannot read {path}: {error}", file=sys.stderr)
+        facts = json.loads(FACTS.read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        print(f"check_template: cannot read {path} or {FACTS}: {error}", file=sys.stderr)
         return 2
     problems, actions = check(template)
+    fact_problems, granted = check_facts(template, facts)
+    problems += fact_problems
+    if called_files:
+        called = set()
+        for name in called_files:
+            called |= {line.strip() for line in Path(name).read_text(encoding="utf-8").splitlines() if line.strip()}
+        # DynamoDB is served by moto, which the simulation does not front: the
+        # ledger's two actions are held to EXPECTED and the facts only.
+        for action in sorted(a for a in granted if not a.startswith("dynamodb:") and a not in called):
+            problems.append(f"{FUNCTION}: {action} is granted but no test made the function call it")
+        print(f"check_template: {len(called)} actions called by the function in the tests")
     if problems:
         for problem in problems:
             print(f"check_template: {problem}", file=sys.stderr)
         print(f"check_template: {path}: {len(problems)} problem(s)", file=sys.stderr)
         return 1
-    print(f"check_template: {path}: OK, {FUNCTION} names exactly {len(actions)} actions, no wildcard")
+    print(
+        f"check_template: {path}: OK, {FUNCTION} names exactly {len(actions)} actions, no wildcard; "
+        f"each granted on resources it is authorized against ({facts['source']})"
+    )
     return 0
 
 

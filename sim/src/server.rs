@@ -7,6 +7,7 @@
 //! operation itself under one lock, so concurrent requests with one token see
 //! one write.
 
+use std::collections::BTreeSet;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -31,6 +32,8 @@ struct Inner {
     models: Models,
     /// `None`: authorization is off (and `Authorization::Off` said why).
     authorizer: Option<Authorizer>,
+    /// The actions the function was allowed, for the template check (see `Drop`).
+    called: Mutex<BTreeSet<String>>,
     state: Mutex<State>,
     faults: Mutex<Faults>,
 }
@@ -65,6 +68,7 @@ impl Sim {
         let inner = Arc::new(Inner {
             models: Models::load()?,
             authorizer,
+            called: Mutex::default(),
             state: Mutex::new(State::from_fixture(fixture)?),
             faults: Mutex::new(Faults::default()),
         });
@@ -115,7 +119,28 @@ impl Sim {
 impl Drop for Sim {
     fn drop(&mut self) {
         self.task.abort();
+        record_called(&lock(&self.inner.called));
     }
+}
+
+/// Appends the actions the function was allowed to `target/iam-actions/PID.txt`,
+/// where `.ci/check_template.py --called` reads them: every action the template
+/// grants must be one some test made the function call. Best effort: a test
+/// run on a read-only tree loses only this record.
+fn record_called(actions: &BTreeSet<String>) {
+    use std::io::Write;
+    if actions.is_empty() {
+        return;
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/iam-actions");
+    let text: String = actions.iter().map(|a| format!("{a}\n")).collect();
+    let _ = std::fs::create_dir_all(&dir).and_then(|()| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(format!("{}.txt", std::process::id())))?
+            .write_all(text.as_bytes())
+    });
 }
 
 async fn serve(inner: Arc<Inner>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
@@ -207,7 +232,8 @@ async fn serve_aws(
         // operator's key stands for a person with their own, broader access
         // (tests that act outside the function); every other caller is the function.
         if let Some(authorizer) = inner.authorizer.as_ref().filter(|_| access_key != crate::OPERATOR_ACCESS_KEY) {
-            authorizer.authorize(&lock(&inner.state), svc, &op.name, &input, &region)?;
+            let allowed = authorizer.authorize(&lock(&inner.state), svc, &op.name, &input, &region)?;
+            lock(&inner.called).extend(allowed);
         }
         let token_member = routed.model.token_member(op);
         let token = token_member.as_deref().and_then(|m| input[m].as_str()).map(str::to_string);

@@ -106,7 +106,8 @@ async fn a_hand_made_case_is_unknown_even_with_a_ledger() {
 /// that this product never linked to it: closing it must resolve nothing.
 async fn forged_case(env: &TestEnv) -> String {
     let id = hand_made_case(env).await;
-    let ir = aws_sdk_securityir::Client::new(&escalator_sim::sdk_config(&env.sim).await);
+    // The person's own credentials: the function's role may not write to a case it did not open.
+    let ir = aws_sdk_securityir::Client::new(&escalator_sim::operator_sdk_config(&env.sim).await);
     let entry = aws_sdk_securityir::types::CaseMetadataEntry::builder()
         .key("ssm-incidents:incident-record-arn")
         .value(MATCHING)

@@ -90,13 +90,18 @@ impl Authorizer {
             .collect())
     }
 
-    /// Authorizes one operation: `Ok` when every request it makes is allowed,
-    /// else the service's `AccessDeniedException` for the first one that is not.
-    pub fn authorize(&self, state: &State, service: Service, op: &str, input: &Value, region: &str) -> Result<(), SimError> {
+    /// Authorizes one operation: the actions it was allowed as when every
+    /// request it makes is allowed, else the service's `AccessDeniedException`
+    /// for the first one that is not.
+    pub fn authorize(&self, state: &State, service: Service, op: &str, input: &Value, region: &str) -> Result<Vec<String>, SimError> {
         let decided = self.decide(state, service, op, input, region).map_err(|e| SimError::internal_with(service, e))?;
+        let mut allowed = Vec::new();
         for (request, decision) in decided {
             let because = match decision {
-                Decision::Allowed(_) => continue,
+                Decision::Allowed(_) => {
+                    allowed.push(request.action);
+                    continue;
+                }
                 Decision::ExplicitlyDenied(_) => "with an explicit deny in an identity-based policy".to_string(),
                 Decision::ImplicitlyDenied => format!("because no identity-based policy allows the {} action", request.action),
             };
@@ -106,6 +111,6 @@ impl Authorizer {
             );
             return Err(SimError::access_denied(service, message));
         }
-        Ok(())
+        Ok(allowed)
     }
 }

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""The template check catches the faults IAM would refuse: each mutation below
+of template.yaml must make .ci/check_template.py fail, naming the fault, and
+the template as committed must pass. Run by .ci/run; needs PyYAML.
+"""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import check_template  # noqa: E402
+
+import yaml  # noqa: E402
+
+TEMPLATE = (Path(__file__).resolve().parent.parent / "template.yaml").read_text(encoding="utf-8")
+
+GUARDDUTY_READ = """                - guardduty:GetFindings
+              Resource: "*\""""
+RECORDS = """                - !Sub arn:${AWS::Partition}:ssm-incidents::${AWS::AccountId}:incident-record/*
+                - !Sub arn:${AWS::Partition}:ssm-incidents::${AWS::AccountId}:response-plan/*"""
+
+# (name, text to replace, replacement, words the check must print)
+MUTATIONS = [
+    (
+        "GuardDuty reads scoped to the detector (the grant IAM denied before)",
+        GUARDDUTY_READ,
+        GUARDDUTY_READ.replace('"*"', "!Sub arn:${AWS::Partition}:guardduty:${AWS::Region}:${AWS::AccountId}:detector/${DetectorId}"),
+        "has no resource types",
+    ),
+    ("UpdateRelatedItems dropped", "                - ssm-incidents:UpdateRelatedItems\n", "", "ssm-incidents:UpdateRelatedItems is not granted"),
+    (
+        "incident records without their response plans",
+        RECORDS,
+        RECORDS.splitlines()[0],
+        "no grant names a response-plan",
+    ),
+    (
+        "UpdateRelatedItems on a wrong ARN",
+        RECORDS,
+        "                - !Sub arn:${AWS::Partition}:ssm-incidents:${AWS::Region}:${AWS::AccountId}:incident/*",
+        "none of its resource types",
+    ),
+    (
+        "a condition key ListCases does not support",
+        """                - security-ir:ListCases
+              Resource: "*\"""",
+        """                - security-ir:ListCases
+              Resource: "*"
+              Condition:
+                StringEquals:
+                  aws:ResourceTag/created-by: investigation-escalator""",
+        "does not support condition key",
+    ),
+    (
+        "CreateCase without TagResource",
+        "                - security-ir:CreateCase\n                - security-ir:TagResource\n",
+        "                - security-ir:CreateCase\n",
+        "also authorized as security-ir:TagResource",
+    ),
+]
+
+
+def problems_of(text):
+    template = yaml.load(text, Loader=check_template.CloudFormationLoader)
+    facts = check_template.json.loads(check_template.FACTS.read_text(encoding="utf-8"))
+    found, _ = check_template.check(template)
+    more, _ = check_template.check_facts(template, facts)
+    return found + more
+
+
+def main():
+    failures = []
+    base = problems_of(TEMPLATE)
+    if base:
+        failures.append(f"the committed template fails: {base}")
+    for name, old, new, expected in MUTATIONS:
+        if old not in TEMPLATE:
+            failures.append(f"{name}: the text to mutate is gone from template.yaml; update this test")
+            continue
+        found = problems_of(TEMPLATE.replace(old, new, 1))
+        hit = [p for p in found if expected in p]
+        print(f"mutation: {name}: {'caught' if hit else 'MISSED'}: {hit[0] if hit else found}")
+        if not hit:
+            failures.append(f"{name}: the check did not say {expected!r}")
+    for f in failures:
+        print(f"test_check_template: {f}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -130,9 +130,12 @@ pub fn parse(payload: &Value) -> Result<Trigger, EventError> {
             serde_json::from_value(payload.clone()).map_err(|e| EventError::Envelope(ids::quote(&e.to_string())))?;
         let detail = &envelope.detail;
         match (envelope.source.as_str(), envelope.detail_type.as_str()) {
-            // Only AWS's schedulers run the sweep; anyone else's envelope is judged by its detail.
-            ("aws.events" | "aws.scheduler", "Scheduled Event") => return Ok(Trigger::Sweep),
-            ("aws.guardduty", "AWS API Call via CloudTrail") if detail["eventName"] == "CreateInvestigation" => {
+            // Only EventBridge's own schedule runs the sweep (EventBridge Scheduler sends its
+            // target's input, never this envelope); anyone else's is judged by its detail.
+            ("aws.events", "Scheduled Event") => return Ok(Trigger::Sweep),
+            ("aws.guardduty", "AWS API Call via CloudTrail")
+                if detail["eventSource"] == "guardduty.amazonaws.com" && detail["eventName"] == "CreateInvestigation" =>
+            {
                 return cloudtrail_create_investigation(detail);
             }
             ("aws.guardduty", "GuardDuty Finding") => return finding(detail).map(Trigger::Finding),
@@ -185,9 +188,25 @@ fn finding(detail: &Value) -> Result<Finding, EventError> {
         detector_id: ids::detector_id(&detector)
             .ok_or_else(|| invalid("detail.service.detectorId", &detector, "a detector id is 1 to 300 letters and digits"))?,
         severity,
-        sample: flag(&detail["service"]["additionalInfo"]["sample"]),
+        sample: is_sample(&detail["service"]["additionalInfo"]),
         archived: flag(&detail["service"]["archived"]),
     })
+}
+
+/// Whether a finding's `service.additionalInfo` marks it as a sample. GuardDuty's
+/// API documents `additionalInfo` as `{"value": "<JSON text>", "type": …}`, and sample
+/// findings carry `{"sample":true}` in that text; the flat `sample` member some
+/// deliveries show is read too.
+fn is_sample(info: &Value) -> bool {
+    if info["sample"].as_bool() == Some(true) {
+        return true;
+    }
+    // Bounded: the text is GuardDuty's, but a huge one is not worth parsing for one flag.
+    info["value"]
+        .as_str()
+        .filter(|t| t.len() <= 64 * 1024)
+        .and_then(|t| serde_json::from_str::<Value>(t).ok())
+        .is_some_and(|v| v["sample"].as_bool() == Some(true))
 }
 
 /// A non-empty string field, or an error naming it.
@@ -422,15 +441,42 @@ mod tests {
     }
 
     #[test]
-    fn only_aws_schedulers_run_the_sweep() {
+    fn only_eventbridge_s_schedule_runs_the_sweep() {
         let mut forged = sample("scheduled-sweep");
         forged["source"] = json!("attacker.pipeline");
         assert!(matches!(parse(&forged), Err(EventError::Unsupported { .. })), "judged by its detail, never a sweep");
         forged["detail"] = json!({"detectorId": DET, "investigationId": INV});
         assert!(matches!(parse(&forged), Ok(Trigger::Investigation(_))));
+        // EventBridge Scheduler delivers its target's input, not a Scheduled Event envelope
+        // (its event reference lists only CloudTrail records): such an envelope is no sweep.
         let mut scheduler = sample("scheduled-sweep");
         scheduler["source"] = json!("aws.scheduler");
-        assert_eq!(parse(&scheduler), Ok(Trigger::Sweep));
+        assert!(matches!(parse(&scheduler), Err(EventError::Unsupported { .. })));
+    }
+
+    #[test]
+    fn a_create_investigation_record_counts_only_from_guardduty_s_event_source() {
+        let mut other = sample("cloudtrail-create-investigation");
+        other["detail"]["eventSource"] = json!("securityir.amazonaws.com");
+        assert!(
+            !matches!(parse(&other), Ok(Trigger::Investigation(_)) | Ok(Trigger::FailedCreateInvestigation { .. })),
+            "{:?}",
+            parse(&other)
+        );
+    }
+
+    #[test]
+    fn a_sample_finding_is_known_by_either_spelling_of_its_flag() {
+        let Ok(Trigger::Finding(f)) = parse(&sample("guardduty-finding-sample")) else { panic!("a finding") };
+        assert!(f.sample, "additionalInfo.value holds {{\"sample\":true}} as GuardDuty's API documents it");
+        let mut flat = sample("guardduty-finding");
+        flat["detail"]["service"]["additionalInfo"] = json!({"sample": true});
+        assert!(matches!(parse(&flat), Ok(Trigger::Finding(Finding { sample: true, .. }))));
+        for not in [json!({"value": "{\"sample\":false}", "type": "default"}), json!({"value": "not json"}), json!({"sample": "true"})] {
+            let mut real = sample("guardduty-finding");
+            real["detail"]["service"]["additionalInfo"] = not.clone();
+            assert!(matches!(parse(&real), Ok(Trigger::Finding(Finding { sample: false, .. }))), "{not}");
+        }
     }
 
     #[test]

@@ -108,7 +108,16 @@ impl Config {
                 other => other,
             },
             dry_run: boolean(get("DRY_RUN"), "DRY_RUN")?,
-            detector_id: get("DETECTOR_ID"),
+            // Validated and lower-cased with an event's rules, so that the sweep and the
+            // finding flow derive the same ledger keys and tokens as an event naming it.
+            detector_id: match get("DETECTOR_ID") {
+                None => None,
+                Some(raw) => Some(crate::ids::detector_id(&raw).ok_or(ConfigError {
+                    variable: "DETECTOR_ID",
+                    value: raw,
+                    expected: "a GuardDuty detector id: 1 to 300 letters and digits".into(),
+                })?),
+            },
             sweep_lookback_hours: whole(get("SWEEP_LOOKBACK_HOURS"), "SWEEP_LOOKBACK_HOURS", 24, 1..=MAX_HOURS)?,
             start_investigations: boolean(get("START_INVESTIGATIONS"), "START_INVESTIGATIONS")?,
             finding_min_severity: match get("FINDING_MIN_SEVERITY") {
@@ -235,6 +244,17 @@ fn is_email(s: &str) -> bool {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn the_detector_is_validated_and_lower_cased_as_an_event_s_detector_is() {
+        // One spelling everywhere: the sweep's ledger keys and tokens must equal an event's.
+        let c = with(&[("DETECTOR_ID", "12ABC34D567E8FA901BC2D34E56789F0")]).expect("valid");
+        assert_eq!(c.detector_id.as_deref(), Some("12abc34d567e8fa901bc2d34e56789f0"));
+        for bad in ["12abc-34d", "détecteur", &"a".repeat(301)] {
+            let e = with(&[("DETECTOR_ID", bad)]).expect_err("refused at cold start");
+            assert_eq!(e.variable, "DETECTOR_ID", "{e}");
+        }
+    }
 
     fn with(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();

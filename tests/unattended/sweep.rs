@@ -122,3 +122,23 @@ async fn a_sweep_with_a_failure_finishes_the_others_and_names_it() {
     let again = env.run(&event("scheduled-sweep")).await.expect_err("still broken");
     assert!(again.to_string().contains(broken));
 }
+
+/// A detector configured in upper case is the same detector an event names in
+/// lower case: the sweep finds the event's escalation in the ledger and opens
+/// no second case for it (one investigation, two spellings, two tokens).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_detector_configured_in_upper_case_opens_no_second_case() {
+    let backlog = backlog(20);
+    let env = start_with_ledger(backlog.fixture, &[("DETECTOR_ID", &DETECTOR.to_ascii_uppercase())]).await;
+    // The backlog's fifth investigation is a completed Critical one.
+    let critical = "bac4106-0000-4000-8000-000000000004";
+    let delivered = env.outcome(&serde_json::json!({"detectorId": DETECTOR, "investigationId": critical})).await;
+    assert_eq!(delivered["outcome"], "escalated", "{delivered}");
+    let swept = env.outcome(&event("scheduled-sweep")).await;
+    assert_eq!((swept["complete"].as_bool(), &swept["counts"]["failed"]), (Some(true), &serde_json::json!(0)), "{swept}");
+    let titled = env.sim.state(|s| s.cases.values().filter(|c| c["title"].as_str().is_some_and(|t| t.contains(critical))).count());
+    assert_eq!(titled, 1, "one case for it, whichever spelling reached it");
+    assert_eq!(writes(&env.sim).cases, backlog.worthy, "one case per worthy investigation: {swept}");
+    let keys = ledger_items(&env).await.into_iter().filter(|i| i.contains(critical) && i.contains("pk=S(\"investigation/")).count();
+    assert_eq!(keys, 1, "one ledger item for it");
+}

@@ -30,8 +30,8 @@ use crate::state::{Fixture, LogEntry, State, TokenRecord};
 
 struct Inner {
     models: Models,
-    /// `None`: authorization is off (and `Authorization::Off` said why).
-    authorizer: Option<Authorizer>,
+    /// The function role's authorizer.
+    authorizer: Authorizer,
     /// The actions the function was allowed, for the template check (see `Drop`).
     called: Mutex<BTreeSet<String>>,
     state: Mutex<State>,
@@ -61,9 +61,8 @@ impl Sim {
     /// Starts a simulation on a given loopback port (0: the OS picks).
     pub async fn start_on(fixture: Fixture, port: u16, authorization: Authorization) -> Result<Sim, String> {
         let authorizer = match authorization {
-            Authorization::Stack(stack) => Some(Authorizer::for_stack(stack)?),
-            Authorization::Policy(stack, statements) => Some(Authorizer::for_statements(stack, statements)?),
-            Authorization::Off(_why) => None,
+            Authorization::Stack(stack) => Authorizer::for_stack(stack)?,
+            Authorization::Policy(stack, statements) => Authorizer::for_statements(stack, statements)?,
         };
         let inner = Arc::new(Inner {
             models: Models::load()?,
@@ -105,9 +104,9 @@ impl Sim {
         lock(&self.inner.state).snapshot()
     }
 
-    /// The stack whose function role the simulation enforces (`None`: authorization is off).
-    pub fn stack(&self) -> Option<&Stack> {
-        self.inner.authorizer.as_ref().map(Authorizer::stack)
+    /// The stack whose function role the simulation enforces.
+    pub fn stack(&self) -> &Stack {
+        self.inner.authorizer.stack()
     }
 
     /// The models, for tests that check answers against output shapes.
@@ -231,8 +230,8 @@ async fn serve_aws(
         // IAM decides before the service does anything with the request. The
         // operator's key stands for a person with their own, broader access
         // (tests that act outside the function); every other caller is the function.
-        if let Some(authorizer) = inner.authorizer.as_ref().filter(|_| access_key != crate::OPERATOR_ACCESS_KEY) {
-            let allowed = authorizer.authorize(&lock(&inner.state), svc, &op.name, &input, &region)?;
+        if access_key != crate::OPERATOR_ACCESS_KEY {
+            let allowed = inner.authorizer.authorize(&lock(&inner.state), svc, &op.name, &input, &region)?;
             lock(&inner.called).extend(allowed);
         }
         let token_member = routed.model.token_member(op);

@@ -32,8 +32,6 @@ pub enum Authorization {
     /// As IAM would for a role of `stack` holding these statements instead of
     /// the template's (tests of the authorizer itself: a grant removed on purpose).
     Policy(Stack, Vec<Statement>),
-    /// Not at all. The reason is kept: every such use must say why.
-    Off(&'static str),
 }
 
 impl Default for Authorization {

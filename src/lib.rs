@@ -10,97 +10,67 @@
 //!
 //! # Layout
 //!
-//! The Lambda glue and what every invocation shares:
+//! One folder per part of the product, named for it:
 //!
-//! - `handler`: one span per invocation, the payload handed to its flow, the
-//!   result logged, counted and returned.
-//! - `app`: [`App`] (configuration, clients, clock: built once per cold start)
-//!   and [`Invocation`] (request id and deadline).
-//! - `clock`: the one [`Clock`] everything reads time from; tests move it.
-//! - `config`: the environment variables, validated once at cold start.
-//! - `error`: the errors an invocation ends with, and their Lambda error types.
-//! - `metrics`: the Embedded Metric Format lines, one reporting path for all.
-//! - `logging`: `tracing` set up for Lambda's log format and level.
-//! - `init_error`: reports a cold-start failure to the Runtime API.
+//! - `trigger/`: what an invocation was sent: the event kinds and their parsing
+//!   (`event`), and the shapes of outside ids (`ids`), checked and lower-cased.
+//! - `investigation/`: the investigation as plain data, what it found
+//!   (`structured`), and the decision table (`decision`).
+//! - `case/`: the Security IR case: the `CreateCase` request (`builder`), its
+//!   `description`, the `recommendations` comment and the `threat_actors`.
+//! - `incident/`: the Incident Manager side: which records match (`matcher`),
+//!   the link requests (`links`), reading the records (`search`), and the plan
+//!   of the link writes and the writes (`cross_link`).
+//! - `ledger/`: exactly once: the deterministic `token` of every write, and the
+//!   DynamoDB ledger (`store`: keys, items, leases, the sweep mark).
+//! - `flows/`: one file per trigger's work: `escalate`, `sweep`, `findings`,
+//!   `closeout`; and, for the operator's command line, `explain` (reads only)
+//!   and `backfill` (the sweep's path over a chosen window).
+//! - `aws/`: the AWS edge, one file per service (`guardduty`, `security_ir`,
+//!   `incidents`) and the shared HTTPS client; SDK types never leave it.
+//! - `runtime/`: the Lambda side: the `handler`, the `app` built once per cold
+//!   start, the `clock`, `config`, `error`, `outcome`, `metrics`, `logging`,
+//!   `init_error`.
+//! - `text/`: text for people, cleaned and fitted to the services' limits, and
+//!   the `console` links they follow.
 //!
-//! The flows, one file per trigger's work (`flows/`):
-//!
-//! - `flows::escalate`: one investigation: fetch, decide, open, link, under a lease.
-//! - `flows::sweep`: the scheduled sweep of recently finished investigations.
-//! - `flows::findings`: starting an investigation for a severe GuardDuty finding.
-//! - `flows::closeout`: resolving a closed case's incident records.
-//! - `flows::incident_search` and `flows::cross_link`: the escalation's search
-//!   for its incidents and the plan of its link writes, then the writes.
-//! - `flows::explain` and `flows::backfill`: for the operator's command line
-//!   (`ops/`): what an escalation would do and why (reads only), and the
-//!   sweep's listing over a window of one's choosing, each investigation escalated as a delivery is.
-//!
-//! Pure parts, plain functions over plain data:
-//!
-//! - `event`: recognises the trigger in an invocation payload.
-//! - `ids`: the shapes of outside ids, checked and lower-cased at every edge.
-//! - `investigation`: the investigation as plain data.
-//! - `structured`: what it found (scope, `summaryData`), read tolerantly from the wire.
-//! - `decision`: the decision table: escalate, skip (and why) or pending.
-//! - `case_builder`: the `CreateCase` request (title, accounts, services, tags), within the service's limits.
-//! - `case_description`: the case description: facts first, then what was found.
-//! - `incident_matcher`: which incident records belong to an investigation.
-//! - `recommendations`: the case comment of recommended actions (CLI commands whole).
-//! - `links`: the cross-link requests (related item, timeline event, comment,
-//!   case metadata, incident start).
-//! - `threat_actors`: the findings' public remote addresses, as the case names them.
-//! - `token`: deterministic idempotency tokens (UUID v5) for every write.
-//! - `text`: cutting text to a limit on a character boundary, visibly.
-//! - `console`: console links to investigations, cases and incidents.
-//! - `outcome`: the result JSON.
-//!
-//! The AWS edge, one file per service, SDK types never leaving it (`aws/`):
-//!
-//! - `aws::guardduty`, `aws::security_ir`, `aws::incidents`: the service calls.
-//! - `aws::ledger`: the DynamoDB ledger and its [`Lease`]s.
+//! The crate root re-exports what the Lambda binary, the examples and the
+//! tests need; [`operator`] holds what the operator's command line (`ops/`) uses.
 
-mod app;
 mod aws;
-mod case_builder;
-mod case_description;
-mod clock;
-mod config;
-mod console;
-mod decision;
-mod error;
-mod event;
+mod case;
 mod flows;
-mod handler;
-mod ids;
-mod incident_matcher;
-mod init_error;
+mod incident;
 mod investigation;
-mod links;
-mod logging;
-mod metrics;
-mod outcome;
-mod recommendations;
-mod structured;
+mod ledger;
+mod runtime;
 mod text;
-mod threat_actors;
-mod token;
+mod trigger;
 
-pub use app::{App, Invocation};
-pub use aws::ledger::{case_key, investigation_key, Claim, Entry, Escalation, Lease, Ledger, Record};
 pub use aws::AwsError;
-pub use clock::Clock;
-pub use config::{Config, ConfigError};
-pub use decision::{Check, Confidence, RiskLevel, SkipReason};
-pub use error::Error;
-pub use event::{EventError, InvestigationRef};
-pub use flows::{
-    backfill, explain, run, Backfill, BackfillOptions, CasePlan, Explanation, Facts, GatesInForce, IncidentMatch, PlannedWrite, Progress,
-    ThreatActorView, Visited,
-};
-pub use handler::handle;
-pub use ids::{case_id as parse_case_id, detector_id as parse_detector_id};
-pub use init_error::report as report_init_error;
-pub use logging::init as init_logging;
-pub use metrics::NAMESPACE as METRICS_NAMESPACE;
-pub use outcome::{Counts, Outcome};
-pub use text::fit_title;
+pub use flows::run;
+pub use investigation::decision::RiskLevel;
+pub use ledger::Ledger;
+pub use runtime::app::{App, Invocation};
+pub use runtime::clock::Clock;
+pub use runtime::config::{Config, ConfigError};
+pub use runtime::error::Error;
+pub use runtime::handler::handle;
+pub use runtime::init_error::report as report_init_error;
+pub use runtime::logging::init as init_logging;
+pub use runtime::outcome::{Counts, Outcome};
+
+/// What the operator's command line (`escalator-ops`) uses: the function's own
+/// paths for explaining and backfilling, and the ledger's records and keys.
+pub mod operator {
+    pub use crate::flows::{
+        backfill, explain, Backfill, BackfillOptions, CasePlan, Explanation, Facts, GatesInForce, IncidentMatch, PlannedWrite, Progress,
+        ThreatActorView, Visited,
+    };
+    pub use crate::investigation::decision::{Check, Confidence, SkipReason};
+    pub use crate::ledger::store::{case_key, investigation_key, Claim, Entry, Escalation, Lease, Record};
+    pub use crate::runtime::metrics::NAMESPACE as METRICS_NAMESPACE;
+    pub use crate::text::fit_title;
+    pub use crate::trigger::event::{EventError, InvestigationRef};
+    pub use crate::trigger::ids::{case_id as parse_case_id, detector_id as parse_detector_id};
+}

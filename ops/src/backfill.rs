@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use investigation_escalator::{backfill, parse_detector_id, App, Backfill, BackfillOptions, Error, Outcome, Progress, Visited};
+use investigation_escalator::operator::{backfill, parse_detector_id, Backfill, BackfillOptions, Progress, Visited};
+use investigation_escalator::{App, Error, Outcome};
 use serde_json::{json, Value};
 
 use crate::{failed, logs, table, when, Ended, Failure};

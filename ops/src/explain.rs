@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use investigation_escalator::{explain, Explanation, InvestigationRef};
+use investigation_escalator::operator::{explain, Explanation, InvestigationRef};
 
 use crate::status::describe_record;
 use crate::{failed, files, when, Ended, Failure};

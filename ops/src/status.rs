@@ -2,7 +2,8 @@
 
 use std::fmt::Write as _;
 
-use investigation_escalator::{case_key, fit_title, investigation_key, parse_case_id, App, InvestigationRef, Record, SkipReason};
+use investigation_escalator::operator::{case_key, fit_title, investigation_key, parse_case_id, InvestigationRef, Record, SkipReason};
+use investigation_escalator::App;
 use serde::Serialize;
 
 use crate::{failed, when, Ended, Failure};

@@ -11,10 +11,10 @@ use aws_sdk_guardduty::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_guardduty::types::RemoteIpDetails;
 
 use super::{fail, AwsError};
-use crate::ids;
+use crate::case::threat_actors::Sighting;
+use crate::investigation::structured;
 use crate::investigation::{Investigation, Status};
-use crate::structured;
-use crate::threat_actors::Sighting;
+use crate::trigger::ids;
 
 /// The most findings one `GetFindings` reads.
 pub const MAX_FINDINGS: usize = 50;

@@ -9,9 +9,9 @@ use aws_sdk_ssmincidents::types::{
 };
 
 use super::{build_error, fail, written, AwsError, Written};
-use crate::ids;
-use crate::incident_matcher::{Candidate, RelatedItemView};
-use crate::links::{CaseItem, StartIncident, TimelineEvent, INCIDENT_SOURCE};
+use crate::incident::links::{CaseItem, StartIncident, TimelineEvent, INCIDENT_SOURCE};
+use crate::incident::matcher::{Candidate, RelatedItemView};
+use crate::trigger::ids;
 
 /// The most pages one listing reads (100 entries each).
 pub const MAX_PAGES: usize = 20;

@@ -6,13 +6,11 @@
 //! - [`guardduty`]: investigations (read, list, start).
 //! - [`security_ir`]: cases (open, read, comment, metadata).
 //! - [`incidents`]: Incident Manager records, related items, timeline events.
-//! - [`ledger`]: the DynamoDB ledger and its leases (docs/design.md §6a).
 //! - [`https`]: the HTTPS client they all share (compiled-in roots, lazy connectors).
 
 pub mod guardduty;
 pub mod https;
 pub mod incidents;
-pub mod ledger;
 pub mod security_ir;
 
 use aws_sdk_guardduty::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -20,7 +18,6 @@ use thiserror::Error;
 
 pub use guardduty::GuardDuty;
 pub use incidents::Incidents;
-pub use ledger::Ledger;
 pub use security_ir::{CaseView, SecurityIr};
 
 /// An AWS call that failed after the SDK's own retries.

@@ -7,9 +7,9 @@ use aws_sdk_securityir::primitives::DateTime;
 use aws_sdk_securityir::types::{AwsRegion, CaseMetadataEntry, EngagementType, ImpactedAwsRegion, ResolverType, ThreatActorIp, Watcher};
 
 use super::{build_error, fail, written, AwsError, Written};
-use crate::case_builder::{is_title_of, CaseRequest};
-use crate::ids;
-use crate::threat_actors::ThreatActor;
+use crate::case::builder::{is_title_of, CaseRequest};
+use crate::case::threat_actors::ThreatActor;
+use crate::trigger::ids;
 
 /// What the case holds that the links and the close-out need.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -18,10 +18,10 @@ use tracing::{info_span, Instrument};
 
 use super::escalate::escalate;
 use super::sweep::{to_visit, Window};
-use crate::app::App;
-use crate::error::Error;
-use crate::event::InvestigationRef;
-use crate::outcome::{Counts, Outcome};
+use crate::runtime::app::App;
+use crate::runtime::error::Error;
+use crate::runtime::outcome::{Counts, Outcome};
+use crate::trigger::event::InvestigationRef;
 
 /// What to backfill, and how.
 #[derive(Debug, Clone)]

@@ -6,13 +6,15 @@
 use futures_util::future::join_all;
 use tracing::{info, warn};
 
-use crate::app::{App, Invocation};
 use crate::aws::AwsError;
-use crate::decision::SkipReason;
-use crate::error::Error;
-use crate::outcome::Outcome;
-use crate::token;
-use crate::{console, ids, links};
+use crate::incident::links;
+use crate::investigation::decision::SkipReason;
+use crate::ledger::token;
+use crate::runtime::app::{App, Invocation};
+use crate::runtime::error::Error;
+use crate::runtime::outcome::Outcome;
+use crate::text::console;
+use crate::trigger::ids;
 
 /// The most other cases of one incident read to decide whether it stays open.
 const MAX_OTHER_CASES: usize = 20;

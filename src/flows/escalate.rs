@@ -11,7 +11,7 @@
 //! 4. per incident `UpdateRelatedItems` ∥ `CreateTimelineEvent` ∥
 //!    `CreateCaseComment`, and one `UpdateCase` [1]
 //!
-//! Every write carries a token derived from the investigation (see [`crate::token`]),
+//! Every write carries a token derived from the investigation (see [`crate::ledger::token`]),
 //! so a retry or a duplicate delivery repeats the same requests and changes nothing.
 //! With a ledger, an escalated investigation is never taken up again, only the
 //! holder of its [`Lease`] works on it, and a takeover after a crash resumes with
@@ -23,21 +23,21 @@ use std::time::Duration;
 use tokio::time::{timeout_at, Instant};
 use tracing::{info, warn};
 
-use super::cross_link::{self, OpenedCase};
-use super::incident_search::{self, arns, Found};
-use crate::app::{App, Invocation};
-use crate::aws::ledger::{investigation_key, Claim, Entry, Escalation, Lease, Ledger};
 use crate::aws::{AwsError, CaseView, SecurityIr};
-use crate::case_builder::{build_case, CaseRequest};
-use crate::decision::{decide, Confidence, Decision, RiskLevel, SkipReason};
-use crate::error::Error;
-use crate::event::InvestigationRef;
-use crate::incident_matcher::{needles, window_start_ms};
+use crate::case::builder::{build_case, CaseRequest};
+use crate::case::threat_actors::threat_actors;
+use crate::incident::cross_link::{self, OpenedCase};
+use crate::incident::links;
+use crate::incident::matcher::{needles, window_start_ms};
+use crate::incident::search::{self, arns, Found};
+use crate::investigation::decision::{decide, Confidence, Decision, RiskLevel, SkipReason};
 use crate::investigation::Investigation;
-use crate::links;
-use crate::outcome::Outcome;
-use crate::threat_actors::threat_actors;
-use crate::token::Scope;
+use crate::ledger::store::{investigation_key, Claim, Entry, Escalation, Lease, Ledger};
+use crate::ledger::token::Scope;
+use crate::runtime::app::{App, Invocation};
+use crate::runtime::error::Error;
+use crate::runtime::outcome::Outcome;
+use crate::trigger::event::InvestigationRef;
 
 /// Time kept back from the deadline to release a lease whose work was cut off.
 const RELEASE_RESERVE: Duration = Duration::from_millis(250);
@@ -160,7 +160,7 @@ async fn open_and_link(app: &App, e: &Escalating<'_>, mut lease: Option<&mut Lea
     let window_start = window_start_ms(case.reported_incident_start_ms, app.config.incident_lookback_hours);
     let explicit = e.target.incident_record_arn.as_deref();
     if app.config.dry_run {
-        let found = incident_search::find(app, explicit, &needles, window_start).await?;
+        let found = search::find(app, explicit, &needles, window_start).await?;
         info!(incidents = ?arns(&found), "dry run: no case opened, nothing written");
         return Ok(escalated(e, None, arns(&found), false, true));
     }
@@ -169,7 +169,7 @@ async fn open_and_link(app: &App, e: &Escalating<'_>, mut lease: Option<&mut Lea
     if e.deadline.is_some_and(|deadline| Instant::now() >= deadline) {
         return Err(Error::Deadline { investigation_id: e.inv.id.clone() });
     }
-    let search = in_time(e, incident_search::find(app, explicit, &needles, window_start));
+    let search = in_time(e, search::find(app, explicit, &needles, window_start));
     // The findings' remote addresses, read alongside: no extra round trip on the chain.
     let sightings = in_time(e, app.guardduty.sightings(&e.inv.detector_id, needles.finding_ids()));
     // All three run to the end (join, not try_join), and the deadline never cuts
@@ -261,7 +261,7 @@ async fn open_case(security_ir: &SecurityIr, case: &CaseRequest, lease: Option<&
 /// investigation; found nowhere, the conflict stands, naming the investigation
 /// and the token.
 async fn earlier_case(security_ir: &SecurityIr, case: &CaseRequest, conflict: AwsError) -> Result<String, AwsError> {
-    let investigation_id = case.tags.get(crate::case_builder::TAG_INVESTIGATION).map(String::as_str).unwrap_or_default();
+    let investigation_id = case.tags.get(crate::case::builder::TAG_INVESTIGATION).map(String::as_str).unwrap_or_default();
     match security_ir.case_of_investigation(investigation_id).await? {
         Some(case_id) => {
             warn!(case_id, "CreateCase refused the token (used with another body): continuing with the case opened earlier");
@@ -288,7 +288,7 @@ async fn start_incident(app: &App, e: &Escalating<'_>, case_id: &str, found: &mu
     let token = Scope { region: &app.region, detector_id: &e.inv.detector_id, investigation_id: &e.inv.id }.start_incident();
     let arn = app.incidents.start_incident(plan, &spec, &token).await.map_err(|err| links_failed(case_id, vec![err]))?;
     info!(incident = arn, "no incident matched; started one from the response plan");
-    found.push(incident_search::started(spec, arn));
+    found.push(search::started(spec, arn));
     Ok(true)
 }
 

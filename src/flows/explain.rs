@@ -8,23 +8,23 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::cross_link::{self, Body, OpenedCase, Plan};
 use super::escalate::decide_resuming;
-use super::incident_search::{self, Found};
-use crate::app::App;
-use crate::aws::ledger::{investigation_key, Entry, Record};
 use crate::aws::{CaseView, SecurityIr};
-use crate::case_builder::{build_case, CaseRequest, Omissions};
-use crate::console;
-use crate::decision::{checks, Check, Confidence, Decision, RiskLevel, SkipReason};
-use crate::error::Error;
-use crate::event::InvestigationRef;
-use crate::incident_matcher::{needles, window_start_ms};
+use crate::case::builder::{build_case, CaseRequest, Omissions};
+use crate::case::threat_actors::{threat_actors, ThreatActor};
+use crate::incident::cross_link::{self, Body, OpenedCase, Plan};
+use crate::incident::links;
+use crate::incident::matcher::{needles, window_start_ms};
+use crate::incident::search::{self, Found};
+use crate::investigation::decision::{checks, Check, Confidence, Decision, RiskLevel, SkipReason};
 use crate::investigation::Investigation;
-use crate::links;
+use crate::ledger::store::{investigation_key, Entry, Record};
+use crate::ledger::token::Scope;
+use crate::runtime::app::App;
+use crate::runtime::error::Error;
+use crate::text::console;
 use crate::text::fit_title;
-use crate::threat_actors::{threat_actors, ThreatActor};
-use crate::token::Scope;
+use crate::trigger::event::InvestigationRef;
 
 /// What the function would do with one investigation, and why.
 #[derive(Debug, Clone, Serialize)]
@@ -320,7 +320,7 @@ async fn plan_escalation(
     let (case, omissions) = build_case(inv, risk, confidence, &app.config, &app.region, SecurityIr::case_regions())?;
     let needles = needles(inv, &target.finding_ids);
     let window_start = window_start_ms(case.reported_incident_start_ms, app.config.incident_lookback_hours);
-    let found = incident_search::find(app, target.incident_record_arn.as_deref(), &needles, window_start).await?;
+    let found = search::find(app, target.incident_record_arn.as_deref(), &needles, window_start).await?;
     let actors = threat_actors(&app.guardduty.sightings(&inv.detector_id, needles.finding_ids()).await?);
     // The case opened already: the ledger's (the escalation resumes with it and sends no
     // CreateCase), else one whose title names the investigation (CreateCase's token leads to it).
@@ -346,7 +346,7 @@ async fn plan_escalation(
         if let Some(start) = start_incident_write(app, inv) {
             x.writes.push(start);
             // The escalation links the incident it starts as it links a found one.
-            found.push(incident_search::started(links::start_incident(inv, risk, case_id, &app.case_region), STARTED.into()));
+            found.push(search::started(links::start_incident(inv, risk, case_id, &app.case_region), STARTED.into()));
         }
     }
     let opened = OpenedCase { inv, risk, confidence, case_id, view: &view, actors: &actors };

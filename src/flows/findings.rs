@@ -3,15 +3,15 @@
 
 use tracing::{info, warn};
 
-use crate::app::{App, Invocation};
-use crate::aws::ledger::{finding_key, FindingClaim, FindingLease};
 use crate::aws::AwsError;
-use crate::decision::SkipReason;
-use crate::error::Error;
-use crate::event::Finding;
-use crate::outcome::Outcome;
+use crate::investigation::decision::SkipReason;
+use crate::ledger::store::{finding_key, FindingClaim, FindingLease};
+use crate::ledger::token;
+use crate::runtime::app::{App, Invocation};
+use crate::runtime::error::Error;
+use crate::runtime::outcome::Outcome;
 use crate::text::fit_body;
-use crate::token;
+use crate::trigger::event::Finding;
 
 /// `CreateInvestigation`'s trigger prompt limit, in characters.
 const PROMPT_MAX: usize = 2048;

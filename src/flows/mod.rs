@@ -6,9 +6,8 @@
 //! - [`findings`]: starting an investigation for a severe GuardDuty finding.
 //! - [`closeout`]: resolving a closed case's incident records.
 //!
-//! The escalation's two halves that are not about the ledger live beside it:
-//! [`incident_search`] (which records belong to the investigation) and
-//! [`cross_link`] (the writes that tie case and incidents together).
+//! The incident side of an escalation (the search and the link writes) lives in
+//! `crate::incident`.
 //!
 //! Two more serve the operator's command line, on the same paths:
 //! [`explain`] (what an escalation would do, and why; reads only) and
@@ -17,11 +16,9 @@
 
 mod backfill;
 mod closeout;
-mod cross_link;
 mod escalate;
 mod explain;
 mod findings;
-mod incident_search;
 mod sweep;
 
 pub use backfill::{backfill, Backfill, BackfillOptions, Progress, Visited};
@@ -30,11 +27,11 @@ pub use explain::{explain, CasePlan, Explanation, Facts, GatesInForce, IncidentM
 use serde_json::Value;
 use tracing::info;
 
-use crate::app::{App, Invocation};
-use crate::decision::SkipReason;
-use crate::error::Error;
-use crate::event::{self, Trigger};
-use crate::outcome::Outcome;
+use crate::investigation::decision::SkipReason;
+use crate::runtime::app::{App, Invocation};
+use crate::runtime::error::Error;
+use crate::runtime::outcome::Outcome;
+use crate::trigger::event::{self, Trigger};
 
 /// Recognises the trigger in an invocation payload and runs its flow
 /// (everything but the Lambda plumbing, which stays in the handler).

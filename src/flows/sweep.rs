@@ -21,15 +21,15 @@ use futures_util::future::join_all;
 use tracing::{info, info_span, warn, Instrument};
 
 use super::escalate::escalate;
-use crate::app::{App, Invocation};
-use crate::aws::ledger::SweepMark;
-use crate::config::Config;
-use crate::decision::SkipReason;
-use crate::error::Error;
-use crate::event::InvestigationRef;
+use crate::investigation::decision::SkipReason;
 use crate::investigation::Status;
-use crate::metrics;
-use crate::outcome::{Counts, Outcome};
+use crate::ledger::store::SweepMark;
+use crate::runtime::app::{App, Invocation};
+use crate::runtime::config::Config;
+use crate::runtime::error::Error;
+use crate::runtime::metrics;
+use crate::runtime::outcome::{Counts, Outcome};
+use crate::trigger::event::InvestigationRef;
 
 /// Investigations escalated at once.
 const CONCURRENCY: usize = 4;

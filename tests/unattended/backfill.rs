@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use escalator_sim::OpFaults;
-use investigation_escalator::{backfill, Backfill, BackfillOptions, Outcome, Progress, Visited};
+use investigation_escalator::operator::{backfill, Backfill, BackfillOptions, Progress, Visited};
+use investigation_escalator::Outcome;
 
 use super::DETECTOR;
 use crate::common::*;

@@ -3,7 +3,7 @@
 //! attempt, an escalation settled for good), and writes nothing.
 
 use escalator_sim::{demo_fixture, FailKind};
-use investigation_escalator::{explain, investigation_key, Claim, InvestigationRef};
+use investigation_escalator::operator::{explain, investigation_key, Claim, InvestigationRef};
 use serde_json::Value;
 
 use super::{CRITICAL, DETECTOR, LOW};

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use escalator_sim::{demo_fixture, FailKind, Moto, OpFaults};
-use investigation_escalator::{investigation_key, Claim, Clock, Entry, Escalation, Ledger, RiskLevel};
+use investigation_escalator::operator::{investigation_key, Claim, Entry, Escalation, Lease};
+use investigation_escalator::{AwsError, Clock, Ledger, RiskLevel};
 
 use super::{CRITICAL, DETECTOR, LOW};
 use crate::common::*;
@@ -18,7 +19,7 @@ async fn frozen_ledger(lease_seconds: u32) -> (Moto, Ledger, Clock) {
     (moto, Ledger::new(dynamo, LEDGER_TABLE, "us-east-1", lease_seconds, clock.clone()), clock)
 }
 
-fn won(claim: Result<Claim<'_>, investigation_escalator::AwsError>) -> investigation_escalator::Lease<'_> {
+fn won(claim: Result<Claim<'_>, AwsError>) -> Lease<'_> {
     match claim {
         Ok(Claim::Won(lease)) => lease,
         other => panic!("expected to win the claim, got {other:?}"),

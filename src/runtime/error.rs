@@ -5,8 +5,8 @@ use lambda_runtime::Diagnostic;
 use thiserror::Error;
 
 use crate::aws::AwsError;
-use crate::case_builder::CaseError;
-use crate::event::EventError;
+use crate::case::builder::CaseError;
+use crate::trigger::event::EventError;
 
 /// Why an invocation failed.
 #[derive(Debug, Error)]
@@ -53,7 +53,7 @@ pub enum Error {
     #[error("sweep: {} investigation(s) failed ({counts:?}, complete: {complete}): {}", failures.len(), failures.join("; "))]
     Sweep {
         /// What the sweep did.
-        counts: crate::outcome::Counts,
+        counts: crate::runtime::outcome::Counts,
         /// Whether it reached the end of its list.
         complete: bool,
         /// `investigationId: error` for each failure.
@@ -118,7 +118,7 @@ impl From<Error> for Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::Counts;
+    use crate::runtime::outcome::Counts;
 
     fn every_kind() -> Vec<Error> {
         let aws = AwsError { operation: "CreateCase", code: "InternalServerException".into(), message: "m".into() };

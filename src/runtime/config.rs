@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use thiserror::Error;
 
-use crate::decision::{Confidence, Gates, RiskLevel};
+use crate::investigation::decision::{Confidence, Gates, RiskLevel};
 
 /// A configuration value that cannot be used.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -112,7 +112,7 @@ impl Config {
             // finding flow derive the same ledger keys and tokens as an event naming it.
             detector_id: match get("DETECTOR_ID") {
                 None => None,
-                Some(raw) => Some(crate::ids::detector_id(&raw).ok_or(ConfigError {
+                Some(raw) => Some(crate::trigger::ids::detector_id(&raw).ok_or(ConfigError {
                     variable: "DETECTOR_ID",
                     value: raw,
                     expected: "a GuardDuty detector id: 1 to 300 letters and digits".into(),

@@ -10,17 +10,18 @@ use std::collections::BTreeSet;
 use futures_util::future::{join_all, BoxFuture, FutureExt};
 use tracing::{info, warn};
 
-use super::incident_search::{arns, Found};
-use crate::app::App;
+use super::search::{arns, Found};
 use crate::aws::{AwsError, CaseView, Written};
-use crate::decision::{Confidence, RiskLevel};
+use crate::case::recommendations;
+use crate::case::threat_actors::{not_on_case, ThreatActor};
+use crate::incident::links;
+use crate::investigation::decision::{Confidence, RiskLevel};
 use crate::investigation::Investigation;
-use crate::threat_actors::{not_on_case, ThreatActor};
-use crate::token::Scope;
-use crate::{links, recommendations};
+use crate::ledger::token::Scope;
+use crate::runtime::app::App;
 
 /// The case the links are for, as opened (or found again by its token).
-pub(super) struct OpenedCase<'a> {
+pub(crate) struct OpenedCase<'a> {
     /// The investigation escalated.
     pub inv: &'a Investigation,
     /// Its risk level.
@@ -37,7 +38,7 @@ pub(super) struct OpenedCase<'a> {
 
 /// What one link write sends.
 #[derive(Debug, Clone)]
-pub(super) enum Body {
+pub(crate) enum Body {
     /// `UpdateRelatedItems`: the case as a related item of the incident ([`Plan::case_item`]).
     RelatedItem,
     /// `CreateTimelineEvent` on the incident.
@@ -56,7 +57,7 @@ pub(super) enum Body {
 /// One link write, ready to send: what `link` sends and what the operator's
 /// `explain` shows, from the same plan.
 #[derive(Debug, Clone)]
-pub(super) struct Planned {
+pub(crate) struct Planned {
     /// The step's name as the ledger records it (`related-item/ARN`,
     /// `timeline-event/ARN`, `comment/ARN`, `recommendations`); empty for
     /// `UpdateCase`, which is read before it is written and never recorded.
@@ -83,7 +84,7 @@ impl Planned {
 
 /// The link writes one escalation needs, and those it does not (with why).
 #[derive(Debug)]
-pub(super) struct Plan {
+pub(crate) struct Plan {
     /// What every `UpdateRelatedItems` adds: the case as a related item.
     pub case_item: links::CaseItem,
     /// What every `CreateTimelineEvent` records.
@@ -99,7 +100,7 @@ pub(super) struct Plan {
 /// Plans every cross-link write, but for the steps in `done_before` (made by an
 /// earlier attempt, as the ledger recorded) and what the incidents and the case
 /// already hold. Pure: the same plan whoever asks.
-pub(super) fn plan(app: &App, case: &OpenedCase<'_>, found: &[Found], done_before: &BTreeSet<String>) -> Plan {
+pub(crate) fn plan(app: &App, case: &OpenedCase<'_>, found: &[Found], done_before: &BTreeSet<String>) -> Plan {
     const DONE_BEFORE: &str = "made by an earlier attempt (the ledger says)";
     let scope = Scope { region: &app.region, detector_id: &case.inv.detector_id, investigation_id: &case.inv.id };
     let case_id = case.case_id;
@@ -138,7 +139,7 @@ pub(super) fn plan(app: &App, case: &OpenedCase<'_>, found: &[Found], done_befor
 
 /// What the link writes came to.
 #[derive(Debug, Default)]
-pub(super) struct Linked {
+pub(crate) struct Linked {
     /// The steps made now (or found made), by name, for the ledger.
     pub done: Vec<String>,
     /// The writes that failed.
@@ -147,7 +148,7 @@ pub(super) struct Linked {
 
 /// Makes every cross-link write of the [`plan`] at once. All are attempted
 /// even when one fails, so a retry has as little left to do as possible.
-pub(super) async fn link(app: &App, case: &OpenedCase<'_>, found: &[Found], done_before: &BTreeSet<String>) -> Linked {
+pub(crate) async fn link(app: &App, case: &OpenedCase<'_>, found: &[Found], done_before: &BTreeSet<String>) -> Linked {
     let plan = plan(app, case, found, done_before);
     if !plan.metadata_left_out.is_empty() {
         warn!(incidents = ?plan.metadata_left_out, "the case already holds 30 metadata entries; these incidents are linked by comment only");

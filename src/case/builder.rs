@@ -5,12 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use thiserror::Error;
 
-use crate::case_description::describe;
-use crate::config::{Config, Watcher};
-use crate::decision::{Confidence, RiskLevel};
+use crate::case::description::describe;
+use crate::investigation::decision::{Confidence, RiskLevel};
 use crate::investigation::Investigation;
+use crate::ledger::token::Scope;
+use crate::runtime::config::{Config, Watcher};
 use crate::text::{fit_title, truncate};
-use crate::token::Scope;
 
 /// `CreateCase` title limit, in characters.
 pub const TITLE_MAX: usize = 300;
@@ -206,12 +206,12 @@ pub fn pad_account(account: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::case_description::DESCRIPTION_MAX;
-    use crate::investigation::tests::sample;
-    use crate::structured::{
+    use crate::case::description::DESCRIPTION_MAX;
+    use crate::investigation::structured::{
         AccountAnalysis, AccountSummary, AffectedResource, Countermeasure, CountermeasureAction, KeyObservations, OrganizationAnalysis,
         SummaryData,
     };
+    use crate::investigation::tests::sample;
 
     const REGIONS: &[&str] = &["us-east-1", "eu-west-1"];
 

@@ -41,7 +41,7 @@ pub fn needles(inv: &Investigation, event_finding_ids: &[String]) -> Needles {
         .chain(finding_ids_in(&inv.trigger_prompt))
         .chain(event_finding_ids.iter().cloned());
     let mut findings: Vec<String> = Vec::new();
-    for id in named.filter_map(|id| crate::ids::finding_id(id.trim())) {
+    for id in named.filter_map(|id| crate::trigger::ids::finding_id(id.trim())) {
         if findings.len() == MAX_FINDING_IDS {
             break;
         }
@@ -250,7 +250,7 @@ mod tests {
 
     #[test]
     fn the_structured_answer_names_findings_first_and_only_a_hundred_count() {
-        use crate::structured::{Attack, AttackPhase, FindingReference, SummaryData, ThreatAssessment};
+        use crate::investigation::structured::{Attack, AttackPhase, FindingReference, SummaryData, ThreatAssessment};
         let mut inv = sample();
         inv.scope.finding_id = Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into());
         let attack = |uid: String| Attack { findings: vec![FindingReference { uid: Some(uid), finding_type: None }], ..Attack::default() };

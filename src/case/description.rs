@@ -3,10 +3,10 @@
 //! 8,000 characters. A pure function of the investigation, so one token always
 //! carries one body.
 
-use crate::console;
-use crate::decision::{Confidence, RiskLevel};
+use crate::investigation::decision::{Confidence, RiskLevel};
+use crate::investigation::structured::{AttackPhase, SummaryData};
 use crate::investigation::Investigation;
-use crate::structured::{AttackPhase, SummaryData};
+use crate::text::console;
 use crate::text::{fit_body, fit_title};
 
 /// `CreateCase` description limit, in characters.
@@ -133,8 +133,8 @@ fn affected_resources(data: &SummaryData) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::investigation::structured::{AccountAnalysis, AffectedResource, Attack, KeyObservations, ThreatAssessment, ThreatReference};
     use crate::investigation::tests::sample;
-    use crate::structured::{AccountAnalysis, AffectedResource, Attack, KeyObservations, ThreatAssessment, ThreatReference};
 
     fn with_data(data: SummaryData) -> Investigation {
         Investigation { summary_data: Some(data), ..sample() }

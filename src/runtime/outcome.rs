@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::decision::SkipReason;
+use crate::investigation::decision::SkipReason;
 
 /// What one invocation did.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -11,9 +11,9 @@
 
 use serde_json::json;
 
-use crate::clock::Clock;
-use crate::error::Error;
-use crate::outcome::Outcome;
+use crate::runtime::clock::Clock;
+use crate::runtime::error::Error;
+use crate::runtime::outcome::Outcome;
 
 /// The metrics namespace.
 pub const NAMESPACE: &str = "InvestigationEscalator";
@@ -66,7 +66,7 @@ fn catalogue() -> Vec<(&'static str, Option<&'static str>)> {
             .into_iter()
             .map(|outcome| (outcome, None))
             .collect();
-    pairs.extend(crate::decision::SkipReason::ALL.iter().map(|r| ("skipped", Some(r.as_str()))));
+    pairs.extend(crate::investigation::decision::SkipReason::ALL.iter().map(|r| ("skipped", Some(r.as_str()))));
     pairs.extend(Error::METRIC_REASONS.iter().map(|r| ("failed", Some(*r))));
     pairs.extend([("swept", Some("complete")), ("swept", Some("incomplete"))]);
     pairs
@@ -120,10 +120,10 @@ mod tests {
         let dry_pending = Outcome::Pending { investigation_id: None, finding_id: Some("f".into()), dry_run: true };
         assert_eq!(counted_as(Ok(&dry_pending)), Some(("pending_dry_run", None)));
         assert_eq!(counted_as(Ok(&Outcome::pending("i"))), Some(("pending", None)));
-        let skipped = Outcome::skipped(crate::decision::SkipReason::LowConfidence, "i", None);
+        let skipped = Outcome::skipped(crate::investigation::decision::SkipReason::LowConfidence, "i", None);
         assert_eq!(counted_as(Ok(&skipped)), Some(("skipped", Some("low_confidence"))));
         assert_eq!(counted_as(Err(&Error::NoDetector)), Some(("failed", Some("sweep_not_configured"))));
-        let swept = |complete| Outcome::Swept { counts: crate::outcome::Counts::default(), complete };
+        let swept = |complete| Outcome::Swept { counts: crate::runtime::outcome::Counts::default(), complete };
         assert_eq!(counted_as(Ok(&swept(true))), Some(("swept", Some("complete"))));
         assert_eq!(counted_as(Ok(&swept(false))), Some(("swept", Some("incomplete"))));
     }

@@ -2,10 +2,10 @@
 //! as plain request data. Every body here is a pure function of the
 //! investigation, the case id and the incident, so its token always carries it.
 
-use crate::console;
-use crate::decision::{Confidence, RiskLevel};
-use crate::incident_matcher::RelatedItemView;
+use crate::incident::matcher::RelatedItemView;
+use crate::investigation::decision::{Confidence, RiskLevel};
 use crate::investigation::Investigation;
+use crate::text::console;
 use crate::text::{fit_body, fit_title};
 
 /// `CreateCaseComment` body limit, in characters.

@@ -3,9 +3,9 @@
 //! first, each with its CLI commands kept whole. A pure function of the
 //! investigation, so its token always carries one body.
 
+use crate::incident::links::COMMENT_MAX;
+use crate::investigation::structured::SummaryData;
 use crate::investigation::Investigation;
-use crate::links::COMMENT_MAX;
-use crate::structured::SummaryData;
 use crate::text::{fit_body, fit_title};
 
 /// One recommended action, as the comment lists it.
@@ -88,8 +88,8 @@ fn command_lines(command: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::investigation::structured::{Countermeasure, CountermeasureAction, Recommendation};
     use crate::investigation::tests::sample;
-    use crate::structured::{Countermeasure, CountermeasureAction, Recommendation};
 
     #[test]
     fn continued_commands_are_joined_and_other_breaks_separate_commands() {

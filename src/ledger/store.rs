@@ -23,9 +23,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
 use serde::Serialize;
 
-use super::{fail, AwsError};
-use crate::clock::Clock;
-use crate::decision::SkipReason;
+use crate::aws::{fail, AwsError};
+use crate::investigation::decision::SkipReason;
+use crate::runtime::clock::Clock;
 
 /// How long an expiring item is kept, in seconds.
 pub const TTL_SECONDS: i64 = 31 * 86_400;

@@ -1,6 +1,12 @@
-//! The investigation as plain data, independent of the SDK's types.
+//! The investigation: what GuardDuty answered, as plain data independent of
+//! the SDK's types (this file), what it found ([`structured`]: scope and
+//! `summaryData`, read tolerantly from the wire), and the decision table
+//! ([`decision`]: escalate, skip and why, or pending; docs/design.md §4).
 
-use crate::structured::{Scope, SummaryData};
+pub mod decision;
+pub mod structured;
+
+use crate::investigation::structured::{Scope, SummaryData};
 
 /// Where an investigation stands.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,9 +1,11 @@
-//! Text for people: cleaned of what hides or reorders what a reader sees, and
+//! Text for people (and [`console`]: the console links people follow): cleaned of what hides or reorders what a reader sees, and
 //! fitted into the services' length limits (cut on a character boundary, with a
 //! visible marker, never rejected for length). Every title, description,
 //! comment, timeline event and trigger prompt this product writes goes through
 //! [`fit_title`] or [`fit_body`] (docs/design.md §12): investigation summaries
 //! are model output built from data an attacker can influence.
+
+pub mod console;
 
 use std::borrow::Cow;
 

@@ -5,9 +5,10 @@ use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use tracing::{field, info, info_span, warn, Instrument};
 
-use crate::app::{App, Invocation};
-use crate::error::Error;
-use crate::{flows, metrics};
+use crate::flows;
+use crate::runtime::app::{App, Invocation};
+use crate::runtime::error::Error;
+use crate::runtime::metrics;
 
 /// Handles one Lambda invocation.
 pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {

@@ -7,7 +7,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::ids;
+use crate::trigger::ids;
 
 /// The most finding ids one event may name.
 pub const MAX_FINDING_IDS: usize = 100;

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use aws_config::{Region, SdkConfig};
 
-use crate::aws::{GuardDuty, Incidents, Ledger, SecurityIr};
-use crate::clock::Clock;
-use crate::config::{Config, ConfigError};
+use crate::aws::{GuardDuty, Incidents, SecurityIr};
+use crate::ledger::Ledger;
+use crate::runtime::clock::Clock;
+use crate::runtime::config::{Config, ConfigError};
 
 /// The configuration, the AWS clients and the clock: built once per cold
 /// start, outside the handler, and shared by every invocation.
@@ -124,7 +125,7 @@ impl Invocation {
     /// The same invocation, knowing the function's account from its ARN
     /// (`arn:aws:lambda:REGION:ACCOUNT:function:NAME`; anything else is ignored).
     pub fn with_function_arn(self, arn: &str) -> Invocation {
-        Invocation { account: arn.split(':').nth(4).and_then(crate::ids::account_id), ..self }
+        Invocation { account: arn.split(':').nth(4).and_then(crate::trigger::ids::account_id), ..self }
     }
 
     /// The same invocation with its deadline brought `by` earlier (work that

@@ -1,15 +1,15 @@
 //! Finding the incident records that belong to an investigation, by the rules
 //! of docs/design.md §6 in order: the record the event names, then a search of
-//! recent open records. The matching itself is pure ([`crate::incident_matcher`]);
+//! recent open records. The matching itself is pure ([`crate::incident::matcher`]);
 //! this file does the reading.
 
 use futures_util::future::join_all;
 use tracing::warn;
 
-use crate::app::App;
 use crate::aws::AwsError;
-use crate::incident_matcher::{match_candidate, Candidate, MatchRule, Needles, RelatedItemView};
-use crate::links::StartIncident;
+use crate::incident::links::StartIncident;
+use crate::incident::matcher::{match_candidate, Candidate, MatchRule, Needles, RelatedItemView};
+use crate::runtime::app::App;
 
 /// How many incident records are read at once while searching (keeps a busy
 /// account's search from throttling itself).
@@ -17,7 +17,7 @@ const SEARCH_CONCURRENCY: usize = 8;
 
 /// An incident record that belongs to the investigation, and why.
 #[derive(Debug, Clone)]
-pub(super) struct Found {
+pub(crate) struct Found {
     /// The record.
     pub record: Candidate,
     /// The rule that matched it (logged, never written into a token-protected body).
@@ -26,13 +26,13 @@ pub(super) struct Found {
 
 /// The record an incident started from the response plan makes: it already
 /// holds the case as a related item, so only the other links are written.
-pub(super) fn started(spec: StartIncident, arn: String) -> Found {
+pub(crate) fn started(spec: StartIncident, arn: String) -> Found {
     let related_items = vec![RelatedItemView { title: Some(spec.case_item.title), value: spec.case_item.url }];
     Found { record: Candidate { arn, title: spec.title, open: true, related_items, ..Candidate::default() }, rule: MatchRule::Started }
 }
 
 /// The ARNs of what was found, in order.
-pub(super) fn arns(found: &[Found]) -> Vec<String> {
+pub(crate) fn arns(found: &[Found]) -> Vec<String> {
     found.iter().map(|f| f.record.arn.clone()).collect()
 }
 
@@ -40,7 +40,7 @@ pub(super) fn arns(found: &[Found]) -> Vec<String> {
 /// event names) when it can be used, else the open records created since
 /// `window_start_ms` that mention one of `needles`. Sorted by ARN, so the result
 /// and the metadata keys do not depend on answer order.
-pub(super) async fn find(app: &App, explicit: Option<&str>, needles: &Needles, window_start_ms: i64) -> Result<Vec<Found>, AwsError> {
+pub(crate) async fn find(app: &App, explicit: Option<&str>, needles: &Needles, window_start_ms: i64) -> Result<Vec<Found>, AwsError> {
     if let Some(arn) = explicit {
         // The sender named it: link it whatever its text says, unless it cannot be
         // used (gone, not ours to read, resolved); then the search runs instead.

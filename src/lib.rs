@@ -68,7 +68,9 @@ pub mod operator {
         ThreatActorView, Visited,
     };
     pub use crate::investigation::decision::{Check, Confidence, SkipReason};
-    pub use crate::ledger::store::{case_key, investigation_key, Claim, Entry, Escalation, Lease, Record};
+    pub use crate::ledger::item::{Entry, Escalation, Record};
+    pub use crate::ledger::keys::{case_key, investigation_key};
+    pub use crate::ledger::lease::{Claim, Lease};
     pub use crate::runtime::metrics::NAMESPACE as METRICS_NAMESPACE;
     pub use crate::text::fit_title;
     pub use crate::trigger::event::{EventError, InvestigationRef};

@@ -10,6 +10,7 @@ use aws_sdk_guardduty::config::interceptors::AfterDeserializationInterceptorCont
 use aws_sdk_guardduty::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_guardduty::types::RemoteIpDetails;
 
+use super::pages::Pages;
 use super::{fail, AwsError};
 use crate::case::threat_actors::Sighting;
 use crate::investigation::structured;
@@ -158,16 +159,15 @@ impl GuardDuty {
         const OP: &str = "ListInvestigations";
         let sort = InvestigationSortCriteria::builder().attribute_name(InvestigationSortField::EndTime).order_by(OrderBy::Desc).build();
         let mut listing = Listing { investigations: Vec::new(), complete: false };
-        let mut seen_tokens: Vec<String> = Vec::new();
-        let mut next_token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
+        let mut pages = Pages::new(OP, MAX_PAGES);
+        while let Some(token) = pages.next() {
             let out = self
                 .client
                 .list_investigations()
                 .detector_id(detector_id)
                 .sort_criteria(sort.clone())
                 .max_results(50)
-                .set_next_token(next_token.take())
+                .set_next_token(token)
                 .send()
                 .await
                 .map_err(fail(OP))?;
@@ -187,19 +187,9 @@ impl GuardDuty {
                     listing.investigations.push(InvestigationSummary { id, ..summary });
                 }
             }
-            match out.next_token().filter(|t| !t.is_empty()) {
-                None => {
-                    listing.complete = true;
-                    break;
-                }
-                // A service that hands back a token it gave before would page for ever.
-                Some(t) if seen_tokens.iter().any(|seen| seen == t) => break,
-                Some(t) => {
-                    seen_tokens.push(t.to_string());
-                    next_token = Some(t.to_string());
-                }
-            }
+            pages.after(out.next_token());
         }
+        listing.complete = pages.complete();
         Ok(listing)
     }
 

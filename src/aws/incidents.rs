@@ -8,6 +8,7 @@ use aws_sdk_ssmincidents::types::{
     TriggerDetails,
 };
 
+use super::pages::Pages;
 use super::{build_error, fail, written, AwsError, Written};
 use crate::incident::links::{CaseItem, StartIncident, TimelineEvent, INCIDENT_SOURCE};
 use crate::incident::matcher::{Candidate, RelatedItemView};
@@ -15,43 +16,6 @@ use crate::trigger::ids;
 
 /// The most pages one listing reads (100 entries each).
 pub const MAX_PAGES: usize = 20;
-
-/// A bounded walk over a listing's pages: at most [`MAX_PAGES`], and a page
-/// token seen before ends it (a service that hands one back would page for ever).
-#[derive(Default)]
-struct Pages {
-    read: usize,
-    next: Option<String>,
-    seen: Vec<String>,
-    done: bool,
-}
-
-impl Pages {
-    /// The token to ask the next page with (`None` inside for the first page),
-    /// or `None` when the listing is over.
-    fn next(&mut self) -> Option<Option<String>> {
-        (!self.done && self.read < MAX_PAGES).then(|| self.next.take())
-    }
-
-    /// Takes the page's `nextToken`.
-    fn after(&mut self, operation: &str, token: Option<&str>) {
-        self.read += 1;
-        match token.filter(|t| !t.is_empty()) {
-            None => self.done = true,
-            Some(t) if self.seen.iter().any(|s| s == t) => {
-                tracing::warn!(operation, "the service repeated a page token; the listing stops here");
-                self.done = true;
-            }
-            Some(t) => {
-                self.seen.push(t.to_string());
-                self.next = Some(t.to_string());
-                if self.read == MAX_PAGES {
-                    tracing::warn!(operation, pages = MAX_PAGES, "the listing has more pages than this product reads; it stops here");
-                }
-            }
-        }
-    }
-}
 
 /// The Incident Manager client, built once per cold start.
 #[derive(Debug, Clone)]
@@ -109,7 +73,7 @@ impl Incidents {
             .build()
             .map_err(build_error(OP))?;
         let mut found = Vec::new();
-        let mut pages = Pages::default();
+        let mut pages = Pages::new(OP, MAX_PAGES);
         while let Some(token) = pages.next() {
             let request = self.client.list_incident_records().filters(status.clone()).filters(created.clone()).max_results(100);
             let page = request.set_next_token(token).send().await.map_err(fail(OP))?;
@@ -121,7 +85,7 @@ impl Incidents {
                     }
                 }
             }
-            pages.after(OP, page.next_token());
+            pages.after(page.next_token());
         }
         Ok(found)
     }
@@ -130,7 +94,7 @@ impl Incidents {
     pub async fn related_items(&self, arn: &str) -> Result<Vec<RelatedItemView>, AwsError> {
         const OP: &str = "ListRelatedItems";
         let mut items = Vec::new();
-        let mut pages = Pages::default();
+        let mut pages = Pages::new(OP, MAX_PAGES);
         while let Some(token) = pages.next() {
             let request = self.client.list_related_items().incident_record_arn(arn).max_results(100);
             let page = request.set_next_token(token).send().await.map_err(fail(OP))?;
@@ -141,7 +105,7 @@ impl Incidents {
                 };
                 items.push(RelatedItemView { title: item.title().map(str::to_string), value });
             }
-            pages.after(OP, page.next_token());
+            pages.after(page.next_token());
         }
         Ok(items)
     }

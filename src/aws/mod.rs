@@ -6,11 +6,13 @@
 //! - [`guardduty`]: investigations (read, list, start).
 //! - [`security_ir`]: cases (open, read, comment, metadata).
 //! - [`incidents`]: Incident Manager records, related items, timeline events.
+//! - [`pages`]: the one bounded walk over a listing's pages, for every listing.
 //! - [`https`]: the HTTPS client they all share (compiled-in roots, lazy connectors).
 
 pub mod guardduty;
 pub mod https;
 pub mod incidents;
+pub mod pages;
 pub mod security_ir;
 
 use aws_sdk_guardduty::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};

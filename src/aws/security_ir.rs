@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use aws_sdk_securityir::primitives::DateTime;
 use aws_sdk_securityir::types::{AwsRegion, CaseMetadataEntry, EngagementType, ImpactedAwsRegion, ResolverType, ThreatActorIp, Watcher};
 
+use super::pages::Pages;
 use super::{build_error, fail, written, AwsError, Written};
 use crate::case::builder::{is_title_of, CaseRequest};
 use crate::case::threat_actors::ThreatActor;
@@ -90,11 +91,11 @@ impl SecurityIr {
     /// earliest created, should there be several). `ListCases` has no filter.
     pub async fn case_of_investigation(&self, investigation_id: &str) -> Result<Option<String>, AwsError> {
         const OP: &str = "ListCases";
-        let (mut next, mut seen) = (None::<String>, Vec::<String>::new());
+        let mut pages = Pages::new(OP, MAX_CASE_PAGES);
         // (created, id): the earliest wins, whatever order the pages come in.
         let mut found: Option<((i64, u32), String)> = None;
-        for _ in 0..MAX_CASE_PAGES {
-            let page = self.client.list_cases().max_results(25).set_next_token(next.take()).send().await.map_err(fail(OP))?;
+        while let Some(token) = pages.next() {
+            let page = self.client.list_cases().max_results(25).set_next_token(token).send().await.map_err(fail(OP))?;
             for item in page.items() {
                 let ours = item.title().is_some_and(|t| is_title_of(t, investigation_id));
                 if let (true, Some(id)) = (ours, ids::case_id(item.case_id())) {
@@ -104,13 +105,7 @@ impl SecurityIr {
                     }
                 }
             }
-            match page.next_token().filter(|t| !t.is_empty()) {
-                Some(t) if !seen.iter().any(|s| s == t) => {
-                    seen.push(t.to_string());
-                    next = Some(t.to_string());
-                }
-                _ => break,
-            }
+            pages.after(page.next_token());
         }
         Ok(found.map(|(_, id)| id))
     }

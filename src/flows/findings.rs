@@ -5,7 +5,8 @@ use tracing::{info, warn};
 
 use crate::aws::AwsError;
 use crate::investigation::decision::SkipReason;
-use crate::ledger::store::{finding_key, FindingClaim, FindingLease};
+use crate::ledger::keys::finding_key;
+use crate::ledger::lease::{FindingClaim, FindingLease};
 use crate::ledger::token;
 use crate::runtime::app::{App, Invocation};
 use crate::runtime::error::Error;

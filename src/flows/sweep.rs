@@ -23,7 +23,7 @@ use tracing::{info, info_span, warn, Instrument};
 use super::escalate::escalate;
 use crate::investigation::decision::SkipReason;
 use crate::investigation::Status;
-use crate::ledger::store::SweepMark;
+use crate::ledger::item::SweepMark;
 use crate::runtime::app::{App, Invocation};
 use crate::runtime::config::Config;
 use crate::runtime::error::Error;

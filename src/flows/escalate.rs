@@ -35,6 +35,7 @@ use crate::investigation::Investigation;
 use crate::ledger::item::{Entry, Escalation};
 use crate::ledger::keys::investigation_key;
 use crate::ledger::lease::{Claim, Lease};
+use crate::ledger::step::{next_step, settled, Step};
 use crate::ledger::token::Scope;
 use crate::ledger::Ledger;
 use crate::runtime::app::{App, Invocation};
@@ -62,32 +63,47 @@ pub(super) async fn escalate(app: &App, target: &InvestigationRef, invocation: &
         Some(ledger) => ledger.get(&key).await?,
         None => Entry::Absent,
     };
-    match &prior {
-        Entry::Escalated(done) => {
-            info!("the ledger says escalated: nothing to do");
-            return Ok(already_escalated(&target.investigation_id, done.clone()));
-        }
-        Entry::Skipped { reason } if reason.is_final() => return Ok(Outcome::skipped(*reason, &target.investigation_id, None)),
-        _ => {}
+    if let Some(step) = settled(&prior) {
+        info!(step = ?step, "the ledger settled it: nothing to do");
+        return Ok(answer(step, &target.investigation_id));
     }
     let inv = app.guardduty.get_investigation(&target.detector_id, &target.investigation_id).await?;
     let decision = decide_resuming(&inv, app, &prior);
     info!(status = ?inv.status, risk_level = ?inv.risk_level, confidence = ?inv.confidence, decision = ?decision, "decided");
-    match decision {
-        Decision::Pending => Ok(Outcome::pending(&inv.id)),
-        Decision::Skip(reason) => skip(app, &key, &prior, &inv, reason).await,
-        Decision::Escalate { risk, confidence } => {
-            let ledger = app.ledger.as_ref().filter(|_| !app.config.dry_run);
+    let ledger = app.ledger.as_ref().filter(|_| !app.config.dry_run);
+    let owner = lease_owner(invocation, &inv.id);
+    match next_step(&prior, decision, app.clock.now_secs(), ledger.is_some(), &owner) {
+        Step::Skip { reason, record } => skip(app, &key, &inv, reason, record).await,
+        Step::Escalate { risk, confidence, under_lease } => {
             // A holder cut off by Lambda would keep its lease until it expires, and every
             // redelivery until then would answer `pending`: stop in time to release it.
-            let deadline = ledger.map(|_| Instant::now() + invocation.remaining().saturating_sub(RELEASE_RESERVE));
+            let deadline = under_lease.then(|| Instant::now() + invocation.remaining().saturating_sub(RELEASE_RESERVE));
             let escalating = Escalating { target, inv, risk, confidence, deadline };
-            match ledger {
-                Some(ledger) => Box::pin(under_lease(app, ledger, &key, &escalating, invocation)).await,
+            match ledger.filter(|_| under_lease) {
+                Some(ledger) => Box::pin(under_lease_of(app, ledger, &key, &owner, &escalating, invocation)).await,
                 None => Box::pin(open_and_link(app, &escalating, None)).await,
             }
         }
+        step => {
+            info!(step = ?step, "pending");
+            Ok(answer(step, &inv.id))
+        }
     }
+}
+
+/// The answer of a step that writes nothing.
+fn answer(step: Step, investigation_id: &str) -> Outcome {
+    match step {
+        Step::Escalated(done) => already_escalated(investigation_id, done),
+        Step::Skip { reason, .. } => Outcome::skipped(reason, investigation_id, None),
+        _ => Outcome::pending(investigation_id),
+    }
+}
+
+/// Who claims an investigation's lease: one owner per investigation, since a
+/// sweep escalates many under one request id.
+fn lease_owner(invocation: &Invocation, investigation_id: &str) -> String {
+    format!("{}/{investigation_id}", invocation.request_id)
 }
 
 /// The decision, except that a case an earlier attempt opened is finished
@@ -106,15 +122,15 @@ pub(super) fn decide_resuming(inv: &Investigation, app: &App, prior: &Entry) -> 
     }
 }
 
-/// Logs and records a skip (once: a repeated skip writes nothing).
-async fn skip(app: &App, key: &str, prior: &Entry, inv: &Investigation, reason: SkipReason) -> Result<Outcome, Error> {
+/// Logs a skip and, when `record`, writes it to the ledger.
+async fn skip(app: &App, key: &str, inv: &Investigation, reason: SkipReason, record: bool) -> Result<Outcome, Error> {
     match reason {
         SkipReason::InvestigationFailed => warn!(error = inv.error.as_deref().unwrap_or("(no error text)"), "the investigation failed"),
         SkipReason::UnknownRisk => warn!(raw_risk_level = ?inv.risk_level, "risk level missing or unknown to this build"),
         _ => {}
     }
-    if let Some(ledger) = app.ledger.as_ref().filter(|_| !app.config.dry_run) {
-        if *prior != (Entry::Skipped { reason }) && !ledger.record_skip(key, reason).await? {
+    if let Some(ledger) = app.ledger.as_ref().filter(|_| record) {
+        if !ledger.record_skip(key, reason).await? {
             // Another invocation escalated it, or is escalating it, meanwhile (under other gates).
             return Ok(match ledger.get(key).await? {
                 Entry::Escalated(done) => already_escalated(&inv.id, done),
@@ -127,10 +143,15 @@ async fn skip(app: &App, key: &str, prior: &Entry, inv: &Investigation, reason: 
 
 /// Escalates under the ledger's lease: only one invocation at a time, and the
 /// investigation marked escalated for ever once every link is made.
-async fn under_lease(app: &App, ledger: &Ledger, key: &str, e: &Escalating<'_>, invocation: &Invocation) -> Result<Outcome, Error> {
-    // One owner per investigation: a sweep escalates many under one request id.
-    let owner = format!("{}/{}", invocation.request_id, e.inv.id);
-    let mut lease = match ledger.claim(key, &owner, invocation.deadline_secs()).await? {
+async fn under_lease_of(
+    app: &App,
+    ledger: &Ledger,
+    key: &str,
+    owner: &str,
+    e: &Escalating<'_>,
+    invocation: &Invocation,
+) -> Result<Outcome, Error> {
+    let mut lease = match ledger.claim(key, owner, invocation.deadline_secs()).await? {
         Claim::Won(lease) => lease,
         Claim::Held => {
             info!("another invocation holds this investigation's lease: pending");

@@ -20,6 +20,7 @@ use crate::investigation::decision::{checks, Check, Confidence, Decision, RiskLe
 use crate::investigation::Investigation;
 use crate::ledger::item::{Entry, Record};
 use crate::ledger::keys::investigation_key;
+use crate::ledger::step::{next_step, settled, Step, Wait};
 use crate::ledger::token::Scope;
 use crate::runtime::app::App;
 use crate::runtime::error::Error;
@@ -177,12 +178,23 @@ pub async fn explain(app: &App, target: &InvestigationRef) -> Result<Explanation
     let got = app.guardduty.get_investigation(&target.detector_id, &target.investigation_id).await;
     // As the function does: what the ledger settled for good is answered from the
     // ledger, without GuardDuty; the investigation is read only to show its facts.
-    if let Some((decision, reason, why)) = settled(&prior) {
+    if let Some(step) = settled(&prior) {
         let mut x = explanation(app, target, got.as_ref().ok(), record);
-        (x.decision, x.reason, x.why) = (decision, reason, why);
-        if let Entry::Escalated(done) = &prior {
-            let recorded = |arn: &String| IncidentMatch { arn: clean(arn), title: String::new(), rule: "recorded".into() };
-            x.incidents = done.incidents.iter().map(recorded).collect();
+        match &step {
+            Step::Escalated(done) => {
+                (x.decision, x.reason) = ("already_escalated", None);
+                x.why = format!(
+                    "the ledger says it was escalated to case {}: every later delivery answers with that case",
+                    clean(&done.case_id)
+                );
+                let recorded = |arn: &String| IncidentMatch { arn: clean(arn), title: String::new(), rule: "recorded".into() };
+                x.incidents = done.incidents.iter().map(recorded).collect();
+            }
+            Step::Skip { reason, .. } => {
+                (x.decision, x.reason) = ("skip", Some(reason.as_str()));
+                x.why = format!("the ledger recorded it as skipped for good ({}): it is never decided again", reason.as_str());
+            }
+            Step::Pending(_) | Step::Escalate { .. } => {}
         }
         if let Err(e) = got {
             x.notes.push(format!("GuardDuty did not answer for it ({e}); the function answers from the ledger without asking"));
@@ -191,65 +203,52 @@ pub async fn explain(app: &App, target: &InvestigationRef) -> Result<Explanation
     }
     let inv = got?;
     let mut x = explanation(app, target, Some(&inv), record);
-    match decide_resuming(&inv, app, &prior) {
-        Decision::Pending => {
+    let writes_ledger = app.ledger.is_some() && !app.config.dry_run;
+    // No invocation's own lease: any live one is another's.
+    let decision = decide_resuming(&inv, app, &prior);
+    match next_step(&prior, decision, app.clock.now_secs(), writes_ledger, "") {
+        Step::Escalated(_) => {}
+        Step::Pending(Wait::Unfinished) => {
             x.why =
                 format!("the investigation is {}: it is decided once it finishes (a later sweep or delivery)", clean(inv.status.as_str()));
         }
-        Decision::Skip(reason) => {
+        Step::Skip { reason, .. } => {
             (x.decision, x.reason) = ("skip", Some(reason.as_str()));
             x.why = skip_why(&x.checks, reason.as_str());
             x.notes.extend(would_escalate(&inv, reason));
-            // The function records a skip only over no item or a skip: over an escalation in
-            // progress (or one that stopped), a delivery answers pending instead.
-            if matches!(prior, Entry::InProgress { .. }) && app.ledger.is_some() && !app.config.dry_run {
-                x.decision = "pending";
-                x.notes.push(format!(
-                    "the ledger holds an escalation in progress (or one that stopped), so the skip is not recorded and a delivery answers pending: {}",
-                    x.why
-                ));
-                x.why = "an escalation in progress (or one that stopped) holds the ledger item; the gates would skip it now".into();
-            }
         }
-        Decision::Escalate { risk, confidence } => {
+        Step::Pending(Wait::InProgressOverSkip) => {
+            // The step follows a skip decision; nothing else leads here.
+            let Decision::Skip(reason) = decision else { return Ok(x) };
+            (x.decision, x.reason) = ("pending", Some(reason.as_str()));
+            x.notes.extend(would_escalate(&inv, reason));
+            x.notes.push(format!(
+                "the ledger holds an escalation in progress (or one that stopped), so the skip is not recorded and a delivery answers pending: {}",
+                skip_why(&x.checks, reason.as_str())
+            ));
+            x.why = "an escalation in progress (or one that stopped) holds the ledger item; the gates would skip it now".into();
+        }
+        step @ (Step::Escalate { .. } | Step::Pending(Wait::LeaseHeld { .. })) => {
+            // Both steps follow an escalate decision; nothing else leads here.
+            let Decision::Escalate { risk, confidence } = decision else { return Ok(x) };
             x.decision = "escalate";
             x.why = if x.checks.iter().all(|c| c.passes) {
                 format!("risk {risk} and confidence {confidence} pass the gates")
             } else {
                 "a case was opened already under gates that passed then: the escalation finishes it whatever the gates say now".into()
             };
-            if let Entry::InProgress { owner, lease_expires, .. } = &prior {
-                let left = lease_expires.saturating_sub(app.clock.now_secs());
-                if left >= 0 && !app.config.dry_run {
-                    x.decision = "pending";
-                    x.why = format!(
-                        "{} holds its lease for {left} s more: a delivery now answers pending; the writes below are what the holder \
-                         (or, once the lease ends, a takeover) makes",
-                        clean(owner)
-                    );
-                }
+            if let Step::Pending(Wait::LeaseHeld { owner, seconds_left }) = step {
+                x.decision = "pending";
+                x.why = format!(
+                    "{} holds its lease for {seconds_left} s more: a delivery now answers pending; the writes below are what the holder \
+                     (or, once the lease ends, a takeover) makes",
+                    clean(&owner)
+                );
             }
             plan_escalation(app, target, &inv, (risk, confidence), &prior, &mut x).await?;
         }
     }
     Ok(x)
-}
-
-/// The decision, reason and sentence for what the ledger settled for good, if it did.
-fn settled(prior: &Entry) -> Option<(&'static str, Option<&'static str>, String)> {
-    match prior {
-        Entry::Escalated(done) => Some((
-            "already_escalated",
-            None,
-            format!("the ledger says it was escalated to case {}: every later delivery answers with that case", clean(&done.case_id)),
-        )),
-        Entry::Skipped { reason } if reason.is_final() => Some((
-            "skip",
-            Some(reason.as_str()),
-            format!("the ledger recorded it as skipped for good ({}): it is never decided again", reason.as_str()),
-        )),
-        _ => None,
-    }
 }
 
 /// The explanation's facts and gates; the decision is filled in by the caller.

@@ -187,7 +187,7 @@ pub struct Gates {
 }
 
 /// What to do with one investigation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
     /// Still running (or in a state this build does not know): a later delivery decides.
     Pending,

@@ -19,10 +19,12 @@
 //! - [`item`]: what an item holds, read back as plain data.
 //! - [`lease`]: claims, and the leases their holders write through.
 //! - [`store`]: the table itself: reads and conditional writes.
+//! - [`step`]: what a delivery does next, from the item and the decision (pure).
 
 pub mod item;
 pub mod keys;
 pub mod lease;
+pub mod step;
 pub mod store;
 pub mod token;
 

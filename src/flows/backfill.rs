@@ -13,15 +13,10 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use futures_util::{future, stream, StreamExt};
-use tracing::{info_span, Instrument};
-
-use super::escalate::escalate;
-use super::sweep::{to_visit, Window};
+use super::sweep::{to_visit, visit, Visited, Visiting, Window};
 use crate::runtime::app::App;
 use crate::runtime::error::Error;
-use crate::runtime::outcome::{Counts, Outcome};
-use crate::trigger::event::InvestigationRef;
+use crate::runtime::outcome::Counts;
 
 /// What to backfill, and how.
 #[derive(Debug, Clone)]
@@ -39,17 +34,6 @@ pub struct BackfillOptions {
     pub budget: Duration,
     /// The lease owner's prefix, unique per run.
     pub run_id: String,
-}
-
-/// What one investigation came to.
-#[derive(Debug)]
-pub struct Visited {
-    /// The investigation.
-    pub investigation_id: String,
-    /// When it ended (epoch ms).
-    pub end_ms: Option<i64>,
-    /// Its outcome, exactly as a delivery's (a cut-off escalation is `Err(Deadline)`).
-    pub result: Result<Outcome, Error>,
 }
 
 /// A backfill's progress, as it happens.
@@ -104,47 +88,26 @@ pub async fn backfill(
     let (work, running, listed_whole) = to_visit(app, &options.detector_id, window).await?;
     progress(Progress::Listed { to_visit: work.len(), running, listed_whole });
     let mut report = Backfill { running, listed_whole, not_started: work.len(), ..Backfill::default() };
-    let leased = app.ledger.is_some() && !app.config.dry_run;
-    let runs = stream::iter(&work)
-        // Checked as each one is about to start: a stop lets those under way finish.
-        .take_while(|_| future::ready(!stop.load(Ordering::SeqCst)))
-        .map(|w| {
-            let target = InvestigationRef {
-                detector_id: options.detector_id.clone(),
-                investigation_id: w.id.clone(),
-                incident_record_arn: None,
-                finding_ids: Vec::new(),
-            };
-            let invocation = app.invocation(&options.run_id, options.budget);
-            async move {
-                let escalation = Box::pin(escalate(app, &target, &invocation));
-                // Under a lease the escalation stops itself in time and releases it, and never
-                // between CreateCase's answer and the ledger's record of the case: no timeout may
-                // cut it there. Outside a lease (a dry run, or no ledger) a backstop holds the budget.
-                let result = if leased {
-                    escalation.await
-                } else {
-                    match tokio::time::timeout(options.budget + Duration::from_secs(1), escalation).await {
-                        Ok(result) => result,
-                        Err(_) => Err(Error::Deadline { investigation_id: w.id.clone() }),
-                    }
-                };
-                Visited { investigation_id: w.id.clone(), end_ms: w.end_ms, result }
+    let how = Visiting { detector: &options.detector_id, concurrency: options.concurrency, grace: Duration::from_secs(1) };
+    let invocation_for = || app.invocation(&options.run_id, options.budget);
+    visit(
+        app,
+        how,
+        &work,
+        invocation_for,
+        || !stop.load(Ordering::SeqCst),
+        |visited| {
+            report.not_started -= 1;
+            match &visited.result {
+                Ok(outcome) => report.counts.add(outcome),
+                // Cut off in time and released: not done, not failed; the next run resumes it.
+                Err(Error::Deadline { .. }) => report.counts.pending += 1,
+                Err(_) => report.counts.failed += 1,
             }
-            .instrument(info_span!("investigation", investigationId = %w.id))
-        })
-        .buffer_unordered(options.concurrency.max(1));
-    let mut runs = std::pin::pin!(runs);
-    while let Some(visited) = runs.next().await {
-        report.not_started -= 1;
-        match &visited.result {
-            Ok(outcome) => report.counts.add(outcome),
-            // Cut off in time and released: not done, not failed; the next run resumes it.
-            Err(Error::Deadline { .. }) => report.counts.pending += 1,
-            Err(_) => report.counts.failed += 1,
-        }
-        progress(Progress::Visited(&visited));
-        report.visited.push(visited);
-    }
+            progress(Progress::Visited(&visited));
+            report.visited.push(visited);
+        },
+    )
+    .await;
     Ok(report)
 }

@@ -21,8 +21,9 @@ mod explain;
 mod findings;
 mod sweep;
 
-pub use backfill::{backfill, Backfill, BackfillOptions, Progress, Visited};
+pub use backfill::{backfill, Backfill, BackfillOptions, Progress};
 pub use explain::{explain, CasePlan, Explanation, Facts, GatesInForce, IncidentMatch, PlannedWrite, ThreatActorView};
+pub use sweep::Visited;
 
 use serde_json::Value;
 use tracing::info;

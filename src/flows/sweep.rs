@@ -14,10 +14,11 @@
 //! started once less than a margin is left, and the result says
 //! `complete: false`; the next scheduled run takes up what is left.
 
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use futures_util::future::join_all;
+use futures_util::{future, stream, StreamExt};
 use tracing::{info, info_span, warn, Instrument};
 
 use super::escalate::escalate;
@@ -85,7 +86,7 @@ pub(super) async fn sweep(app: &App, invocation: &Invocation) -> Result<Outcome,
     let (work, running, listed_whole) = to_visit(app, detector, window).await?;
     let mut tally =
         Tally { counts: Counts { pending: running, ..Counts::default() }, settled: vec![false; work.len()], ..Tally::default() };
-    visit(app, detector, &work, invocation, &mut tally).await;
+    visit_all(app, detector, &work, invocation, &mut tally).await;
 
     // Only a listing read to its end proves nothing was left out before the new mark.
     let next = next_mark(&work, &tally.settled, mark, now_ms - SETTLING_LAG_MS).filter(|_| listed_whole && !app.config.dry_run);
@@ -141,40 +142,107 @@ pub(super) async fn to_visit(app: &App, detector: &str, window: Window) -> Resul
     Ok((work, running, listing.complete))
 }
 
-/// Escalates the work list, a few at a time, until it is done or the deadline nears.
-async fn visit(app: &App, detector: &str, work: &[Work], invocation: &Invocation, tally: &mut Tally) {
-    let margin = invocation.remaining().checked_div(4).unwrap_or_default().min(MAX_MARGIN);
-    // Escalations stop (releasing their leases) this much before the deadline, leaving time to answer.
-    let reserve = (margin / 2).min(Duration::from_secs(1));
-    let soft = &invocation.cut_short(reserve);
-    // The longest chunk so far: one that cannot finish in the time left is not
-    // started, since work cut off half-way is done again by the next sweep.
-    let mut longest = Duration::ZERO;
-    for (chunk_index, chunk) in work.chunks(CONCURRENCY).enumerate() {
-        if invocation.remaining() <= margin + longest {
-            return;
-        }
-        let started = tokio::time::Instant::now();
-        let runs = chunk.iter().map(|w| {
+/// One investigation of a work list, as its escalation came out.
+#[derive(Debug)]
+pub struct Visited {
+    /// The investigation.
+    pub investigation_id: String,
+    /// When it ended (epoch ms).
+    pub end_ms: Option<i64>,
+    /// Its outcome, exactly as a delivery's (a cut-off escalation is `Err(Deadline)`).
+    pub result: Result<Outcome, Error>,
+    /// Its place in the work list.
+    pub(super) index: usize,
+    /// How long it took.
+    pub(super) took: Duration,
+}
+
+/// How a work list is visited.
+pub(super) struct Visiting<'a> {
+    /// The detector the work list is of.
+    pub detector: &'a str,
+    /// Investigations escalated at once (at least 1).
+    pub concurrency: usize,
+    /// Time the backstop adds to an escalation's own budget (see [`visit`]).
+    pub grace: Duration,
+}
+
+/// Escalates `work` as deliveries would, `concurrency` at a time, each under
+/// the invocation `invocation_for` gives it, starting each only while
+/// `may_start` holds (the sweep's deadline, the backfill's stop); `done` hears
+/// of each as it finishes. The one way the sweep and the backfill run their
+/// investigations.
+///
+/// Under a lease the escalation stops itself in time and releases it, and it
+/// is never cut between `CreateCase`'s answer and the ledger's record of the
+/// case: no timeout may cut it there. Outside a lease (a dry run, or no
+/// ledger) a backstop holds each to its budget plus `grace`; one cut off there
+/// is like a crash, and the next run resumes it where it stopped.
+pub(super) async fn visit(
+    app: &App,
+    how: Visiting<'_>,
+    work: &[Work],
+    invocation_for: impl Fn() -> Invocation,
+    may_start: impl Fn() -> bool,
+    mut done: impl FnMut(Visited),
+) {
+    let leased = app.ledger.is_some() && !app.config.dry_run;
+    let runs = stream::iter(work.iter().enumerate())
+        // Checked as each one is about to start: those under way finish.
+        .take_while(|_| future::ready(may_start()))
+        .map(|(index, w)| {
             let target = InvestigationRef {
-                detector_id: detector.to_string(),
+                detector_id: how.detector.to_string(),
                 investigation_id: w.id.clone(),
                 incident_record_arn: None,
                 finding_ids: Vec::new(),
             };
-            async move { Box::pin(escalate(app, &target, soft)).await }.instrument(info_span!("investigation", investigationId = %w.id))
-        });
-        // A backstop for work outside a lease: a chunk cut off here is like a crash,
-        // and the next sweep resumes each investigation where it stopped.
-        let Ok(results) = tokio::time::timeout(invocation.remaining().saturating_sub(reserve / 2), join_all(runs)).await else {
-            warn!("sweep: the deadline came during a chunk; its investigations are resumed by the next sweep");
-            return;
-        };
-        longest = longest.max(started.elapsed());
-        for (offset, result) in results.into_iter().enumerate() {
-            tally.add(app, chunk_index * CONCURRENCY + offset, &chunk[offset].id, result);
-        }
+            let invocation = invocation_for();
+            async move {
+                let started = tokio::time::Instant::now();
+                let escalation = Box::pin(escalate(app, &target, &invocation));
+                let result = if leased {
+                    escalation.await
+                } else {
+                    match tokio::time::timeout(invocation.remaining() + how.grace, escalation).await {
+                        Ok(result) => result,
+                        Err(_) => Err(Error::Deadline { investigation_id: w.id.clone() }),
+                    }
+                };
+                Visited { investigation_id: w.id.clone(), end_ms: w.end_ms, result, index, took: started.elapsed() }
+            }
+            .instrument(info_span!("investigation", investigationId = %w.id))
+        })
+        .buffer_unordered(how.concurrency.max(1));
+    let mut runs = std::pin::pin!(runs);
+    while let Some(visited) = runs.next().await {
+        done(visited);
     }
+}
+
+/// Escalates the sweep's work list until it is done or the deadline nears.
+async fn visit_all(app: &App, detector: &str, work: &[Work], invocation: &Invocation, tally: &mut Tally) {
+    let margin = invocation.remaining().checked_div(4).unwrap_or_default().min(MAX_MARGIN);
+    // Escalations stop (releasing their leases) this much before the deadline, leaving time to answer.
+    let reserve = (margin / 2).min(Duration::from_secs(1));
+    let soft = invocation.cut_short(reserve);
+    // The longest escalation so far: one that cannot finish in the time left is
+    // not started, since work cut off half-way is done again by the next sweep.
+    let longest = Cell::new(Duration::ZERO);
+    let how = Visiting { detector, concurrency: CONCURRENCY, grace: reserve / 2 };
+    let may_start = || invocation.remaining() > margin + longest.get();
+    visit(
+        app,
+        how,
+        work,
+        || soft.clone(),
+        may_start,
+        |v| {
+            longest.set(longest.get().max(v.took));
+            tally.add(app, v.index, &v.investigation_id, v.result);
+        },
+    )
+    .await;
 }
 
 impl Tally {

@@ -13,6 +13,7 @@ use aws_sdk_guardduty::types::RemoteIpDetails;
 use super::pages::Pages;
 use super::{fail, AwsError};
 use crate::case::threat_actors::Sighting;
+use crate::investigation::decision::Rated;
 use crate::investigation::structured;
 use crate::investigation::{Investigation, Status};
 use crate::trigger::ids;
@@ -137,8 +138,8 @@ impl GuardDuty {
             detector_id: detector_id.to_string(),
             id: investigation_id.to_string(),
             status: Status::parse(status.as_str()),
-            risk_level: inv.risk_level().map(|r| r.as_str().to_string()),
-            confidence: inv.confidence().map(|c| c.as_str().to_string()),
+            risk_level: inv.risk_level().map(|r| Rated::parse(r.as_str())),
+            confidence: inv.confidence().map(|c| Rated::parse(c.as_str())),
             risk: inv.risk().map(str::to_string),
             summary: inv.summary().map(str::to_string),
             trigger_prompt: inv.trigger_prompt().unwrap_or_default().to_string(),

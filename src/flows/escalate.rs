@@ -112,11 +112,10 @@ fn lease_owner(invocation: &Invocation, investigation_id: &str) -> String {
 pub(super) fn decide_resuming(inv: &Investigation, app: &App, prior: &Entry) -> Decision {
     let decision = decide(inv, &app.config.gates());
     let resuming = matches!(prior, Entry::InProgress { case_id: Some(_), .. });
-    match (decision, inv.risk_level.as_deref().and_then(|r| r.parse().ok())) {
+    match (decision, inv.known_risk()) {
         (Decision::Skip(SkipReason::BelowThreshold | SkipReason::LowConfidence), Some(risk)) if resuming => {
             warn!("the gates no longer pass, but a case was opened already: finishing it");
-            let confidence = inv.confidence.as_deref().and_then(|c| c.parse().ok()).unwrap_or(Confidence::Unknown);
-            Decision::Escalate { risk, confidence }
+            Decision::Escalate { risk, confidence: inv.known_confidence() }
         }
         (decision, _) => decision,
     }
@@ -138,7 +137,7 @@ async fn skip(app: &App, key: &str, inv: &Investigation, reason: SkipReason, rec
             });
         }
     }
-    Ok(Outcome::skipped(reason, &inv.id, inv.risk_level.clone()))
+    Ok(Outcome::skipped(reason, &inv.id, inv.risk_text()))
 }
 
 /// Escalates under the ledger's lease: only one invocation at a time, and the

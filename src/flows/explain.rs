@@ -261,8 +261,8 @@ fn explanation(app: &App, target: &InvestigationRef, inv: Option<&Investigation>
             id: inv.id.clone(),
             detector_id: inv.detector_id.clone(),
             status: clean(inv.status.as_str()),
-            risk_level: inv.risk_level.as_deref().map(clean),
-            confidence: inv.confidence.as_deref().map(clean),
+            risk_level: inv.risk_text().map(|r| clean(&r)),
+            confidence: inv.confidence.as_ref().map(|c| clean(&c.to_string())),
             error: inv.error.as_deref().map(|e| fit_title(e, 1_000)),
             end_ms: inv.end_ms,
             console_url: console::investigation_url(&app.region, &inv.detector_id, &inv.id),
@@ -284,10 +284,10 @@ fn explanation(app: &App, target: &InvestigationRef, inv: Option<&Investigation>
 
 /// For a skip by a gate, the setting at which it would escalate (for tuning).
 fn would_escalate(inv: &Investigation, reason: SkipReason) -> Option<String> {
-    let confidence = inv.confidence.as_deref().and_then(|c| c.parse::<Confidence>().ok()).unwrap_or(Confidence::Unknown);
+    let confidence = inv.known_confidence();
     match reason {
         SkipReason::BelowThreshold => {
-            let risk = inv.risk_level.as_deref()?.parse::<RiskLevel>().ok()?;
+            let risk = inv.known_risk()?;
             Some(format!("it would pass the risk gate with RISK_THRESHOLD={risk} or lower"))
         }
         SkipReason::LowConfidence => Some(format!("it would escalate with MIN_CONFIDENCE={confidence} or lower")),
@@ -482,6 +482,7 @@ fn case_plan(case: CaseRequest, existing_case_id: Option<String>, omissions: &Om
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::investigation::decision::Rated;
 
     fn check(gate: &'static str, value: &str, passes: bool) -> Check {
         Check { gate, value: value.into(), needs: "High or above (RISK_THRESHOLD)".into(), passes }
@@ -500,14 +501,14 @@ mod tests {
     #[test]
     fn a_gated_skip_says_which_setting_would_pass_it() {
         let mut inv = crate::investigation::tests::sample();
-        inv.risk_level = Some("Medium".into());
-        inv.confidence = Some("Low".into());
+        inv.risk_level = Some(Rated::parse("Medium"));
+        inv.confidence = Some(Rated::parse("Low"));
         let below = would_escalate(&inv, SkipReason::BelowThreshold);
         assert_eq!(below.as_deref(), Some("it would pass the risk gate with RISK_THRESHOLD=Medium or lower"));
         let low = would_escalate(&inv, SkipReason::LowConfidence);
         assert_eq!(low.as_deref(), Some("it would escalate with MIN_CONFIDENCE=Low or lower"));
         assert_eq!(would_escalate(&inv, SkipReason::InvestigationFailed), None);
-        inv.risk_level = Some("Severe".into());
+        inv.risk_level = Some(Rated::parse("Severe"));
         assert_eq!(would_escalate(&inv, SkipReason::BelowThreshold), None, "an unknown level names no setting");
     }
 

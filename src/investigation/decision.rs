@@ -103,6 +103,41 @@ impl fmt::Display for Confidence {
     }
 }
 
+/// A level as GuardDuty sent it: one this build knows, or the text as sent
+/// (kept for the logs and the operator, never guessed at). Parsed once, where
+/// the answer is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rated<T> {
+    /// A level this build knows.
+    Known(T),
+    /// Any other text.
+    Other(String),
+}
+
+impl<T: FromStr + Copy> Rated<T> {
+    /// Reads the wire spelling.
+    pub fn parse(text: &str) -> Rated<T> {
+        text.parse().map_or_else(|_| Rated::Other(text.to_string()), Rated::Known)
+    }
+
+    /// The level, when this build knows it.
+    pub fn known(&self) -> Option<T> {
+        match self {
+            Rated::Known(level) => Some(*level),
+            Rated::Other(_) => None,
+        }
+    }
+}
+
+impl<T: fmt::Display> fmt::Display for Rated<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rated::Known(level) => level.fmt(f),
+            Rated::Other(text) => f.write_str(text),
+        }
+    }
+}
+
 /// Why an investigation was not escalated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -211,11 +246,11 @@ pub fn decide(inv: &Investigation, gates: &Gates) -> Decision {
         Status::Running | Status::Other(_) => Decision::Pending,
         Status::Failed => Decision::Skip(SkipReason::InvestigationFailed),
         Status::Completed => {
-            let Some(risk) = inv.risk_level.as_deref().and_then(|r| r.parse::<RiskLevel>().ok()) else {
+            let Some(risk) = inv.known_risk() else {
                 return Decision::Skip(SkipReason::UnknownRisk);
             };
             // A missing or unrecognised confidence is "Unknown": it passes only an ungated build.
-            let confidence = inv.confidence.as_deref().and_then(|c| c.parse().ok()).unwrap_or(Confidence::Unknown);
+            let confidence = inv.known_confidence();
             if risk < gates.risk_threshold {
                 Decision::Skip(SkipReason::BelowThreshold)
             } else if confidence < gates.min_confidence {
@@ -245,9 +280,9 @@ pub struct Check {
 /// The gates [`decide`] applies, in its order, each with its verdict: the
 /// investigation escalates exactly when every one passes.
 pub fn checks(inv: &Investigation, gates: &Gates) -> Vec<Check> {
-    let shown = |value: Option<&str>| value.map_or_else(|| "(none)".to_string(), str::to_string);
-    let risk = inv.risk_level.as_deref().and_then(|r| r.parse::<RiskLevel>().ok());
-    let confidence = inv.confidence.as_deref().and_then(|c| c.parse().ok()).unwrap_or(Confidence::Unknown);
+    let shown = |value: Option<String>| value.unwrap_or_else(|| "(none)".to_string());
+    let risk = inv.known_risk();
+    let confidence = inv.known_confidence();
     vec![
         Check {
             gate: "status",
@@ -257,15 +292,15 @@ pub fn checks(inv: &Investigation, gates: &Gates) -> Vec<Check> {
         },
         Check {
             gate: "risk level",
-            value: shown(inv.risk_level.as_deref()),
+            value: shown(inv.risk_level.as_ref().map(ToString::to_string)),
             needs: format!("{} or above (RISK_THRESHOLD)", gates.risk_threshold),
             passes: risk.is_some_and(|r| r >= gates.risk_threshold),
         },
         Check {
             gate: "confidence",
-            value: match inv.confidence.as_deref() {
-                Some(c) if c.parse::<Confidence>().is_ok() => c.to_string(),
-                other => format!("{} (read as Unknown)", shown(other)),
+            value: match &inv.confidence {
+                Some(Rated::Known(c)) => c.to_string(),
+                other => format!("{} (read as Unknown)", shown(other.as_ref().map(ToString::to_string))),
             },
             needs: format!("{} or above (MIN_CONFIDENCE)", gates.min_confidence),
             passes: confidence >= gates.min_confidence,
@@ -282,8 +317,8 @@ mod tests {
 
     fn completed(risk: Option<&str>, confidence: Option<&str>) -> Investigation {
         let mut inv = sample();
-        inv.risk_level = risk.map(str::to_string);
-        inv.confidence = confidence.map(str::to_string);
+        inv.risk_level = risk.map(Rated::parse);
+        inv.confidence = confidence.map(Rated::parse);
         inv
     }
 

@@ -6,6 +6,7 @@
 pub mod decision;
 pub mod structured;
 
+use crate::investigation::decision::{Confidence, Rated, RiskLevel};
 use crate::investigation::structured::{Scope, SummaryData};
 
 /// Where an investigation stands.
@@ -52,10 +53,10 @@ pub struct Investigation {
     pub id: String,
     /// Its status.
     pub status: Status,
-    /// Risk level as sent (may be unknown to this build).
-    pub risk_level: Option<String>,
-    /// Confidence as sent.
-    pub confidence: Option<String>,
+    /// Risk level (one this build may not know).
+    pub risk_level: Option<Rated<RiskLevel>>,
+    /// Confidence (one this build may not know).
+    pub confidence: Option<Rated<Confidence>>,
     /// The risk explanation.
     pub risk: Option<String>,
     /// The summary text.
@@ -79,6 +80,21 @@ pub struct Investigation {
 }
 
 impl Investigation {
+    /// The risk level, when it is one this build knows.
+    pub fn known_risk(&self) -> Option<RiskLevel> {
+        self.risk_level.as_ref().and_then(Rated::known)
+    }
+
+    /// The confidence; missing or unknown to this build, it reads as `Unknown`.
+    pub fn known_confidence(&self) -> Confidence {
+        self.confidence.as_ref().and_then(Rated::known).unwrap_or(Confidence::Unknown)
+    }
+
+    /// The risk level as sent, for results and logs.
+    pub fn risk_text(&self) -> Option<String> {
+        self.risk_level.as_ref().map(ToString::to_string)
+    }
+
     /// The time the incident is taken to have started: the investigation's start,
     /// else its end. Both are fixed once set, so the case body stays stable.
     pub fn reference_time_ms(&self) -> Option<i64> {
@@ -96,8 +112,8 @@ pub(crate) mod tests {
             detector_id: "12abc34d567e8fa901bc2d34e56789f0".into(),
             id: "c0ffee00-0000-4000-8000-000000000001".into(),
             status: Status::Completed,
-            risk_level: Some("Critical".into()),
-            confidence: Some("High".into()),
+            risk_level: Some(Rated::Known(RiskLevel::Critical)),
+            confidence: Some(Rated::Known(Confidence::High)),
             risk: Some("Credential theft from a production bastion.".into()),
             summary: Some("An external host brute-forced SSH.".into()),
             trigger_prompt: "Investigate GuardDuty finding 5ab4c8d9e0f1a2b3c4d5e6f7a8b9c0d1 in account 123456789012".into(),

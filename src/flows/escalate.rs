@@ -58,6 +58,8 @@ struct Escalating<'a> {
 
 /// Fetches, decides and, when the gates pass, escalates one investigation.
 pub(super) async fn escalate(app: &App, target: &InvestigationRef, invocation: &Invocation) -> Result<Outcome, Error> {
+    // The id is carried once: the target's until the answer is read (the edge checks
+    // that it names the same investigation), the answer's after.
     let key = investigation_key(&app.region, &target.detector_id, &target.investigation_id);
     let prior = match &app.ledger {
         Some(ledger) => ledger.get(&key).await?,
@@ -197,7 +199,7 @@ async fn open_and_link(app: &App, e: &Escalating<'_>, mut lease: Option<&mut Lea
     let sightings = in_time(e, app.guardduty.sightings(&e.inv.detector_id, needles.finding_ids()));
     // All three run to the end (join, not try_join), and the deadline never cuts
     // CreateCase off between its answer and the ledger's record of the case.
-    let (opened, found, sightings) = tokio::join!(open_case(&app.security_ir, &case, lease.as_deref_mut()), search, sightings);
+    let (opened, found, sightings) = tokio::join!(open_case(&app.security_ir, &e.inv.id, &case, lease.as_deref_mut()), search, sightings);
     let (case_id, case_view) = opened.map_err(|err| {
         if err.is_quota() {
             Error::CaseQuota { investigation_id: e.inv.id.clone(), message: err.message }
@@ -256,7 +258,12 @@ fn case_request(app: &App, e: &Escalating<'_>) -> Result<CaseRequest, Error> {
 
 /// Opens the case (recording it under the lease at once), or resumes with the
 /// case the lease already names; then reads it.
-async fn open_case(security_ir: &SecurityIr, case: &CaseRequest, lease: Option<&mut Lease<'_>>) -> Result<(String, CaseView), AwsError> {
+async fn open_case(
+    security_ir: &SecurityIr,
+    investigation_id: &str,
+    case: &CaseRequest,
+    lease: Option<&mut Lease<'_>>,
+) -> Result<(String, CaseView), AwsError> {
     let case_id = match lease.as_ref().and_then(|l| l.case_id()) {
         Some(case_id) => {
             info!(case_id, "resuming with the case an earlier invocation opened");
@@ -265,7 +272,7 @@ async fn open_case(security_ir: &SecurityIr, case: &CaseRequest, lease: Option<&
         None => {
             let case_id = match security_ir.create_case(case).await {
                 Ok(case_id) => case_id,
-                Err(e) if e.is_conflict() => earlier_case(security_ir, case, e).await?,
+                Err(e) if e.is_conflict() => earlier_case(security_ir, investigation_id, case, e).await?,
                 Err(e) => return Err(e),
             };
             if let Some(lease) = lease {
@@ -283,8 +290,12 @@ async fn open_case(security_ir: &SecurityIr, case: &CaseRequest, lease: Option<&
 /// service refused the token's reuse. Found by its title, which names the
 /// investigation; found nowhere, the conflict stands, naming the investigation
 /// and the token.
-async fn earlier_case(security_ir: &SecurityIr, case: &CaseRequest, conflict: AwsError) -> Result<String, AwsError> {
-    let investigation_id = case.tags.get(crate::case::builder::TAG_INVESTIGATION).map(String::as_str).unwrap_or_default();
+async fn earlier_case(
+    security_ir: &SecurityIr,
+    investigation_id: &str,
+    case: &CaseRequest,
+    conflict: AwsError,
+) -> Result<String, AwsError> {
     match security_ir.case_of_investigation(investigation_id).await? {
         Some(case_id) => {
             warn!(case_id, "CreateCase refused the token (used with another body): continuing with the case opened earlier");

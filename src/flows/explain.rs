@@ -374,7 +374,7 @@ async fn plan_escalation(
         x.notes.push(format!("{step}: not needed, {why}"));
     }
     for arn in &plan.metadata_left_out {
-        x.notes.push(format!("{arn}: the case's metadata is full (30 entries); linked by comment only"));
+        x.notes.push(format!("{arn}: the case's metadata is full ({} entries); linked by comment only", links::METADATA_MAX));
     }
     if existing.is_none() {
         x.notes.push("the link writes' tokens derive from the case id, known once CreateCase answers".into());

@@ -59,9 +59,9 @@ pub(crate) enum Body {
 #[derive(Debug, Clone)]
 pub(crate) struct Planned {
     /// The step's name as the ledger records it (`related-item/ARN`,
-    /// `timeline-event/ARN`, `comment/ARN`, `recommendations`); empty for
+    /// `timeline-event/ARN`, `comment/ARN`, `recommendations`); `None` for
     /// `UpdateCase`, which is read before it is written and never recorded.
-    pub step: String,
+    pub step: Option<String>,
     /// The incident record written to; `None` for a write on the case.
     pub incident: Option<String>,
     /// The idempotency token (none for `UpdateCase`).
@@ -111,7 +111,7 @@ pub(crate) fn plan(app: &App, case: &OpenedCase<'_>, found: &[Found], done_befor
         .or_else(|| done_before.contains(&step).then_some(DONE_BEFORE))
     {
         Some(why) => not_needed.push((step, why)),
-        None => writes.push(Planned { step, incident: incident.map(str::to_string), token, body }),
+        None => writes.push(Planned { step: Some(step), incident: incident.map(str::to_string), token, body }),
     };
     for f in found {
         let arn = f.record.arn.as_str();
@@ -132,7 +132,7 @@ pub(crate) fn plan(app: &App, case: &OpenedCase<'_>, found: &[Found], done_befor
     let (metadata, metadata_left_out) = links::metadata_with(&case.view.metadata, &arns(found));
     let actors = not_on_case(case.actors, &case.view.threat_actor_addresses);
     if metadata.is_some() || !actors.is_empty() {
-        writes.push(Planned { step: String::new(), incident: None, token: None, body: Body::UpdateCase { metadata, actors } });
+        writes.push(Planned { step: None, incident: None, token: None, body: Body::UpdateCase { metadata, actors } });
     }
     Plan { writes, not_needed, metadata_left_out, case_item: item, timeline_event: timeline }
 }
@@ -151,7 +151,7 @@ pub(crate) struct Linked {
 pub(crate) async fn link(app: &App, case: &OpenedCase<'_>, found: &[Found], done_before: &BTreeSet<String>) -> Linked {
     let plan = plan(app, case, found, done_before);
     if !plan.metadata_left_out.is_empty() {
-        warn!(incidents = ?plan.metadata_left_out, "the case already holds 30 metadata entries; these incidents are linked by comment only");
+        warn!(incidents = ?plan.metadata_left_out, max = links::METADATA_MAX, "the case's metadata is full; these incidents are linked by comment only");
     }
     let writes = plan.writes.iter().map(|w| send(app, &plan, case.case_id, w).map(move |result| (w, result)));
     let mut linked = Linked::default();
@@ -159,11 +159,9 @@ pub(crate) async fn link(app: &App, case: &OpenedCase<'_>, found: &[Found], done
         match result {
             Ok(written) => {
                 if written == Written::AlreadyThere {
-                    info!(step = w.step, "already linked");
+                    info!(step = w.step.as_deref().unwrap_or(w.operation()), "already linked");
                 }
-                if !w.step.is_empty() {
-                    linked.done.push(w.step.clone());
-                }
+                linked.done.extend(w.step.clone());
             }
             Err(e) => {
                 warn!(error = %e, "link write failed");

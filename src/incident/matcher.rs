@@ -6,6 +6,7 @@
 use std::fmt;
 
 use crate::investigation::Investigation;
+use crate::trigger::ids::MAX_FINDING_IDS;
 
 /// Length of a GuardDuty finding id (hexadecimal digits).
 const FINDING_ID_LEN: usize = 32;
@@ -20,9 +21,6 @@ impl Needles {
         self.0.get(1..).unwrap_or_default()
     }
 }
-
-/// The most finding ids one investigation's needles hold.
-pub const MAX_FINDING_IDS: usize = 100;
 
 /// Collects the investigation id and the finding ids it names, in this order:
 /// the scope's finding, every finding behind an attack, those in its trigger

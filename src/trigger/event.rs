@@ -7,10 +7,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::trigger::ids;
-
-/// The most finding ids one event may name.
-pub const MAX_FINDING_IDS: usize = 100;
+use crate::trigger::ids::{self, MAX_FINDING_IDS};
 
 /// What an invocation asks for.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,6 +3,9 @@
 //! (docs/design.md §12). Ids are lower-cased before any key or token is derived
 //! from them, so `12ABC…` and `12abc…` are one detector.
 
+/// The most GuardDuty finding ids one investigation is matched by, and one event may name.
+pub const MAX_FINDING_IDS: usize = 100;
+
 /// The longest text an error quotes from a bad value.
 pub const QUOTE_MAX: usize = 200;
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use investigation_escalator::operator::{backfill, parse_detector_id, Backfill, BackfillOptions, Progress, Visited};
-use investigation_escalator::{App, Error, Outcome};
+use investigation_escalator::{App, Config, Error, Outcome};
 use serde_json::{json, Value};
 
 use crate::{failed, logs, table, when, Ended, Failure};
@@ -43,7 +43,7 @@ pub struct Args {
 
 /// Runs `backfill`.
 pub async fn run(app: &App, args: &Args) -> Result<Ended, Failure> {
-    let now_ms = app.clock.now_ms();
+    let now_ms = app.clock().now_ms();
     let since_ms = when::parse(&args.since, now_ms).map_err(|e| format!("--since {e}"))?;
     let until_ms = match &args.until {
         Some(until) => when::parse(until, now_ms).map_err(|e| format!("--until {e}"))?,
@@ -54,11 +54,11 @@ pub async fn run(app: &App, args: &Args) -> Result<Ended, Failure> {
     }
     let detector_id = parse_detector_id(args.detector.trim())
         .ok_or_else(|| format!("--detector {:?}: a detector id is 1 to 300 letters and digits", args.detector))?;
-    let mut app = app.clone();
-    app.config.dry_run |= args.dry_run;
+    let config = Config { dry_run: app.config().dry_run || args.dry_run, ..app.config().clone() };
+    let app = app.clone().reconfigured(config);
     // A backfill's investigations are old: past the services' token windows, only the
     // ledger keeps a run (or a second one) from opening a second case.
-    if app.ledger.is_none() && !app.config.dry_run {
+    if app.ledger().is_none() && !app.config().dry_run {
         return Err("backfill writes only with the ledger (LEDGER_TABLE, or --ledger-table): its investigations are old, and \
                     past the services' token windows only the ledger keeps a case from being opened twice; --dry-run needs none"
             .into());
@@ -76,7 +76,7 @@ pub async fn run(app: &App, args: &Args) -> Result<Ended, Failure> {
         options.detector_id,
         when::millis(since_ms),
         when::millis(until_ms),
-        if app.config.dry_run { " (dry run: nothing is written)" } else { "" }
+        if app.config().dry_run { " (dry run: nothing is written)" } else { "" }
     );
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = tokio::spawn(stop_on_ctrl_c(stop.clone()));

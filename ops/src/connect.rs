@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use clap::Args;
 use escalator_sim::{demo_fixture, sdk_config, sdk_config_at, Authorization, Fixture, Moto, Sim, Stack};
-use investigation_escalator::{App, Clock, Config, Ledger};
+use investigation_escalator::{App, Clock, Config};
 
 use crate::{failed, files, Failure};
 
@@ -99,9 +99,8 @@ fn config(target: &Target, ledger_default: bool) -> Result<Config, String> {
 /// Builds the app for `target`. Its flows write no metric lines: this
 /// command's stdout is its answer.
 pub async fn connect(target: &Target) -> Result<Connection, Failure> {
-    let mut connection = reach(target).await?;
-    connection.app.emit_metrics = false;
-    Ok(connection)
+    let connection = reach(target).await?;
+    Ok(Connection { app: connection.app.without_metrics(), ..connection })
 }
 
 async fn reach(target: &Target) -> Result<Connection, Failure> {
@@ -114,10 +113,10 @@ async fn reach(target: &Target) -> Result<Connection, Failure> {
         if let (Some(table), None) = (&config.ledger_table, &target.ledger_endpoint) {
             return Err(format!("LEDGER_TABLE={table} is set, but with --endpoint the ledger needs --ledger-endpoint URL").into());
         }
-        let mut app = App::new(config, &sdk_config_at(url).await, Clock::system());
-        app.ledger = match &target.ledger_endpoint {
-            Some(ledger_url) => Some(ledger_at(&app, ledger_url).await),
-            None => None,
+        let app = App::new(config, &sdk_config_at(url).await, Clock::system());
+        let app = match &target.ledger_endpoint {
+            Some(ledger_url) => app.with_ledger_at(&sdk_config_at(ledger_url).await),
+            None => app.without_ledger(),
         };
         return Ok(Connection { app, _sim: None, _moto: None });
     }
@@ -140,23 +139,15 @@ async fn simulate(target: &Target) -> Result<Connection, Failure> {
     vars.extend(target.overrides().into_iter().map(|(k, v)| (k.to_string(), v)));
     let stack = Stack::for_function_env(vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(failed)?;
     let sim = Sim::start_with(fixture, Authorization::Stack(stack)).await.map_err(failed)?;
-    let mut app = App::new(config(target, target.with_ledger)?, &sdk_config(&sim).await, Clock::system());
-    let mut moto = None;
     // App::new pointed any ledger at the simulation, which has no DynamoDB: a moto server holds it.
-    app.ledger = None;
+    let mut app = App::new(config(target, target.with_ledger)?, &sdk_config(&sim).await, Clock::system()).without_ledger();
+    let mut moto = None;
     if target.with_ledger {
         let server = Moto::start().map_err(failed)?;
-        let table = app.config.ledger_table.clone().unwrap_or_else(|| SIMULATED_LEDGER_TABLE.to_string());
+        let table = app.config().ledger_table.clone().unwrap_or_else(|| SIMULATED_LEDGER_TABLE.to_string());
         server.create_ledger_table(&table).await.map_err(failed)?;
-        app.ledger = Some(ledger_at(&app, server.url()).await);
+        app = app.with_ledger_at(&sdk_config_at(server.url()).await);
         moto = Some(server);
     }
     Ok(Connection { app, _sim: Some(sim), _moto: moto })
-}
-
-/// A ledger on the DynamoDB at `url`, under the app's table, region and clock.
-async fn ledger_at(app: &App, url: &str) -> Ledger {
-    let table = app.config.ledger_table.as_deref().unwrap_or(SIMULATED_LEDGER_TABLE);
-    let client = aws_sdk_dynamodb::Client::new(&sdk_config_at(url).await);
-    Ledger::new(client, table, &app.region, app.config.ledger_lease_seconds, app.clock.clone())
 }

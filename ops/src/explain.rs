@@ -33,7 +33,7 @@ pub async fn run(app: &investigation_escalator::App, args: &Args) -> Result<Ende
     if args.json {
         println!("{}", serde_json::to_string_pretty(&explanation).map_err(failed)?);
     } else {
-        print!("{}", render(&explanation, app.clock.now_secs()));
+        print!("{}", render(&explanation, app.clock().now_secs()));
     }
     Ok(Ended::Done)
 }

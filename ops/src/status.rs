@@ -37,8 +37,7 @@ struct Status {
 
 /// Runs `status`.
 pub async fn run(app: &App, args: &Args) -> Result<Ended, Failure> {
-    let ledger =
-        app.ledger.as_ref().ok_or("status reads the ledger: set LEDGER_TABLE (or --ledger-table), or use --simulate --with-ledger")?;
+    let ledger = app.ledger().ok_or("status reads the ledger: set LEDGER_TABLE (or --ledger-table), or use --simulate --with-ledger")?;
     let mut keys = Vec::new();
     if let (Some(detector), Some(investigation)) = (&args.detector, &args.investigation) {
         let target = InvestigationRef::new(detector, investigation).map_err(|e| e.to_string())?;
@@ -70,7 +69,7 @@ pub async fn run(app: &App, args: &Args) -> Result<Ended, Failure> {
         println!("{}", serde_json::to_string_pretty(&status).map_err(failed)?);
         return Ok(Ended::Done);
     }
-    let now = app.clock.now_secs();
+    let now = app.clock().now_secs();
     for record in &status.items {
         println!("{}\n{}", shown(&record.key), describe_record(record, now));
     }

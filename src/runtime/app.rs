@@ -15,28 +15,28 @@ use crate::runtime::config::{Config, ConfigError};
 #[derive(Debug, Clone)]
 pub struct App {
     /// The validated configuration.
-    pub config: Config,
+    pub(crate) config: Config,
     /// The function's region (the investigations'): it names tokens and ledger
     /// keys, so moving the other two regions never duplicates anything.
-    pub region: String,
+    pub(crate) region: String,
     /// Where cases are created (`SECURITY_IR_REGION`, else the function's region).
-    pub case_region: String,
+    pub(crate) case_region: String,
     /// Where incident records live (`INCIDENT_MANAGER_REGION`, else the function's region).
-    pub incident_region: String,
+    pub(crate) incident_region: String,
     /// GuardDuty.
-    pub guardduty: GuardDuty,
+    pub(crate) guardduty: GuardDuty,
     /// Security Incident Response.
-    pub security_ir: SecurityIr,
+    pub(crate) security_ir: SecurityIr,
     /// Incident Manager.
-    pub incidents: Incidents,
+    pub(crate) incidents: Incidents,
     /// The ledger, when `LEDGER_TABLE` is set.
-    pub ledger: Option<Ledger>,
+    pub(crate) ledger: Option<Ledger>,
     /// Where every reading of the time comes from.
-    pub clock: Clock,
+    pub(crate) clock: Clock,
     /// Whether flows that count several investigations (the sweep) write their
     /// metric lines to stdout, where Lambda's log agent reads them. The
     /// operator's command line turns it off: its stdout is its answer.
-    pub emit_metrics: bool,
+    pub(crate) emit_metrics: bool,
 }
 
 impl App {
@@ -46,10 +46,7 @@ impl App {
         let region = sdk.region().map_or_else(String::new, |r| r.to_string());
         let case_region = config.security_ir_region.clone().unwrap_or_else(|| region.clone());
         let incident_region = config.incident_manager_region.clone().unwrap_or_else(|| region.clone());
-        let ledger = config
-            .ledger_table
-            .as_deref()
-            .map(|table| Ledger::new(aws_sdk_dynamodb::Client::new(sdk), table, &region, config.ledger_lease_seconds, clock.clone()));
+        let ledger = ledger_of(&config, sdk, &region, &clock);
         // The same SDK configuration (credentials, endpoints, timeouts), in each service's home region.
         let security_ir = aws_sdk_securityir::config::Builder::from(sdk).region(Region::new(case_region.clone())).build();
         let incidents = aws_sdk_ssmincidents::config::Builder::from(sdk).region(Region::new(incident_region.clone())).build();
@@ -92,11 +89,65 @@ impl App {
         Ok(App::new(config, &sdk, Clock::system()))
     }
 
+    /// The validated configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The function's region, which names every token and ledger key.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The clock every reading of the time comes from.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The ledger, when `LEDGER_TABLE` is set.
+    pub fn ledger(&self) -> Option<&Ledger> {
+        self.ledger.as_ref()
+    }
+
+    /// The same app with its ledger's DynamoDB calls sent where `ledger_sdk`
+    /// points (an independent DynamoDB in tests, the operator's `--ledger-endpoint`);
+    /// no ledger without `LEDGER_TABLE`.
+    pub fn with_ledger_at(mut self, ledger_sdk: &SdkConfig) -> App {
+        self.ledger = ledger_of(&self.config, ledger_sdk, &self.region, &self.clock);
+        self
+    }
+
+    /// The same app without a ledger.
+    pub fn without_ledger(mut self) -> App {
+        self.ledger = None;
+        self
+    }
+
+    /// The same app with another configuration; its clients, regions and ledger
+    /// stay as they were built.
+    pub fn reconfigured(mut self, config: Config) -> App {
+        self.config = config;
+        self
+    }
+
+    /// The same app writing no metric lines (the operator's command line: its
+    /// stdout is its answer).
+    pub fn without_metrics(mut self) -> App {
+        self.emit_metrics = false;
+        self
+    }
+
     /// An invocation that ends `budget` from now on this app's clock (local runs and tests).
     pub fn invocation(&self, request_id: impl Into<String>, budget: Duration) -> Invocation {
         let budget_ms = i64::try_from(budget.as_millis()).unwrap_or(i64::MAX);
         Invocation::new(request_id, self.clock.now_ms().saturating_add(budget_ms), &self.clock)
     }
+}
+
+/// The ledger `config` names, reached through `sdk`.
+fn ledger_of(config: &Config, sdk: &SdkConfig, region: &str, clock: &Clock) -> Option<Ledger> {
+    let table = config.ledger_table.as_deref()?;
+    Some(Ledger::new(aws_sdk_dynamodb::Client::new(sdk), table, region, config.ledger_lease_seconds, clock.clone()))
 }
 
 /// What the handler knows of the invocation it serves.

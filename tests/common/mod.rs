@@ -82,16 +82,15 @@ pub async fn start_with_slow_ledger(fixture: Fixture, vars: &[(&str, &str)], lat
     vars.push(("LEDGER_TABLE", LEDGER_TABLE));
     let sim = sim_for(fixture, &vars).await;
     // The ledger's client goes to moto, the services' to the simulation.
-    let mut app = App::new(config(&vars), &sdk_config(&sim).await, Clock::system());
-    let lease_seconds = app.config.ledger_lease_seconds;
-    app.ledger = Some(Ledger::new(dynamo.clone(), LEDGER_TABLE, &app.region, lease_seconds, app.clock.clone()));
+    let app =
+        App::new(config(&vars), &sdk_config(&sim).await, Clock::system()).with_ledger_at(&escalator_sim::sdk_config_at(moto.url()).await);
     TestEnv { sim, app, moto: Some(moto), dynamo: Some(dynamo) }
 }
 
 impl TestEnv {
     /// The ledger.
     pub fn ledger(&self) -> &Ledger {
-        self.app.ledger.as_ref().expect("a ledger")
+        self.app.ledger().expect("a ledger")
     }
 
     /// A fresh invocation (its own request id) with `budget` left on the app's clock.
@@ -119,7 +118,7 @@ impl TestEnv {
     /// Moves the clock past any lease an invocation of this environment could
     /// hold (its 60-second budget plus the lease), instead of waiting for it.
     pub fn advance_past_leases(&self) {
-        self.app.clock.advance(Duration::from_secs(60 + u64::from(self.app.config.ledger_lease_seconds) + 3));
+        self.app.clock().advance(Duration::from_secs(60 + u64::from(self.app.config().ledger_lease_seconds) + 3));
     }
 
     /// A DynamoDB client for the ledger table (to look at it as a test, not through the ledger).
@@ -139,9 +138,9 @@ impl TestEnv {
 
     /// The same environment (simulation, ledger, clock), with the configuration changed.
     pub fn with_config(self, change: impl FnOnce(&mut Config)) -> TestEnv {
-        let mut config = self.app.config.clone();
+        let mut config = self.app.config().clone();
         change(&mut config);
-        TestEnv { app: App { config, ..self.app.clone() }, ..self }
+        TestEnv { app: self.app.clone().reconfigured(config), ..self }
     }
 }
 

@@ -14,7 +14,7 @@ use crate::common::*;
 
 /// A window from `since_s` to `until_s` seconds ago.
 fn options(env: &TestEnv, since_s: i64, until_s: i64, run_id: &str) -> BackfillOptions {
-    let now = env.app.clock.now_ms();
+    let now = env.app.clock().now_ms();
     BackfillOptions {
         detector_id: DETECTOR.into(),
         since_ms: now - since_s * 1_000,

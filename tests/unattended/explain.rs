@@ -21,8 +21,8 @@ async fn explained(env: &TestEnv) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_lease_makes_it_pending_as_a_delivery_would_be() {
     let env = start_with_ledger(demo_fixture(), &[]).await;
-    let key = investigation_key(&env.app.region, DETECTOR, CRITICAL);
-    let deadline = env.app.clock.now_secs() + 60;
+    let key = investigation_key(env.app.region(), DETECTOR, CRITICAL);
+    let deadline = env.app.clock().now_secs() + 60;
     let Claim::Won(_lease) = env.ledger().claim(&key, "another-request/inv", deadline).await.expect("claim") else {
         panic!("the first claim wins");
     };
@@ -44,8 +44,8 @@ async fn a_live_lease_makes_it_pending_as_a_delivery_would_be() {
 async fn a_skip_over_an_escalation_in_progress_is_pending_as_a_delivery_would_be() {
     let env = start_with_ledger(demo_fixture(), &[]).await;
     // The low-risk investigation, held by an escalation (say, one started under lower gates).
-    let key = investigation_key(&env.app.region, DETECTOR, LOW);
-    let Claim::Won(_lease) = env.ledger().claim(&key, "another-request/inv", env.app.clock.now_secs()).await.expect("claim") else {
+    let key = investigation_key(env.app.region(), DETECTOR, LOW);
+    let Claim::Won(_lease) = env.ledger().claim(&key, "another-request/inv", env.app.clock().now_secs()).await.expect("claim") else {
         panic!("the first claim wins");
     };
     let low = InvestigationRef::new(DETECTOR, LOW).expect("demo ids");

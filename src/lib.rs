@@ -22,12 +22,14 @@
 //!   the link requests (`links`), reading the records (`search`), and the plan
 //!   of the link writes and the writes (`cross_link`).
 //! - `ledger/`: exactly once: the deterministic `token` of every write, and the
-//!   DynamoDB ledger (`store`: keys, items, leases, the sweep mark).
+//!   DynamoDB ledger: its `keys`, what an `item` holds, `lease`s, the table
+//!   itself (`store`), and the next-`step` decision a delivery follows.
 //! - `flows/`: one file per trigger's work: `escalate`, `sweep`, `findings`,
 //!   `closeout`; and, for the operator's command line, `explain` (reads only)
 //!   and `backfill` (the sweep's path over a chosen window).
 //! - `aws/`: the AWS edge, one file per service (`guardduty`, `security_ir`,
-//!   `incidents`) and the shared HTTPS client; SDK types never leave it.
+//!   `incidents`), the one bounded walk over a listing's `pages`, and the
+//!   shared HTTPS client; SDK types never leave it.
 //! - `runtime/`: the Lambda side: the `handler`, the `app` built once per cold
 //!   start, the `clock`, `config`, `error`, `outcome`, `metrics`, `logging`,
 //!   `init_error`.

@@ -478,3 +478,56 @@ async fn an_incident_opened_from_a_finding_named_only_in_the_attack_progression_
     let result = outcome(&env, "investigation-high").await;
     assert_eq!(result["incidentRecordArns"], json!([MATCHING]), "{result}");
 }
+
+/// `StartIncident`'s answer is checked as every other answer is: an ARN that is
+/// not an incident record of the plan (another account's, another plan's, not
+/// an ARN at all) fails the escalation before anything links or records it.
+#[tokio::test]
+async fn a_start_incident_answer_that_is_no_incident_of_the_plan_is_refused_before_any_write() {
+    for answered in [
+        "arn:aws:ssm-incidents::999999999999:incident-record/SecurityResponse/0a1b2c3d",
+        "arn:aws:ssm-incidents::123456789012:incident-record/Checkout/0a1b2c3d",
+        "",
+        "not-an-arn",
+    ] {
+        let env = start(&[("INCIDENT_RESPONSE_PLAN_ARN", PLAN)]).await;
+        env.sim.faults(|f| {
+            f.answers.insert("StartIncident".into(), json!({ "incidentRecordArn": answered }));
+        });
+        let err = env.run(&event("investigation-high")).await.expect_err("refused");
+        assert!(err.to_string().contains("StartIncident answered"), "{answered}: {err}");
+        for op in ["UpdateRelatedItems", "CreateTimelineEvent", "CreateCaseComment"] {
+            let named = env.sim.state(|s| s.log.iter().filter(|e| e.operation == op).count());
+            assert_eq!(named, 0, "{answered}: no {op} for an incident that is not one");
+        }
+        let metadata = env.sim.state(|s| s.cases.values().map(|c| c["caseMetadata"].to_string()).collect::<String>());
+        assert!(answered.is_empty() || !metadata.contains(answered), "{answered}: not in the case's metadata");
+    }
+}
+
+/// `StartIncident`'s body names the case, so its token carries the case id: the
+/// incident of another case (a case opened again, after a conflict, say) is
+/// started under a token of its own instead of meeting the first one's and
+/// failing with a conflict on every retry.
+#[tokio::test]
+async fn start_incident_tokens_carry_the_case_they_name() {
+    let env = start(&[("INCIDENT_RESPONSE_PLAN_ARN", PLAN)]).await;
+    assert_eq!(outcome(&env, "investigation-high").await["incidentStarted"], true);
+    // The started incident resolved, and Security IR past its token window with
+    // the case gone: a new case opens and needs its own incident, while Incident
+    // Manager still remembers the first StartIncident's token.
+    env.sim.state(|s| {
+        for r in s.incident_records.values_mut() {
+            if r["title"].as_str().is_some_and(|t| t.contains("c0ffee00-0000-4000-8000-000000000002")) {
+                r["status"] = json!("RESOLVED");
+            }
+        }
+    });
+    env.sim.expire_tokens_of(escalator_sim::model::Service::SecurityIr);
+    env.sim.state(|s| s.cases.clear());
+    let second = outcome(&env, "investigation-high").await;
+    assert_eq!(second["incidentStarted"], true, "{second}");
+    let tokens: std::collections::BTreeSet<String> =
+        env.sim.state(|s| s.log.iter().filter(|e| e.operation == "StartIncident").filter_map(|e| e.client_token.clone()).collect());
+    assert_eq!(tokens.len(), 2, "one token per case the incident names");
+}

@@ -384,7 +384,9 @@ async fn explain_of_an_escalation_that_starts_an_incident_lists_its_writes_and_t
         assert_eq!(w["tokenNote"], "derives from the started incident's ARN, known once StartIncident answers");
     }
     assert!(x["notes"].to_string().contains("the incident already lists the case"), "the related item comes with the incident: {x}");
-    let start_token = writes[1]["token"].as_str().expect("StartIncident's token does not depend on the case").to_string();
+    // StartIncident's body names the case, so its token derives from the case id: not known yet.
+    assert!(writes[1]["token"].is_null(), "{}", writes[1]);
+    assert_eq!(writes[1]["tokenNote"], "derives from the case id, known once CreateCase answers");
 
     let vars = [("INCIDENT_RESPONSE_PLAN_ARN", PLAN)];
     let config = Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).expect("config");
@@ -392,7 +394,7 @@ async fn explain_of_an_escalation_that_starts_an_incident_lists_its_writes_and_t
     let event = json!({"detectorId": DETECTOR, "investigationId": HIGH});
     let outcome = investigation_escalator::run(&app, &event, &app.invocation("test", Duration::from_secs(60))).await.expect("escalated");
     assert_eq!(serde_json::to_value(&outcome).expect("json")["incidentStarted"], true);
-    assert_eq!(world.tokens("StartIncident"), BTreeSet::from([start_token]));
+    assert_eq!(world.tokens("StartIncident").len(), 1, "one StartIncident, with one token");
     for operation in ["CreateTimelineEvent", "CreateCaseComment", "UpdateCase"] {
         let sent = world.sim.state(|s| s.log.iter().filter(|e| e.operation == operation).count());
         assert_eq!(sent, 1, "{operation}: explain listed it, the escalation sent it once");

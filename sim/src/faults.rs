@@ -47,6 +47,9 @@ pub struct Faults {
     /// hostile service could send: the request is still validated and logged,
     /// nothing is written.
     pub answers: HashMap<String, serde_json::Value>,
+    /// Calls of an operation whose request (path or body) holds a text fail every
+    /// time, as `kind` (one investigation that always fails, say): `(operation, text, kind)`.
+    pub fail_matching: Vec<(String, String, FailKind)>,
     #[serde(skip)]
     rng: u64,
 }
@@ -60,6 +63,17 @@ impl Faults {
     /// Makes `operation` answer `answer` (HTTP 2xx, as JSON) instead of its own answer.
     pub fn answer_with(&mut self, operation: &str, answer: serde_json::Value) {
         self.answers.insert(operation.to_string(), answer);
+    }
+
+    /// Makes every call of `operation` whose path or body holds `text` fail as `kind`.
+    pub fn fail_when(&mut self, operation: &str, text: &str, kind: FailKind) {
+        self.fail_matching.push((operation.to_string(), text.to_string(), kind));
+    }
+
+    /// The failure a call with this path and body always meets, if any.
+    pub fn matching(&self, operation: &str, path: &str, body: &[u8]) -> Option<FailKind> {
+        let body = String::from_utf8_lossy(body);
+        self.fail_matching.iter().find(|(op, text, _)| op == operation && (path.contains(text) || body.contains(text))).map(|(.., k)| *k)
     }
 
     /// Sets the faults of one operation.

@@ -99,6 +99,11 @@ impl Sim {
         lock(&self.inner.state).tokens.clear();
     }
 
+    /// Forgets one service's idempotency tokens (its token window passed, the others' not yet).
+    pub fn expire_tokens_of(&self, service: Service) {
+        lock(&self.inner.state).tokens.retain(|(s, _, _), _| *s != service);
+    }
+
     /// The state as JSON.
     pub fn snapshot(&self) -> Value {
         lock(&self.inner.state).snapshot()
@@ -238,7 +243,8 @@ async fn serve_aws(
         let token = token_member.as_deref().and_then(|m| input[m].as_str()).map(str::to_string);
         entry.client_token = token.clone();
 
-        let (latency, fail) = lock(&inner.faults).draw(&op.name);
+        let (latency, drawn) = lock(&inner.faults).draw(&op.name);
+        let fail = lock(&inner.faults).matching(&op.name, path, body).or(drawn);
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
         }

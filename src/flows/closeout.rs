@@ -46,9 +46,9 @@ pub(super) async fn close(app: &App, case_id: &str, event_time_ms: i64, invocati
         info!(case_id, incidents = ?incidents, "dry run: no incident resolved");
         return Ok(Outcome::Resolved { case_id: case_id.to_string(), incident_record_arns: incidents });
     }
-    let event =
-        links::close_timeline_event(case_id, case.closure_code.as_deref(), case.closed_ms.unwrap_or(event_time_ms), &app.case_region);
-    let results = join_all(incidents.iter().map(|arn| resolve(app, case_id, arn, &event))).await;
+    let closed_ms = case.closed_ms.unwrap_or(event_time_ms);
+    let event = links::close_timeline_event(case_id, case.closure_code.as_deref(), closed_ms, &app.case_region);
+    let results = join_all(incidents.iter().map(|arn| resolve(app, case_id, arn, &event, closed_ms))).await;
     let mut resolved = Vec::new();
     let mut failures: Vec<AwsError> = Vec::new();
     for (arn, result) in incidents.iter().zip(results) {
@@ -95,7 +95,7 @@ async fn linked_incidents(
 /// Resolves one incident of a closed case, unless it is resolved already, gone,
 /// or still linked to another of this product's cases that is open. `true` when
 /// it is resolved now (or was resolved by an earlier delivery of this close-out).
-async fn resolve(app: &App, case_id: &str, arn: &str, event: &links::TimelineEvent) -> Result<bool, AwsError> {
+async fn resolve(app: &App, case_id: &str, arn: &str, event: &links::TimelineEvent, closed_ms: i64) -> Result<bool, AwsError> {
     let region = app.region.as_str();
     let Some(record) = app.incidents.incident(arn).await? else {
         info!(incident = arn, "the linked incident record no longer exists");
@@ -124,8 +124,8 @@ async fn resolve(app: &App, case_id: &str, arn: &str, event: &links::TimelineEve
             return Ok(false);
         }
     }
-    app.incidents.add_timeline_event(arn, event, &token::close_timeline_event(region, case_id, arn)).await?;
-    app.incidents.resolve_incident(arn, &token::resolve_incident(region, case_id, arn)).await?;
+    app.incidents.add_timeline_event(arn, event, &token::close_timeline_event(region, case_id, arn, closed_ms)).await?;
+    app.incidents.resolve_incident(arn, &token::resolve_incident(region, case_id, arn, closed_ms)).await?;
     info!(incident = arn, "resolved");
     Ok(true)
 }

@@ -42,6 +42,7 @@ use crate::runtime::app::{App, Invocation};
 use crate::runtime::error::Error;
 use crate::runtime::outcome::Outcome;
 use crate::trigger::event::InvestigationRef;
+use crate::trigger::ids;
 
 /// Time kept back from the deadline to release a lease whose work was cut off.
 const RELEASE_RESERVE: Duration = Duration::from_millis(250);
@@ -311,6 +312,16 @@ async fn earlier_case(
     }
 }
 
+/// The ARN `StartIncident` answered, when it is an incident record of the plan's
+/// account started from that plan (`incident-record/{plan}/{id}`).
+fn started_incident(plan_arn: &str, answered: &str) -> Option<String> {
+    let arn = ids::incident_arn(answered)?;
+    let plan_name = plan_arn.rsplit_once(":response-plan/")?.1;
+    let same_account = ids::incident_account(&arn) == ids::incident_account(plan_arn);
+    let same_plan = arn.split_once(":incident-record/").and_then(|(_, rest)| rest.split('/').next()) == Some(plan_name);
+    (same_account && same_plan).then_some(arn)
+}
+
 /// With no incident matched: starts one from the response plan when one is
 /// set (`true`), else the case stands alone (`false`).
 async fn start_incident(app: &App, e: &Escalating<'_>, case_id: &str, found: &mut Vec<Found>) -> Result<bool, Error> {
@@ -319,8 +330,13 @@ async fn start_incident(app: &App, e: &Escalating<'_>, case_id: &str, found: &mu
         return Ok(false);
     };
     let spec = links::start_incident(&e.inv, e.risk, case_id, &app.case_region);
-    let token = Scope { region: &app.region, detector_id: &e.inv.detector_id, investigation_id: &e.inv.id }.start_incident();
-    let arn = app.incidents.start_incident(plan, &spec, &token).await.map_err(|err| links_failed(case_id, vec![err]))?;
+    let token = Scope { region: &app.region, detector_id: &e.inv.detector_id, investigation_id: &e.inv.id }.start_incident(case_id);
+    let answered = app.incidents.start_incident(plan, &spec, &token).await.map_err(|err| links_failed(case_id, vec![err]))?;
+    // Checked as every answer is, before anything links, records or later resolves it.
+    let arn = started_incident(plan, &answered).ok_or_else(|| {
+        let message = format!("StartIncident answered {}, which is not an incident record of the plan {plan}", ids::quote(&answered));
+        links_failed(case_id, vec![AwsError::new("StartIncident", "InvalidAnswer", message)])
+    })?;
     info!(incident = arn, "no incident matched; started one from the response plan");
     found.push(search::started(spec, arn));
     Ok(true)

@@ -343,7 +343,7 @@ async fn plan_escalation(
     let case_id = existing.as_deref().unwrap_or("{caseId}");
     let mut found = found;
     if found.is_empty() {
-        if let Some(start) = start_incident_write(app, inv) {
+        if let Some(start) = start_incident_write(app, inv, existing.as_deref()) {
             x.writes.push(start);
             // The escalation links the incident it starts as it links a found one.
             found.push(search::started(links::start_incident(inv, risk, case_id, &app.case_region), STARTED.into()));
@@ -417,15 +417,16 @@ fn create_case_write(case: &CaseRequest, recorded: Option<&str>, titled: Option<
     }
 }
 
-/// `StartIncident`, when nothing matched and a response plan is set.
-fn start_incident_write(app: &App, inv: &Investigation) -> Option<PlannedWrite> {
+/// `StartIncident`, when nothing matched and a response plan is set; its token
+/// derives from the case id (`None` while the case is not opened yet).
+fn start_incident_write(app: &App, inv: &Investigation, case_id: Option<&str>) -> Option<PlannedWrite> {
     let plan = app.config.response_plan_arn.as_ref()?;
-    let token = Scope { region: &app.region, detector_id: &inv.detector_id, investigation_id: &inv.id }.start_incident();
+    let scope = Scope { region: &app.region, detector_id: &inv.detector_id, investigation_id: &inv.id };
     Some(PlannedWrite {
         operation: "StartIncident",
         target: plan.clone(),
-        token: Some(token),
-        token_note: None,
+        token: case_id.map(|id| scope.start_incident(id)),
+        token_note: case_id.is_none().then_some("derives from the case id, known once CreateCase answers"),
         state: "to do".into(),
         detail: "no incident record matched: one is started from the response plan, listing the case".into(),
     })

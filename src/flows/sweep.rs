@@ -29,7 +29,7 @@ use crate::runtime::app::{App, Invocation};
 use crate::runtime::config::Config;
 use crate::runtime::error::Error;
 use crate::runtime::metrics;
-use crate::runtime::outcome::{Counts, Outcome};
+use crate::runtime::outcome::{Counts, Outcome, MAX_FAILURES_NAMED};
 use crate::trigger::event::InvestigationRef;
 
 /// Investigations escalated at once.
@@ -104,11 +104,10 @@ pub(super) async fn sweep(app: &App, invocation: &Invocation) -> Result<Outcome,
     }
     let Tally { counts, failures, .. } = tally;
     info!(?counts, complete, "sweep done");
-    if failures.is_empty() {
-        Ok(Outcome::Swept { counts, complete })
-    } else {
-        Err(Error::Sweep { counts, complete, failures })
-    }
+    // Each failure was logged and counted as a delivery's would be (the failed-outcomes
+    // alarm fires); the sweep itself succeeds, since a Lambda retry of it would only
+    // repeat the settled work: the next scheduled sweep is the retry.
+    Ok(Outcome::Swept { counts, complete, failures })
 }
 
 /// The gates a sweep mark holds for.
@@ -272,7 +271,9 @@ impl Tally {
             Err(e) => {
                 warn!(investigation = id, error = %e, "sweep: this investigation failed; the others go on");
                 self.counts.failed += 1;
-                self.failures.push(format!("{id}: {e}"));
+                if self.failures.len() < MAX_FAILURES_NAMED {
+                    self.failures.push(format!("{id}: {e}"));
+                }
             }
         }
     }

@@ -164,6 +164,10 @@ pub enum SkipReason {
     SampleFinding,
     /// An archived (suppressed) finding.
     ArchivedFinding,
+    /// Completed with neither a start nor an end time: a case needs the incident's
+    /// start, so it can never be escalated as it stands. Final, so it neither fails
+    /// every sweep nor holds the sweep mark back.
+    IncompleteInvestigation,
 }
 
 impl SkipReason {
@@ -181,11 +185,12 @@ impl SkipReason {
             SkipReason::UnknownCase => "unknown_case",
             SkipReason::SampleFinding => "sample_finding",
             SkipReason::ArchivedFinding => "archived_finding",
+            SkipReason::IncompleteInvestigation => "incomplete_investigation",
         }
     }
 
     /// Every reason.
-    pub const ALL: [SkipReason; 11] = [
+    pub const ALL: [SkipReason; 12] = [
         SkipReason::InvestigationFailed,
         SkipReason::BelowThreshold,
         SkipReason::LowConfidence,
@@ -197,6 +202,7 @@ impl SkipReason {
         SkipReason::UnknownCase,
         SkipReason::SampleFinding,
         SkipReason::ArchivedFinding,
+        SkipReason::IncompleteInvestigation,
     ];
 
     /// Parses the spelling of [`SkipReason::as_str`] (as the ledger stores it).
@@ -253,6 +259,8 @@ pub fn decide(inv: &Investigation, gates: &Gates) -> Decision {
             let confidence = inv.known_confidence();
             if risk < gates.risk_threshold {
                 Decision::Skip(SkipReason::BelowThreshold)
+            } else if inv.reference_time_ms().is_none() {
+                Decision::Skip(SkipReason::IncompleteInvestigation)
             } else if confidence < gates.min_confidence {
                 Decision::Skip(SkipReason::LowConfidence)
             } else {
@@ -320,6 +328,20 @@ mod tests {
         inv.risk_level = risk.map(Rated::parse);
         inv.confidence = confidence.map(Rated::parse);
         inv
+    }
+
+    #[test]
+    fn a_completed_investigation_with_no_times_is_a_final_skip_of_its_own() {
+        let mut inv = completed(Some("Critical"), Some("High"));
+        (inv.start_ms, inv.end_ms) = (None, None);
+        assert_eq!(decide(&inv, &DEFAULT), Decision::Skip(SkipReason::IncompleteInvestigation));
+        assert!(SkipReason::IncompleteInvestigation.is_final(), "never decided again, never failing a sweep");
+        inv.end_ms = Some(1);
+        assert!(matches!(decide(&inv, &DEFAULT), Decision::Escalate { .. }), "its end time serves as the incident's start");
+        // Below the threshold it is skipped for that, whatever its times.
+        let mut low = completed(Some("Low"), None);
+        (low.start_ms, low.end_ms) = (None, None);
+        assert_eq!(decide(&low, &DEFAULT), Decision::Skip(SkipReason::BelowThreshold));
     }
 
     #[test]

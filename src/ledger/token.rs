@@ -17,14 +17,16 @@ pub fn create_investigation(region: &str, detector_id: &str, finding_id: &str) -
     derive(&["create-investigation", region, detector_id, finding_id])
 }
 
-/// The close-out's `CreateTimelineEvent` on one incident of a closed case.
-pub fn close_timeline_event(region: &str, case_id: &str, incident_arn: &str) -> String {
-    derive(&["close-timeline-event", region, case_id, incident_arn])
+/// The close-out's `CreateTimelineEvent` on one incident of a case closed at
+/// `closed_ms`: a case closed again after a reopening is another closure, with
+/// writes of its own (the same tokens would replay the first closure's answers).
+pub fn close_timeline_event(region: &str, case_id: &str, incident_arn: &str, closed_ms: i64) -> String {
+    derive(&["close-timeline-event", region, case_id, incident_arn, &closed_ms.to_string()])
 }
 
-/// The close-out's `UpdateIncidentRecord` resolving one incident of a closed case.
-pub fn resolve_incident(region: &str, case_id: &str, incident_arn: &str) -> String {
-    derive(&["resolve-incident", region, case_id, incident_arn])
+/// The close-out's `UpdateIncidentRecord` resolving one incident of a case closed at `closed_ms`.
+pub fn resolve_incident(region: &str, case_id: &str, incident_arn: &str, closed_ms: i64) -> String {
+    derive(&["resolve-incident", region, case_id, incident_arn, &closed_ms.to_string()])
 }
 
 /// The identity of one investigation: every write for it derives its token from this.
@@ -71,9 +73,10 @@ impl Scope<'_> {
         self.token("recommendations", &[case_id])
     }
 
-    /// `StartIncident` from the response plan.
-    pub fn start_incident(&self) -> String {
-        self.token("start-incident", &[])
+    /// `StartIncident` from the response plan, for one case: its body names the
+    /// case as a related item, so the token carries the case id too.
+    pub fn start_incident(&self, case_id: &str) -> String {
+        self.token("start-incident", &[case_id])
     }
 }
 
@@ -115,12 +118,15 @@ mod tests {
             SCOPE.related_item("1000000002", arn),
             SCOPE.timeline_event("1000000001", arn),
             SCOPE.timeline_event("1000000002", arn),
-            SCOPE.start_incident(),
-            other.start_incident(),
+            SCOPE.start_incident("1000000001"),
+            SCOPE.start_incident("1000000002"),
+            other.start_incident("1000000001"),
             create_investigation("us-east-1", SCOPE.detector_id, "f1"),
             create_investigation("us-east-1", SCOPE.detector_id, "f2"),
-            close_timeline_event("us-east-1", "1000000001", arn),
-            resolve_incident("us-east-1", "1000000001", arn),
+            close_timeline_event("us-east-1", "1000000001", arn, 1),
+            close_timeline_event("us-east-1", "1000000001", arn, 2),
+            resolve_incident("us-east-1", "1000000001", arn, 1),
+            resolve_incident("us-east-1", "1000000001", arn, 2),
         ];
         let distinct: std::collections::HashSet<_> = all.iter().collect();
         assert_eq!(distinct.len(), all.len());

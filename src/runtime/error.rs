@@ -49,16 +49,6 @@ pub enum Error {
     /// A scheduled sweep arrived but `DETECTOR_ID` is not set.
     #[error("the scheduled sweep needs DETECTOR_ID (the GuardDuty detector whose investigations it lists); it is not set")]
     NoDetector,
-    /// A sweep in which some investigations failed (the others were finished).
-    #[error("sweep: {} investigation(s) failed ({counts:?}, complete: {complete}): {}", failures.len(), failures.join("; "))]
-    Sweep {
-        /// What the sweep did.
-        counts: crate::runtime::outcome::Counts,
-        /// Whether it reached the end of its list.
-        complete: bool,
-        /// `investigationId: error` for each failure.
-        failures: Vec<String>,
-    },
 }
 
 fn join(failures: &[AwsError]) -> String {
@@ -76,14 +66,13 @@ impl Error {
             Error::Deadline { .. } => "DeadlineReached",
             Error::CaseQuota { .. } => "CaseQuotaExceeded",
             Error::NoDetector => "SweepNotConfigured",
-            Error::Sweep { .. } => "SweepPartlyFailed",
         }
     }
 }
 
 impl Error {
     /// Every `Reason` a failure can be counted under.
-    pub const METRIC_REASONS: [&'static str; 8] = [
+    pub const METRIC_REASONS: [&'static str; 7] = [
         "malformed_event",
         "aws_call_failed",
         "investigation_incomplete",
@@ -91,7 +80,6 @@ impl Error {
         "deadline_reached",
         "case_quota",
         "sweep_not_configured",
-        "sweep_partly_failed",
     ];
 
     /// The `Reason` a failure is counted under (docs/design.md §8): its kind, in snake case.
@@ -104,7 +92,6 @@ impl Error {
             Error::Deadline { .. } => "deadline_reached",
             Error::CaseQuota { .. } => "case_quota",
             Error::NoDetector => "sweep_not_configured",
-            Error::Sweep { .. } => "sweep_partly_failed",
         }
     }
 }
@@ -118,7 +105,6 @@ impl From<Error> for Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::outcome::Counts;
 
     fn every_kind() -> Vec<Error> {
         let aws = AwsError { operation: "CreateCase", code: "InternalServerException".into(), message: "m".into() };
@@ -130,7 +116,6 @@ mod tests {
             Error::Deadline { investigation_id: "i".into() },
             Error::CaseQuota { investigation_id: "i".into(), message: "m".into() },
             Error::NoDetector,
-            Error::Sweep { counts: Counts::default(), complete: false, failures: vec!["i: e".into()] },
         ]
     }
 

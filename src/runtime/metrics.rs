@@ -123,7 +123,7 @@ mod tests {
         let skipped = Outcome::skipped(crate::investigation::decision::SkipReason::LowConfidence, "i", None);
         assert_eq!(counted_as(Ok(&skipped)), Some(("skipped", Some("low_confidence"))));
         assert_eq!(counted_as(Err(&Error::NoDetector)), Some(("failed", Some("sweep_not_configured"))));
-        let swept = |complete| Outcome::Swept { counts: crate::runtime::outcome::Counts::default(), complete };
+        let swept = |complete| Outcome::Swept { counts: crate::runtime::outcome::Counts::default(), complete, failures: Vec::new() };
         assert_eq!(counted_as(Ok(&swept(true))), Some(("swept", Some("complete"))));
         assert_eq!(counted_as(Ok(&swept(false))), Some(("swept", Some("incomplete"))));
     }

@@ -5,6 +5,9 @@ use serde::Serialize;
 
 use crate::investigation::decision::SkipReason;
 
+/// The most failures a sweep's result names.
+pub const MAX_FAILURES_NAMED: usize = 50;
+
 /// What one invocation did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "outcome", rename_all = "lowercase", rename_all_fields = "camelCase")]
@@ -65,6 +68,11 @@ pub enum Outcome {
         counts: Counts,
         /// False when the sweep stopped before the deadline with work left.
         complete: bool,
+        /// `investigationId: error` for each investigation that failed (at most
+        /// [`MAX_FAILURES_NAMED`]; `counts.failed` counts them all). The sweep still
+        /// succeeds: the next scheduled sweep is the retry.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        failures: Vec<String>,
     },
     /// A closed case's incident records were resolved.
     Resolved {
@@ -159,7 +167,8 @@ mod tests {
             Some(json!({"outcome":"skipped","reason":"below_threshold","investigationId":"i","riskLevel":"Low"}))
         );
         assert_eq!(serde_json::to_value(Outcome::pending("i")).ok(), Some(json!({"outcome":"pending","investigationId":"i"})));
-        let swept = Outcome::Swept { counts: Counts { escalated: 40, skipped: 30, pending: 20, failed: 0 }, complete: true };
+        let swept =
+            Outcome::Swept { counts: Counts { escalated: 40, skipped: 30, pending: 20, failed: 0 }, complete: true, failures: Vec::new() };
         assert_eq!(
             serde_json::to_value(&swept).ok(),
             Some(json!({"outcome":"swept","counts":{"escalated":40,"skipped":30,"pending":20,"failed":0},"complete":true}))

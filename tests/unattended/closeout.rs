@@ -138,3 +138,38 @@ async fn a_forged_close_out_resolves_nothing_without_the_ledger() {
     assert_eq!(status(&env, MATCHING), "OPEN");
     assert_eq!(env.calls("UpdateIncidentRecord") + env.calls("CreateTimelineEvent"), 0);
 }
+
+/// Closed, resolved, both reopened, closed again: the second closure is a closure
+/// of its own, with tokens of its own, and resolves the incident again (with the
+/// first closure's tokens the services would replay their first answers and
+/// leave it open while the result said resolved).
+#[tokio::test]
+async fn a_case_closed_again_after_a_reopening_resolves_its_incident_again() {
+    let env = start_with_ledger(demo_fixture(), &[]).await;
+    let case_id = escalated_case(&env).await;
+    env.sim.state(|s| close_case(s, &case_id, "Investigation Completed"));
+    env.outcome(&closed(&case_id)).await;
+    assert_eq!(status(&env, MATCHING), "RESOLVED");
+    // Both reopened by people, then the case closed again later.
+    env.sim.state(|s| {
+        if let Some(r) = s.incident_records.get_mut(MATCHING) {
+            r["status"] = json!("OPEN");
+        }
+        if let Some(c) = s.cases.get_mut(&case_id) {
+            c["caseStatus"] = json!("Detection and Analysis");
+        }
+    });
+    env.sim.state(|s| {
+        close_case(s, &case_id, "Investigation Completed");
+        if let Some(c) = s.cases.get_mut(&case_id) {
+            c["closedDate"] = json!(c["closedDate"].as_f64().unwrap_or_default() + 3600.0);
+        }
+    });
+    let mut again = closed(&case_id);
+    again["time"] = json!("2026-11-21T16:45:10Z");
+    let result = env.outcome(&again).await;
+    assert_eq!(result["incidentRecordArns"], json!([MATCHING]), "{result}");
+    assert_eq!(status(&env, MATCHING), "RESOLVED", "resolved again, not a replayed answer");
+    assert_eq!(env.calls("UpdateIncidentRecord"), 2);
+    assert_eq!(env.sim.state(|s| s.timeline_events[MATCHING].len()), 3, "the escalation's event and one per closure");
+}

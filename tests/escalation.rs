@@ -531,3 +531,29 @@ async fn start_incident_tokens_carry_the_case_they_name() {
         env.sim.state(|s| s.log.iter().filter(|e| e.operation == "StartIncident").filter_map(|e| e.client_token.clone()).collect());
     assert_eq!(tokens.len(), 2, "one token per case the incident names");
 }
+
+/// A `GetFindings` that IAM denies never blocks the case or its links: the case
+/// is complete without threat actor addresses, and the escalation succeeds (a
+/// warning and a `degraded` metric say why), instead of failing every retry.
+#[tokio::test]
+async fn a_denied_get_findings_leaves_the_addresses_out_and_the_case_complete() {
+    let stack = stack_for(&[]);
+    let mut statements = stack.function_policy().expect("policy");
+    for s in &mut statements {
+        s.actions.retain(|a| a != "guardduty:GetFindings");
+    }
+    let sim = escalator_sim::Sim::start_with(escalator_sim::demo_fixture(), escalator_sim::Authorization::Policy(stack, statements))
+        .await
+        .expect("simulation");
+    let config = investigation_escalator::Config::from_lookup(|_| None).expect("config");
+    let app = investigation_escalator::App::new(config, &escalator_sim::sdk_config(&sim).await, investigation_escalator::Clock::system());
+    let invocation = app.invocation("denied-findings", std::time::Duration::from_secs(60));
+    let result = investigation_escalator::run(&app, &event("investigation-critical"), &invocation).await;
+    let result = result.unwrap_or_else(|e| panic!("the case is complete without the addresses: {e}"));
+    assert!(matches!(result, Outcome::Escalated { case_id: Some(_), .. }), "{result:?}");
+    let denied = sim.state(|s| s.log.iter().filter(|e| e.operation == "GetFindings" && e.status == 403).count());
+    assert!(denied >= 1, "GetFindings was asked, and denied");
+    assert_eq!(writes(&sim), Writes::one_linked(), "every link made");
+    let actors = sim.state(|s| s.cases.values().map(|c| c["threatActorIpAddresses"].clone()).collect::<Vec<_>>());
+    assert!(actors.iter().all(|a| a.as_array().is_none_or(Vec::is_empty)), "{actors:?}");
+}

@@ -66,9 +66,10 @@ pub(super) async fn close(app: &App, case_id: &str, event_time_ms: i64, invocati
 
 /// The incidents a case links, or `None` when it is not this product's case.
 ///
-/// With a ledger, the ledger's case item decides: anyone who can edit a case can
-/// edit its metadata, so the metadata alone is never trusted. Without one, the
-/// metadata is all there is; only values that are incident record ARNs (of this
+/// With a ledger that knows the case, its case item decides: anyone who can edit a
+/// case can edit its metadata, so the metadata alone is never trusted. A case the
+/// ledger does not know (one another Region's stack opened), or any case without
+/// a ledger, is judged by its metadata; only values that are incident record ARNs (of this
 /// account, when it is known) count. Either way [`resolve`] then resolves only an
 /// incident that still links back to this case.
 async fn linked_incidents(
@@ -78,7 +79,15 @@ async fn linked_incidents(
     account: Option<&str>,
 ) -> Result<Option<Vec<String>>, Error> {
     if let Some(ledger) = &app.ledger {
-        return Ok(ledger.case_incidents(case_id).await?);
+        match ledger.case_incidents(case_id).await? {
+            Some(links) if links.escalated => return Ok(Some(links.incidents)),
+            // Closed while its escalation is still linking: fail, so the close-out is
+            // retried once every incident is linked (resolving fewer would be final).
+            Some(_) => return Err(Error::EscalationInProgress { case_id: case_id.to_string() }),
+            // Not a case this stack's ledger knows (another Region's stack opened it,
+            // say): its metadata, held to the back-link check below, decides.
+            None => {}
+        }
     }
     let mut incidents = Vec::new();
     for value in links::linked_incidents(metadata) {

@@ -40,6 +40,7 @@ use crate::ledger::token::Scope;
 use crate::ledger::Ledger;
 use crate::runtime::app::{App, Invocation};
 use crate::runtime::error::Error;
+use crate::runtime::metrics;
 use crate::runtime::outcome::Outcome;
 use crate::trigger::event::InvestigationRef;
 use crate::trigger::ids;
@@ -218,11 +219,29 @@ async fn open_and_link(app: &App, e: &Escalating<'_>, mut lease: Option<&mut Lea
     // the retry completes it.
     let (actors, sightings_failed) = match sightings? {
         Ok(sightings) => (threat_actors(&sightings), None),
+        // Denied (or gone) for good: retrying cannot change it, and the case is complete
+        // without its threat actors' addresses; a warning and a metric say so.
+        Err(err) if err.code == "AccessDeniedException" || err.is_not_found() => {
+            warn!(error = %err, "GetFindings refused: the case goes without threat actor addresses");
+            if app.emit_metrics {
+                metrics::report_degraded(metrics::Degraded::ThreatActorsUnavailable, &app.clock);
+            }
+            (Vec::new(), None)
+        }
         Err(err) => (Vec::new(), Some(err)),
     };
     let opened = OpenedCase { inv: &e.inv, risk: e.risk, confidence: e.confidence, case_id: &case_id, view: &case_view, actors: &actors };
     let done_before = lease.as_ref().map(|l| l.steps_done().clone()).unwrap_or_default();
-    let mut linked = in_time(e, cross_link::link(app, &opened, &found, &done_before)).await?;
+    // The incidents found are on the case item before (or while) they are linked.
+    let recorded = async {
+        match lease.as_deref() {
+            Some(lease) => lease.record_incidents(&arns(&found)).await,
+            None => Ok(()),
+        }
+    };
+    let (recorded, linked) = tokio::join!(recorded, in_time(e, cross_link::link(app, &opened, &found, &done_before)));
+    recorded?;
+    let mut linked = linked?;
     linked.failures.extend(sightings_failed);
     // What was written is recorded even when something failed, so the retry repeats none of it.
     if let Some(lease) = lease {

@@ -43,6 +43,15 @@ pub struct Escalation {
     pub confidence: String,
 }
 
+/// What the ledger's case item says of a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseLinks {
+    /// The incident records linked (or found, while the escalation is in progress).
+    pub incidents: Vec<String>,
+    /// Whether the investigation's escalation is finished.
+    pub escalated: bool,
+}
+
 /// What the ledger holds for an investigation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {

@@ -109,6 +109,15 @@ impl Lease<'_> {
         Ok(())
     }
 
+    /// Records the incidents found for the case this holder opened, on the case
+    /// item, before they are linked: a close-out (or the operator) sees them at once.
+    pub async fn record_incidents(&self, incidents: &[String]) -> Result<(), AwsError> {
+        match &self.case_id {
+            Some(case_id) => self.held.ledger.put_case_item(&self.held.key, case_id, incidents).await,
+            None => Ok(()),
+        }
+    }
+
     /// Marks the investigation escalated (final, never expires), with the case
     /// item naming its incidents first: should the second write fail, a takeover
     /// writes both again.

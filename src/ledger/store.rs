@@ -161,9 +161,17 @@ impl Ledger {
         Ok(self.update(key, update).await?.is_some())
     }
 
-    /// The incidents a case links, if this product opened the case.
-    pub async fn case_incidents(&self, case_id: &str) -> Result<Option<Vec<String>>, AwsError> {
-        Ok(self.item(&case_key(&self.region, case_id)).await?.map(|item| list(&item, "incidents")))
+    /// The incidents a case links, and whether its escalation is finished, if this
+    /// stack's ledger knows the case.
+    pub async fn case_incidents(&self, case_id: &str) -> Result<Option<CaseLinks>, AwsError> {
+        let Some(case) = self.item(&case_key(&self.region, case_id)).await? else { return Ok(None) };
+        // Escalated only when the investigation's own item says so: until then the
+        // incidents are those found so far, and more links may be on their way.
+        let escalated = match text(&case, "investigation") {
+            Some(key) => matches!(self.get(&key).await?, Entry::Escalated(_)),
+            None => false,
+        };
+        Ok(Some(CaseLinks { incidents: list(&case, "incidents"), escalated }))
     }
 
     /// Takes a finding for `owner`, unless an investigation was started for it.

@@ -36,6 +36,14 @@ pub enum Error {
         /// The investigation.
         investigation_id: String,
     },
+    /// A case this product opened was closed while its escalation was still
+    /// linking it: the close-out fails (so it is retried) until the escalation
+    /// is finished and the incidents it links are known for good.
+    #[error("case {case_id} was closed while its escalation is still in progress; the close-out is retried once the links are made")]
+    EscalationInProgress {
+        /// The closed case.
+        case_id: String,
+    },
     /// Security IR refused `CreateCase` for its quota (50 active self-managed
     /// cases, 10 AWS-managed cases a day per Region). Nothing else was written;
     /// not final: a later delivery or sweep escalates once the quota allows.
@@ -66,13 +74,14 @@ impl Error {
             Error::Deadline { .. } => "DeadlineReached",
             Error::CaseQuota { .. } => "CaseQuotaExceeded",
             Error::NoDetector => "SweepNotConfigured",
+            Error::EscalationInProgress { .. } => "EscalationInProgress",
         }
     }
 }
 
 impl Error {
     /// Every `Reason` a failure can be counted under.
-    pub const METRIC_REASONS: [&'static str; 7] = [
+    pub const METRIC_REASONS: [&'static str; 8] = [
         "malformed_event",
         "aws_call_failed",
         "investigation_incomplete",
@@ -80,6 +89,7 @@ impl Error {
         "deadline_reached",
         "case_quota",
         "sweep_not_configured",
+        "escalation_in_progress",
     ];
 
     /// The `Reason` a failure is counted under (docs/design.md §8): its kind, in snake case.
@@ -92,6 +102,7 @@ impl Error {
             Error::Deadline { .. } => "deadline_reached",
             Error::CaseQuota { .. } => "case_quota",
             Error::NoDetector => "sweep_not_configured",
+            Error::EscalationInProgress { .. } => "escalation_in_progress",
         }
     }
 }
@@ -116,6 +127,7 @@ mod tests {
             Error::Deadline { investigation_id: "i".into() },
             Error::CaseQuota { investigation_id: "i".into(), message: "m".into() },
             Error::NoDetector,
+            Error::EscalationInProgress { case_id: "1234567890".into() },
         ]
     }
 

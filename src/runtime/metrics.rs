@@ -62,14 +62,42 @@ pub fn counted_as(result: Result<&Outcome, &Error>) -> Option<(&'static str, Opt
 #[cfg(test)]
 fn catalogue() -> Vec<(&'static str, Option<&'static str>)> {
     let mut pairs: Vec<(&'static str, Option<&'static str>)> =
-        ["escalated", "escalated_dry_run", "skipped", "pending", "pending_dry_run", "swept", "resolved", "failed"]
+        ["escalated", "escalated_dry_run", "skipped", "pending", "pending_dry_run", "swept", "resolved", "failed", "degraded"]
             .into_iter()
             .map(|outcome| (outcome, None))
             .collect();
     pairs.extend(crate::investigation::decision::SkipReason::ALL.iter().map(|r| ("skipped", Some(r.as_str()))));
     pairs.extend(Error::METRIC_REASONS.iter().map(|r| ("failed", Some(*r))));
     pairs.extend([("swept", Some("complete")), ("swept", Some("incomplete"))]);
+    pairs.extend(Degraded::ALL.iter().map(|r| ("degraded", Some(r.as_str()))));
     pairs
+}
+
+/// Why an escalation that succeeded left something out (counted as `degraded`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Degraded {
+    /// `GetFindings` was denied: the case has no threat actor addresses.
+    ThreatActorsUnavailable,
+}
+
+impl Degraded {
+    /// Every reason (what dashboards and alarms may name).
+    #[cfg(test)]
+    pub const ALL: [Degraded; 1] = [Degraded::ThreatActorsUnavailable];
+
+    /// The `Reason` dimension.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Degraded::ThreatActorsUnavailable => "threat_actors_unavailable",
+        }
+    }
+}
+
+/// Writes the EMF line of an escalation that succeeded without part of what it
+/// carries: the case is complete, and an alarm or the dashboard can still see
+/// that something was missing.
+pub fn report_degraded(reason: Degraded, clock: &Clock) {
+    println!("{}", emf_line("degraded", Some(reason.as_str()), clock.now_ms()));
 }
 
 /// Writes the EMF line for one result to stdout (where Lambda's log agent reads it).

@@ -122,8 +122,11 @@ async fn forged_case(env: &TestEnv) -> String {
 async fn a_forged_close_out_resolves_nothing_with_the_ledger() {
     let env = start_with_ledger(demo_fixture(), &[]).await;
     let id = forged_case(&env).await;
-    // The ledger never recorded this case: its metadata alone is not trusted.
-    assert_eq!(env.outcome(&closed(&id)).await["reason"], "unknown_case");
+    // The ledger never recorded this case: its metadata is read (it may be another
+    // Region's stack's case), and alone it is not trusted: the incident does not
+    // link back to this case, so nothing is resolved.
+    let result = env.outcome(&closed(&id)).await;
+    assert_eq!(result, json!({"outcome": "resolved", "caseId": id, "incidentRecordArns": []}));
     assert_eq!(status(&env, MATCHING), "OPEN");
     assert_eq!(env.calls("UpdateIncidentRecord") + env.calls("CreateTimelineEvent"), 0);
 }
@@ -172,4 +175,50 @@ async fn a_case_closed_again_after_a_reopening_resolves_its_incident_again() {
     assert_eq!(status(&env, MATCHING), "RESOLVED", "resolved again, not a replayed answer");
     assert_eq!(env.calls("UpdateIncidentRecord"), 2);
     assert_eq!(env.sim.state(|s| s.timeline_events[MATCHING].len()), 3, "the escalation's event and one per closure");
+}
+
+/// A case the ledger does not know (opened by another Region's stack, whose case
+/// items are keyed by its Region) is judged by its metadata, held to the same
+/// back-link check: its incidents are resolved instead of `unknown_case`.
+#[tokio::test]
+async fn with_a_ledger_a_case_it_does_not_know_falls_back_to_the_case_metadata() {
+    let env = start_with_ledger(demo_fixture(), &[]).await;
+    let case_id = escalated_case(&env).await;
+    let key = investigation_escalator::operator::case_key(env.app.region(), &case_id);
+    env.ledger_client()
+        .delete_item()
+        .table_name(LEDGER_TABLE)
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(key))
+        .send()
+        .await
+        .expect("the other stack's ledger holds it");
+    env.sim.state(|s| close_case(s, &case_id, "Investigation Completed"));
+    let result = env.outcome(&closed(&case_id)).await;
+    assert_eq!(result, json!({"outcome": "resolved", "caseId": case_id, "incidentRecordArns": [MATCHING]}));
+    assert_eq!(status(&env, MATCHING), "RESOLVED");
+}
+
+/// A case closed while its escalation is still linking (the links failing for
+/// now): the close-out fails, so it is retried, instead of answering `resolved []`
+/// for good; once the escalation is finished the retry resolves the incident.
+#[tokio::test]
+async fn a_case_closed_before_its_links_are_made_is_closed_out_once_they_are() {
+    let env = start_with_ledger(demo_fixture(), &[]).await;
+    env.sim.faults(|f| f.fail_next("UpdateRelatedItems", 3, escalator_sim::FailKind::ServerError));
+    let failed = env.run(&event("investigation-critical")).await.expect_err("a link failed");
+    let case_id = env.sim.state(|s| s.cases.keys().next().cloned()).expect("the case was opened");
+    assert!(failed.to_string().contains(&case_id), "{failed}");
+    let found =
+        ledger_items(&env).await.into_iter().filter(|i| i.contains(&format!("pk=S(\"case/us-east-1/{case_id}\")"))).collect::<Vec<_>>();
+    assert!(found.iter().any(|i| i.contains(MATCHING)), "the incident found is recorded before it is linked: {found:?}");
+    env.sim.state(|s| close_case(s, &case_id, "Investigation Completed"));
+    let early = env.run(&closed(&case_id)).await.expect_err("retried later");
+    assert_eq!(early.kind(), "EscalationInProgress", "{early}");
+    assert_eq!(status(&env, MATCHING), "OPEN");
+    // The escalation's redelivery finishes the links; the close-out's retry resolves.
+    env.advance_past_leases();
+    env.outcome(&event("investigation-critical")).await;
+    let result = env.outcome(&closed(&case_id)).await;
+    assert_eq!(result["incidentRecordArns"], json!([MATCHING]), "{result}");
+    assert_eq!(status(&env, MATCHING), "RESOLVED");
 }

@@ -65,7 +65,8 @@ async fn a_lease_expires_and_the_takeover_keeps_the_progress() {
     assert_eq!(l.get(&key).await, Ok(Entry::Escalated(done.clone())));
     clock.advance(Duration::from_secs(9_000));
     assert!(matches!(l.claim(&key, "c", 0).await, Ok(Claim::Done(d)) if d == done));
-    assert_eq!(l.case_incidents("1000000001").await, Ok(Some(vec!["arn:1".to_string()])));
+    let links = l.case_incidents("1000000001").await.expect("read").expect("a case item");
+    assert_eq!((links.incidents, links.escalated), (vec!["arn:1".to_string()], true));
 }
 
 #[tokio::test]

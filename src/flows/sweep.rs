@@ -81,7 +81,12 @@ pub(super) async fn sweep(app: &App, invocation: &Invocation) -> Result<Outcome,
         None => None,
     };
     let now_ms = app.clock.now_ms();
-    let cutoff_ms = now_ms.saturating_sub(i64::from(app.config.sweep_lookback_hours) * 3_600_000);
+    // The lookback, or further back to the mark when the mark is older: the mark
+    // never passes an unsettled investigation, so one that stayed unsettled longer
+    // than the lookback (a full case quota over a weekend) is still listed, and
+    // still holds the mark, until it is settled.
+    let lookback = now_ms.saturating_sub(i64::from(app.config.sweep_lookback_hours) * 3_600_000);
+    let cutoff_ms = mark.map_or(lookback, |m| m.min(lookback));
     let window = Window { cutoff_ms, after_ms: mark, until_ms: i64::MAX };
     let (work, running, listed_whole) = to_visit(app, detector, window).await?;
     let mut tally =

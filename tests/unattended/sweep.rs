@@ -165,3 +165,25 @@ async fn a_detector_configured_in_upper_case_opens_no_second_case() {
     let keys = ledger_items(&env).await.into_iter().filter(|i| i.contains(critical) && i.contains("pk=S(\"investigation/")).count();
     assert_eq!(keys, 1, "one ledger item for it");
 }
+
+/// An investigation that stays unsettled for longer than the lookback is never
+/// dropped: the mark stays before it, and the sweep lists back to the mark, so
+/// it is escalated once it can be (before: it aged out of the window, the mark
+/// moved past it, and nothing anywhere still knew of it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_investigation_unsettled_past_the_lookback_is_still_escalated() {
+    let backlog = backlog(10);
+    let env = start_with_ledger(backlog.fixture, &[("DETECTOR_ID", DETECTOR), ("SWEEP_LOOKBACK_HOURS", "1")]).await;
+    // The backlog's fourth (High, ended 3 minutes ago) fails for now.
+    let stuck = "bac4106-0000-4000-8000-000000000003";
+    env.sim.faults(|f| f.fail_when("GetInvestigation", stuck, escalator_sim::FailKind::ServerError));
+    let first = env.outcome(&event("scheduled-sweep")).await;
+    assert_eq!(first["counts"]["failed"], 1, "{first}");
+    // Two hours later it is far outside the one-hour lookback, and can be escalated.
+    env.app.clock().advance(Duration::from_secs(2 * 3600));
+    env.sim.faults(|f| f.fail_matching.clear());
+    let later = env.outcome(&event("scheduled-sweep")).await;
+    assert_eq!(later["counts"]["failed"], 0, "{later}");
+    let cased = env.sim.state(|s| s.cases.values().filter(|c| c["title"].as_str().is_some_and(|t| t.contains(stuck))).count());
+    assert_eq!(cased, 1, "escalated once it could be: {later}");
+}

@@ -53,6 +53,8 @@ EXPECTED = {
     "security-ir:CreateCaseComment",
     # A CreateCase conflict without a ledger: the case opened earlier, by title.
     "security-ir:ListCases",
+    # ... adopted only when its tags (which GetCase does not show) name this product and the investigation.
+    "security-ir:ListTagsForResource",
     # CreateCase carries tags (docs/design.md §5): IAM authorizes a tagged
     # CreateCase with security-ir:TagResource as well (Service Authorization
     # Reference, "API operations defined by AWS Security Incident Response").

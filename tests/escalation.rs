@@ -557,3 +557,20 @@ async fn a_denied_get_findings_leaves_the_addresses_out_and_the_case_complete() 
     let actors = sim.state(|s| s.cases.values().map(|c| c["threatActorIpAddresses"].clone()).collect::<Vec<_>>());
     assert!(actors.iter().all(|a| a.as_array().is_none_or(Vec::is_empty)), "{actors:?}");
 }
+
+/// After a `CreateCase` conflict, a case is adopted only when its tags say this
+/// product opened it for this investigation: an older case retitled as the
+/// investigation's (anyone who can edit cases can do that) is not, and its
+/// incidents and close-out stay out of it.
+#[tokio::test]
+async fn a_retitled_case_is_never_adopted_after_a_conflict() {
+    let env = start(&[]).await;
+    let forged = case_by_hand(&env.sim, "[Critical] GuardDuty investigation c0ffee00-0000-4000-8000-000000000001: retitled", None).await;
+    let first = outcome(&env, "investigation-critical").await;
+    assert_ne!(first["caseId"], json!(forged));
+    let changed = env.with_config(|c| c.engagement_type = "Investigation".into());
+    let again = changed.outcome(&event("investigation-critical")).await;
+    assert_eq!(again["caseId"], first["caseId"], "the product's own case, not the older retitled one: {again}");
+    let on_forged = changed.sim.state(|s| s.comments.get(&forged).map_or(0, Vec::len));
+    assert_eq!(on_forged, 0, "nothing written to the retitled case");
+}

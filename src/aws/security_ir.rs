@@ -8,7 +8,7 @@ use aws_sdk_securityir::types::{AwsRegion, CaseMetadataEntry, EngagementType, Im
 
 use super::pages::Pages;
 use super::{build_error, fail, written, AwsError, Written};
-use crate::case::builder::{is_title_of, CaseRequest};
+use crate::case::builder::{is_title_of, CaseRequest, CREATED_BY, TAG_CREATED_BY, TAG_INVESTIGATION};
 use crate::case::threat_actors::ThreatActor;
 use crate::trigger::ids;
 
@@ -29,6 +29,8 @@ pub struct CaseView {
 
 /// The most `ListCases` pages a search for an earlier case reads (25 cases each).
 pub const MAX_CASE_PAGES: usize = 40;
+/// The most candidate cases whose tags a search for an earlier case reads.
+pub const MAX_TAG_READS: usize = 5;
 
 /// The Security IR client, built once per cold start.
 #[derive(Debug, Clone)]
@@ -86,28 +88,47 @@ impl SecurityIr {
         })
     }
 
-    /// `ListCases`, at most [`MAX_CASE_PAGES`] pages of 25: the id of the case whose
-    /// title is the one this product gives `investigation_id`'s case (the
-    /// earliest created, should there be several). `ListCases` has no filter.
+    /// The case this product opened for `investigation_id`, found by `ListCases`
+    /// (it has no filter; at most [`MAX_CASE_PAGES`] pages of 25): among the cases
+    /// titled as this product titles that investigation's case, earliest created
+    /// first, the first whose tags (`ListTagsForResource`, at most
+    /// [`MAX_TAG_READS`]) say this product opened it for that investigation. A
+    /// title alone is anyone's to write.
     pub async fn case_of_investigation(&self, investigation_id: &str) -> Result<Option<String>, AwsError> {
         const OP: &str = "ListCases";
         let mut pages = Pages::new(OP, MAX_CASE_PAGES);
-        // (created, id): the earliest wins, whatever order the pages come in.
-        let mut found: Option<((i64, u32), String)> = None;
+        // (created, id, arn): the earliest first, whatever order the pages come in.
+        let mut candidates: Vec<((i64, u32), String, String)> = Vec::new();
         while let Some(token) = pages.next() {
             let page = self.client.list_cases().max_results(25).set_next_token(token).send().await.map_err(fail(OP))?;
             for item in page.items() {
                 let ours = item.title().is_some_and(|t| is_title_of(t, investigation_id));
-                if let (true, Some(id)) = (ours, ids::case_id(item.case_id())) {
-                    let created = item.created_date().map_or((i64::MAX, 0), |d| (d.secs(), d.subsec_nanos()));
-                    if found.as_ref().is_none_or(|(c, _)| created < *c) {
-                        found = Some((created, id));
-                    }
-                }
+                let Some(id) = ids::case_id(item.case_id()).filter(|_| ours) else { continue };
+                // The listed ARN must name the listed case: its tags are read through it.
+                let Some(arn) = item.case_arn().filter(|a| a.starts_with("arn:") && a.ends_with(&format!(":case/{id}"))) else {
+                    continue;
+                };
+                let created = item.created_date().map_or((i64::MAX, 0), |d| (d.secs(), d.subsec_nanos()));
+                candidates.push((created, id, arn.to_string()));
             }
             pages.after(page.next_token());
         }
-        Ok(found.map(|(_, id)| id))
+        candidates.sort();
+        for (_, id, arn) in candidates.iter().take(MAX_TAG_READS) {
+            let tags = self.case_tags(arn).await?;
+            let opened_by_us = tags.get(TAG_CREATED_BY).map(String::as_str) == Some(CREATED_BY);
+            if opened_by_us && tags.get(TAG_INVESTIGATION).map(String::as_str) == Some(investigation_id) {
+                return Ok(Some(id.clone()));
+            }
+            tracing::warn!(case_id = %id, "a case titled as this investigation's lacks this product's tags for it: not adopted");
+        }
+        Ok(None)
+    }
+
+    /// `ListTagsForResource` of a case (`GetCase` does not show its tags).
+    async fn case_tags(&self, case_arn: &str) -> Result<HashMap<String, String>, AwsError> {
+        let out = self.client.list_tags_for_resource().resource_arn(case_arn).send().await.map_err(fail("ListTagsForResource"))?;
+        Ok(out.tags().clone())
     }
 
     /// `GetCase`: what the links and the close-out need to know of a case.

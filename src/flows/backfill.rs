@@ -89,7 +89,9 @@ pub async fn backfill(
     progress(Progress::Listed { to_visit: work.len(), running, listed_whole });
     let mut report = Backfill { running, listed_whole, not_started: work.len(), ..Backfill::default() };
     let how = Visiting { detector: &options.detector_id, concurrency: options.concurrency, grace: Duration::from_secs(1) };
-    let invocation_for = || app.invocation(&options.run_id, options.budget);
+    // Its investigations are old: past the services' token windows, a CreateCase
+    // sent blind could open a second case, so each looks for its case first.
+    let invocation_for = || app.invocation(&options.run_id, options.budget).looking_first();
     visit(
         app,
         how,

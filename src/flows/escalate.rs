@@ -56,6 +56,10 @@ struct Escalating<'a> {
     confidence: Confidence,
     /// Under a lease: when to stop, leaving time to release it.
     deadline: Option<Instant>,
+    /// Whether a case may exist that no one recorded (a crashed holder's, or, in
+    /// a backfill, one opened before the ledger): looked for before `CreateCase`,
+    /// which past the services' token window would open a second one.
+    look_first: bool,
 }
 
 /// Fetches, decides and, when the gates pass, escalates one investigation.
@@ -82,7 +86,9 @@ pub(super) async fn escalate(app: &App, target: &InvestigationRef, invocation: &
             // A holder cut off by Lambda would keep its lease until it expires, and every
             // redelivery until then would answer `pending`: stop in time to release it.
             let deadline = under_lease.then(|| Instant::now() + invocation.remaining().saturating_sub(RELEASE_RESERVE));
-            let escalating = Escalating { target, inv, risk, confidence, deadline };
+            let crashed_holder = matches!(prior, Entry::InProgress { case_id: None, .. });
+            let look_first = crashed_holder || invocation.look_first;
+            let escalating = Escalating { target, inv, risk, confidence, deadline, look_first };
             match ledger.filter(|_| under_lease) {
                 Some(ledger) => Box::pin(under_lease_of(app, ledger, &key, &owner, &escalating, invocation)).await,
                 None => Box::pin(open_and_link(app, &escalating, None)).await,
@@ -201,7 +207,7 @@ async fn open_and_link(app: &App, e: &Escalating<'_>, mut lease: Option<&mut Lea
     let sightings = in_time(e, app.guardduty.sightings(&e.inv.detector_id, needles.finding_ids()));
     // All three run to the end (join, not try_join), and the deadline never cuts
     // CreateCase off between its answer and the ledger's record of the case.
-    let (opened, found, sightings) = tokio::join!(open_case(&app.security_ir, &e.inv.id, &case, lease.as_deref_mut()), search, sightings);
+    let (opened, found, sightings) = tokio::join!(open_case(&app.security_ir, e, &case, lease.as_deref_mut()), search, sightings);
     let (case_id, case_view) = opened.map_err(|err| {
         if err.is_quota() {
             Error::CaseQuota { investigation_id: e.inv.id.clone(), message: err.message }
@@ -280,20 +286,32 @@ fn case_request(app: &App, e: &Escalating<'_>) -> Result<CaseRequest, Error> {
 /// case the lease already names; then reads it.
 async fn open_case(
     security_ir: &SecurityIr,
-    investigation_id: &str,
+    e: &Escalating<'_>,
     case: &CaseRequest,
     lease: Option<&mut Lease<'_>>,
 ) -> Result<(String, CaseView), AwsError> {
+    let investigation_id = e.inv.id.as_str();
     let case_id = match lease.as_ref().and_then(|l| l.case_id()) {
         Some(case_id) => {
             info!(case_id, "resuming with the case an earlier invocation opened");
             case_id.to_string()
         }
         None => {
-            let case_id = match security_ir.create_case(case).await {
-                Ok(case_id) => case_id,
-                Err(e) if e.is_conflict() => earlier_case(security_ir, investigation_id, case, e).await?,
-                Err(e) => return Err(e),
+            // Past the token window a CreateCase sent blind could open a second case.
+            let earlier = match e.look_first {
+                true => security_ir.case_of_investigation(investigation_id).await?,
+                false => None,
+            };
+            let case_id = match earlier {
+                Some(case_id) => {
+                    warn!(case_id, "a case of this investigation exists that no one recorded: continuing with it");
+                    case_id
+                }
+                None => match security_ir.create_case(case).await {
+                    Ok(case_id) => case_id,
+                    Err(err) if err.is_conflict() => earlier_case(security_ir, investigation_id, case, err).await?,
+                    Err(err) => return Err(err),
+                },
             };
             if let Some(lease) = lease {
                 lease.record_case(&case_id).await?;

@@ -159,13 +159,22 @@ pub struct Invocation {
     pub deadline_ms: i64,
     /// The function's own account (from its ARN), when Lambda says.
     pub account: Option<String>,
+    /// Whether its escalations look for an existing case before `CreateCase`
+    /// (the operator's backfill: its investigations are past the token window).
+    pub(crate) look_first: bool,
     clock: Clock,
 }
 
 impl Invocation {
     /// An invocation that ends at `deadline_ms`, measured on `clock`.
     pub fn new(request_id: impl Into<String>, deadline_ms: i64, clock: &Clock) -> Invocation {
-        Invocation { request_id: request_id.into(), deadline_ms, account: None, clock: clock.clone() }
+        Invocation { request_id: request_id.into(), deadline_ms, account: None, look_first: false, clock: clock.clone() }
+    }
+
+    /// The same invocation, its escalations looking for an existing case of
+    /// their investigation before opening one.
+    pub(crate) fn looking_first(self) -> Invocation {
+        Invocation { look_first: true, ..self }
     }
 
     /// The deadline, in epoch seconds (rounded up).

@@ -112,3 +112,21 @@ async fn a_run_killed_mid_escalation_is_completed_once_after_its_leases_end() {
         }
     });
 }
+
+/// A case opened before the ledger knew of it (a run without a ledger, say), and
+/// the services past their token window: the backfill looks for each
+/// investigation's case before `CreateCase`, and opens no second one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_past_the_token_window_finds_cases_opened_before_the_ledger() {
+    let backlog = backlog(20);
+    let env = start_with_ledger(backlog.fixture, &[]).await;
+    // The backlog's fifth, Critical and completed, escalated by a function with no ledger.
+    let early = serde_json::json!({"detectorId": DETECTOR, "investigationId": "bac4106-0000-4000-8000-000000000004"});
+    let no_ledger = env.app.clone().without_ledger();
+    let done = investigation_escalator::run(&no_ledger, &early, &env.invocation()).await.expect("escalated");
+    assert!(matches!(done, Outcome::Escalated { .. }), "{done:?}");
+    env.sim.expire_tokens();
+    let report = run_to_end(&env, &options(&env, 60 * 60, 0, "after-the-window")).await;
+    assert_eq!(report.counts.failed, 0, "{:?}", report.counts);
+    assert_eq!(writes(&env.sim).cases, backlog.worthy, "one case per worthy investigation, the early one's found, not opened again");
+}

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use aws_sdk_dynamodb::types::AttributeValue;
+
 use escalator_sim::{demo_fixture, FailKind, Moto, OpFaults};
 use investigation_escalator::operator::{investigation_key, Claim, Entry, Escalation, Lease};
 use investigation_escalator::{AwsError, Clock, Ledger, RiskLevel};
@@ -250,4 +252,30 @@ async fn a_case_opened_before_the_gates_were_raised_is_finished_not_orphaned() {
     assert_eq!(result["outcome"], "escalated");
     assert_eq!(raised.calls("CreateCase"), 1);
     assert!(matches!(raised.ledger().get(&key).await, Ok(Entry::Escalated(_))));
+}
+
+/// A holder that died after `CreateCase` opened the case but before the ledger
+/// recorded it leaves a claim with no case. Its takeover, past the token window,
+/// looks for the case before opening one: one case, never two.
+#[tokio::test]
+async fn a_takeover_past_the_token_window_finds_the_case_a_crashed_holder_opened() {
+    let env = start_with_ledger(demo_fixture(), &[]).await;
+    assert_eq!(env.outcome(&event("investigation-critical")).await["outcome"], "escalated");
+    // As if the holder had crashed right after CreateCase: the item holds a claim and no case.
+    let key = investigation_key(env.app.region(), DETECTOR, CRITICAL);
+    let now = env.app.clock().now_secs();
+    env.ledger_client()
+        .put_item()
+        .table_name(LEDGER_TABLE)
+        .item("pk", AttributeValue::S(key))
+        .item("state", AttributeValue::S("in_progress".into()))
+        .item("lease_owner", AttributeValue::S("crashed/holder".into()))
+        .item("lease_expires", AttributeValue::N((now - 1).to_string()))
+        .send()
+        .await
+        .expect("the crashed claim");
+    env.sim.expire_tokens();
+    let again = env.outcome(&event("investigation-critical")).await;
+    assert_eq!(again["outcome"], "escalated", "{again}");
+    assert_eq!(writes(&env.sim).cases, 1, "the case the crashed holder opened, not a second one");
 }

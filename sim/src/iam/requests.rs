@@ -34,7 +34,9 @@ fn named_resource(service: Service, op: &str, input: &Value, c: &Caller<'_>) -> 
     match service {
         // The case does not exist yet: authorized against the pattern of the ARN it will get.
         Service::SecurityIr if op == "CreateCase" => Some(format!("arn:{p}:security-ir:{r}:{a}:case/*")),
-        Service::SecurityIr => nonempty("caseId").map(|id| format!("arn:{p}:security-ir:{r}:{a}:case/{id}")),
+        Service::SecurityIr => {
+            nonempty("caseId").map(|id| format!("arn:{p}:security-ir:{r}:{a}:case/{id}")).or_else(|| nonempty("resourceArn"))
+        }
         Service::Incidents => match op {
             "GetIncidentRecord" | "UpdateIncidentRecord" => nonempty("arn"),
             "StartIncident" => nonempty("responsePlanArn"),

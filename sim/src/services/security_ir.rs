@@ -1,5 +1,5 @@
 //! Security Incident Response: `CreateCase`, `GetCase`, `UpdateCase`,
-//! `CreateCaseComment`, `ListComments`, `ListCases`.
+//! `CreateCaseComment`, `ListComments`, `ListCases`, `ListTagsForResource`.
 
 use serde_json::{json, Map, Value};
 
@@ -88,6 +88,13 @@ pub(crate) fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, input: &Value) 
                 "lastUpdatedBy": state.account,
             }));
             Ok(json!({ "commentId": comment_id }))
+        }
+        "ListTagsForResource" => {
+            let arn = s(input, "resourceArn");
+            let prefix = format!("arn:aws:security-ir:{}:{}:case/", ctx.region, state.account);
+            let case = arn.strip_prefix(&prefix).and_then(|id| state.cases.get(id));
+            let case = case.ok_or_else(|| SimError::not_found(SERVICE, format!("Resource {arn} was not found")))?;
+            Ok(json!({ "tags": case.get("tags").cloned().unwrap_or(json!({})) }))
         }
         "ListComments" => {
             case(state, input)?;

@@ -86,7 +86,8 @@ pub(super) async fn escalate(app: &App, target: &InvestigationRef, invocation: &
             // A holder cut off by Lambda would keep its lease until it expires, and every
             // redelivery until then would answer `pending`: stop in time to release it.
             let deadline = under_lease.then(|| Instant::now() + invocation.remaining().saturating_sub(RELEASE_RESERVE));
-            let crashed_holder = matches!(prior, Entry::InProgress { case_id: None, .. });
+            // A holder that was about to send CreateCase and recorded no case may have opened one.
+            let crashed_holder = matches!(prior, Entry::InProgress { case_id: None, create_sent: true, .. });
             let look_first = crashed_holder || invocation.look_first;
             let escalating = Escalating { target, inv, risk, confidence, deadline, look_first };
             match ledger.filter(|_| under_lease) {
@@ -291,6 +292,7 @@ async fn open_case(
     lease: Option<&mut Lease<'_>>,
 ) -> Result<(String, CaseView), AwsError> {
     let investigation_id = e.inv.id.as_str();
+    let mut lease = lease;
     let case_id = match lease.as_ref().and_then(|l| l.case_id()) {
         Some(case_id) => {
             info!(case_id, "resuming with the case an earlier invocation opened");
@@ -307,7 +309,7 @@ async fn open_case(
                     warn!(case_id, "a case of this investigation exists that no one recorded: continuing with it");
                     case_id
                 }
-                None => match security_ir.create_case(case).await {
+                None => match create_case(security_ir, case, lease.as_deref_mut()).await {
                     Ok(case_id) => case_id,
                     Err(err) if err.is_conflict() => earlier_case(security_ir, investigation_id, case, err).await?,
                     Err(err) => return Err(err),
@@ -321,6 +323,16 @@ async fn open_case(
     };
     let view = security_ir.get_case(&case_id).await?;
     Ok((case_id, view))
+}
+
+/// `CreateCase`, with the ledger told first that it is about to be sent: a holder
+/// that dies before the answer is recorded leaves an item that is resumed, never
+/// skipped.
+async fn create_case(security_ir: &SecurityIr, case: &CaseRequest, lease: Option<&mut Lease<'_>>) -> Result<String, AwsError> {
+    if let Some(lease) = lease {
+        lease.about_to_create().await?;
+    }
+    security_ir.create_case(case).await
 }
 
 /// The case an earlier `CreateCase` of this investigation opened with another body

@@ -65,6 +65,9 @@ pub enum Entry {
         lease_expires: i64,
         /// The case, once opened.
         case_id: Option<String>,
+        /// Whether a holder was about to send `CreateCase` (then a case may exist
+        /// that no one recorded, and the item is resumed, never skipped).
+        create_sent: bool,
     },
     /// Escalated: final.
     Escalated(Escalation),
@@ -117,6 +120,7 @@ pub(super) fn entry(item: Option<&Item>) -> Entry {
             owner: text(item, "lease_owner").unwrap_or_default(),
             lease_expires: number(item, "lease_expires").unwrap_or(i64::MAX),
             case_id: text(item, "case_id"),
+            create_sent: item.contains_key("create_sent"),
         },
     }
 }

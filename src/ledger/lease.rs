@@ -72,6 +72,7 @@ pub struct Lease<'a> {
     pub(super) held: Held<'a>,
     pub(super) case_id: Option<String>,
     pub(super) steps_done: BTreeSet<String>,
+    pub(super) create_sent: bool,
 }
 
 impl Lease<'_> {
@@ -95,6 +96,18 @@ impl Lease<'_> {
         let values = vec![(":steps", AttributeValue::Ss(new.clone())), (":now", n(self.held.ledger.clock.now_secs()))];
         self.held.update("SET updated_at = :now ADD steps_done :steps", values).await?;
         self.steps_done.extend(new);
+        Ok(())
+    }
+
+    /// Records that `CreateCase` is about to be sent (once per item, never
+    /// removed): from here on a case may exist that the ledger does not name yet,
+    /// so the item is resumed by a takeover and never turned into a skip.
+    pub async fn about_to_create(&mut self) -> Result<(), AwsError> {
+        if !self.create_sent {
+            let values = vec![(":true", AttributeValue::Bool(true)), (":now", n(self.held.ledger.clock.now_secs()))];
+            self.held.update("SET create_sent = :true, updated_at = :now", values).await?;
+            self.create_sent = true;
+        }
         Ok(())
     }
 

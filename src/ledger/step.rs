@@ -65,6 +65,13 @@ pub fn next_step(prior: &Entry, decision: Decision, now_secs: i64, ledger: bool,
     }
     match decision {
         Decision::Pending => Step::Pending(Wait::Unfinished),
+        // An expired claim that opened nothing and never was about to: the skip takes it over.
+        Decision::Skip(reason)
+            if ledger
+                && matches!(prior, Entry::InProgress { case_id: None, create_sent: false, lease_expires, .. } if *lease_expires < now_secs) =>
+        {
+            Step::Skip { reason, record: true }
+        }
         Decision::Skip(_) if ledger && matches!(prior, Entry::InProgress { .. }) => Step::Pending(Wait::InProgressOverSkip),
         Decision::Skip(reason) => Step::Skip { reason, record: ledger && *prior != (Entry::Skipped { reason }) },
         Decision::Escalate { risk, confidence } if !ledger => Step::Escalate { risk, confidence, under_lease: false },
@@ -85,7 +92,7 @@ mod tests {
     const ESCALATE: Decision = Decision::Escalate { risk: RiskLevel::High, confidence: Confidence::High };
 
     fn in_progress(owner: &str, lease_expires: i64, case_id: Option<&str>) -> Entry {
-        Entry::InProgress { owner: owner.into(), lease_expires, case_id: case_id.map(str::to_string) }
+        Entry::InProgress { owner: owner.into(), lease_expires, case_id: case_id.map(str::to_string), create_sent: true }
     }
 
     fn done() -> Escalation {
@@ -115,6 +122,16 @@ mod tests {
             assert_eq!(next_step(&prior, low, 50, true, "me"), Step::Pending(Wait::InProgressOverSkip));
         }
         assert_eq!(next_step(&Entry::Absent, low, 0, false, "me"), Step::Skip { reason: SkipReason::BelowThreshold, record: false });
+    }
+
+    #[test]
+    fn a_skip_takes_over_an_ended_claim_only_when_no_holder_was_about_to_create() {
+        let low = Decision::Skip(SkipReason::BelowThreshold);
+        let opened_nothing = Entry::InProgress { owner: "other".into(), lease_expires: 10, case_id: None, create_sent: false };
+        assert_eq!(next_step(&opened_nothing, low, 50, true, "me"), Step::Skip { reason: SkipReason::BelowThreshold, record: true });
+        assert_eq!(next_step(&opened_nothing, low, 5, true, "me"), Step::Pending(Wait::InProgressOverSkip), "its lease still holds");
+        let may_have_opened = in_progress("other", 10, None);
+        assert_eq!(next_step(&may_have_opened, low, 50, true, "me"), Step::Pending(Wait::InProgressOverSkip));
     }
 
     #[test]

@@ -146,17 +146,27 @@ impl Ledger {
         };
         let held = Held { ledger: self, key: key.to_string(), owner: owner.to_string() };
         let steps_done = item.get("steps_done").and_then(|v| v.as_ss().ok()).map(|s| s.iter().cloned().collect()).unwrap_or_default();
-        Ok(Claim::Won(Lease { held, case_id: text(&item, "case_id"), steps_done }))
+        Ok(Claim::Won(Lease { held, case_id: text(&item, "case_id"), steps_done, create_sent: item.contains_key("create_sent") }))
     }
 
     /// Records a skip, unless the investigation was escalated or is being escalated
-    /// meanwhile: `false` then, and the caller reads what the ledger holds instead.
+    /// meanwhile, or a holder may have opened a case for it: `false` then, and the
+    /// caller reads what the ledger holds instead.
     pub async fn record_skip(&self, key: &str, reason: SkipReason) -> Result<bool, AwsError> {
         let now = self.clock.now_secs();
         let update = Update {
             expression: "SET #state = :skipped, reason = :reason, updated_at = :now, #ttl = :ttl",
-            condition: "attribute_not_exists(pk) OR #state = :skipped",
-            values: vec![(":skipped", s(SKIPPED)), (":reason", s(reason.as_str())), (":now", n(now)), (":ttl", n(now + TTL_SECONDS))],
+            // Over an expired claim too, when no holder ever was about to send CreateCase:
+            // it opened nothing, and nothing can be lost by skipping it.
+            condition: "attribute_not_exists(pk) OR #state = :skipped OR (#state = :in_progress AND lease_expires < :now \
+                        AND attribute_not_exists(case_id) AND attribute_not_exists(create_sent))",
+            values: vec![
+                (":skipped", s(SKIPPED)),
+                (":in_progress", s(IN_PROGRESS)),
+                (":reason", s(reason.as_str())),
+                (":now", n(now)),
+                (":ttl", n(now + TTL_SECONDS)),
+            ],
         };
         Ok(self.update(key, update).await?.is_some())
     }
@@ -263,7 +273,10 @@ mod tests {
         let skipped = item(&[("state", s("skipped")), ("reason", s("investigation_failed"))]);
         assert_eq!(entry(Some(&skipped)), Entry::Skipped { reason: SkipReason::InvestigationFailed });
         let held = item(&[("state", s("in_progress")), ("lease_owner", s("req-1")), ("lease_expires", n(100)), ("case_id", s("1"))]);
-        assert_eq!(entry(Some(&held)), Entry::InProgress { owner: "req-1".into(), lease_expires: 100, case_id: Some("1".into()) });
+        assert_eq!(
+            entry(Some(&held)),
+            Entry::InProgress { owner: "req-1".into(), lease_expires: 100, case_id: Some("1".into()), create_sent: false }
+        );
     }
 
     #[test]

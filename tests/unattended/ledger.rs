@@ -261,7 +261,8 @@ async fn a_case_opened_before_the_gates_were_raised_is_finished_not_orphaned() {
 async fn a_takeover_past_the_token_window_finds_the_case_a_crashed_holder_opened() {
     let env = start_with_ledger(demo_fixture(), &[]).await;
     assert_eq!(env.outcome(&event("investigation-critical")).await["outcome"], "escalated");
-    // As if the holder had crashed right after CreateCase: the item holds a claim and no case.
+    // As if the holder had crashed right after CreateCase: the item holds a claim,
+    // the record that CreateCase was about to be sent, and no case.
     let key = investigation_key(env.app.region(), DETECTOR, CRITICAL);
     let now = env.app.clock().now_secs();
     env.ledger_client()
@@ -271,6 +272,7 @@ async fn a_takeover_past_the_token_window_finds_the_case_a_crashed_holder_opened
         .item("state", AttributeValue::S("in_progress".into()))
         .item("lease_owner", AttributeValue::S("crashed/holder".into()))
         .item("lease_expires", AttributeValue::N((now - 1).to_string()))
+        .item("create_sent", AttributeValue::Bool(true))
         .send()
         .await
         .expect("the crashed claim");
@@ -278,4 +280,21 @@ async fn a_takeover_past_the_token_window_finds_the_case_a_crashed_holder_opened
     let again = env.outcome(&event("investigation-critical")).await;
     assert_eq!(again["outcome"], "escalated", "{again}");
     assert_eq!(writes(&env.sim).cases, 1, "the case the crashed holder opened, not a second one");
+}
+
+/// A claim that ended before its holder was about to send `CreateCase` (cut off by
+/// its deadline, here) opened nothing: once the gates are raised, a skip takes the
+/// item over instead of answering `pending` until the item's TTL.
+#[tokio::test]
+async fn a_skip_takes_over_a_claim_that_opened_nothing() {
+    let env = start_with_ledger(demo_fixture(), &[]).await;
+    // So little time that the escalation stops before CreateCase, releasing its lease.
+    let short = env.invocation_with(Duration::from_millis(100));
+    let cut = investigation_escalator::run(&env.app, &event("investigation-high"), &short).await;
+    assert!(cut.is_err_and(|e| e.kind() == "DeadlineReached"));
+    assert_eq!(env.calls("CreateCase"), 0);
+    let env = env.with_threshold(RiskLevel::Critical);
+    let skipped = env.outcome(&event("investigation-high")).await;
+    assert_eq!((skipped["outcome"].as_str(), skipped["reason"].as_str()), (Some("skipped"), Some("below_threshold")), "{skipped}");
+    assert_eq!(env.calls("CreateCase"), 0);
 }

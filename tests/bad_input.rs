@@ -372,7 +372,6 @@ async fn hostile_case_and_incident_answers_link_nothing_wrong() {
 async fn hostile_listings_end_the_sweep_honestly() {
     let env = start_with(backlog(10).fixture, &[("DETECTOR_ID", DET)]).await;
     env.sim.faults(|f| f.answer_with("ListInvestigations", json!({"investigations": [], "nextToken": "again-and-again"})));
-    let started = std::time::Instant::now();
     let result = check(
         "a never-ending investigation listing",
         &env,
@@ -383,7 +382,6 @@ async fn hostile_listings_end_the_sweep_honestly() {
     .await;
     assert_eq!(result["counts"]["escalated"], 0);
     assert!(env.calls("ListInvestigations") <= 2, "{}", env.calls("ListInvestigations"));
-    assert!(started.elapsed() < Duration::from_secs(60));
 
     let env = start(&[("DETECTOR_ID", DET)]).await;
     let junk = json!({"investigations": [

@@ -20,7 +20,6 @@
 use std::future::Future;
 use std::time::Duration;
 
-use tokio::time::{timeout_at, Instant};
 use tracing::{info, warn};
 
 use crate::aws::{AwsError, CaseView, SecurityIr};
@@ -39,6 +38,7 @@ use crate::ledger::step::{next_step, settled, Step};
 use crate::ledger::token::Scope;
 use crate::ledger::Ledger;
 use crate::runtime::app::{App, Invocation};
+use crate::runtime::clock::Clock;
 use crate::runtime::error::Error;
 use crate::runtime::metrics;
 use crate::runtime::outcome::Outcome;
@@ -54,8 +54,10 @@ struct Escalating<'a> {
     inv: Investigation,
     risk: RiskLevel,
     confidence: Confidence,
-    /// Under a lease: when to stop, leaving time to release it.
-    deadline: Option<Instant>,
+    /// Under a lease: when to stop (epoch ms on the app's clock), leaving time to release it.
+    deadline_ms: Option<i64>,
+    /// The app's clock, which the deadline is read on.
+    clock: Clock,
     /// Whether a case may exist that no one recorded (a crashed holder's, or, in
     /// a backfill, one opened before the ledger): looked for before `CreateCase`,
     /// which past the services' token window would open a second one.
@@ -85,11 +87,12 @@ pub(super) async fn escalate(app: &App, target: &InvestigationRef, invocation: &
         Step::Escalate { risk, confidence, under_lease } => {
             // A holder cut off by Lambda would keep its lease until it expires, and every
             // redelivery until then would answer `pending`: stop in time to release it.
-            let deadline = under_lease.then(|| Instant::now() + invocation.remaining().saturating_sub(RELEASE_RESERVE));
+            let reserve_ms = i64::try_from(RELEASE_RESERVE.as_millis()).unwrap_or(i64::MAX);
+            let deadline_ms = under_lease.then(|| invocation.deadline_ms.saturating_sub(reserve_ms));
             // A holder that was about to send CreateCase and recorded no case may have opened one.
             let crashed_holder = matches!(prior, Entry::InProgress { case_id: None, create_sent: true, .. });
             let look_first = crashed_holder || invocation.look_first;
-            let escalating = Escalating { target, inv, risk, confidence, deadline, look_first };
+            let escalating = Escalating { target, inv, risk, confidence, deadline_ms, clock: app.clock.clone(), look_first };
             match ledger.filter(|_| under_lease) {
                 Some(ledger) => Box::pin(under_lease_of(app, ledger, &key, &owner, &escalating, invocation)).await,
                 None => Box::pin(open_and_link(app, &escalating, None)).await,
@@ -200,7 +203,7 @@ async fn open_and_link(app: &App, e: &Escalating<'_>, mut lease: Option<&mut Lea
     }
     // A CreateCase that starts after the deadline could be cut off between its
     // answer and the ledger's record of the case: it does not start at all.
-    if e.deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+    if e.deadline_ms.is_some_and(|deadline| e.clock.now_ms() >= deadline) {
         return Err(Error::Deadline { investigation_id: e.inv.id.clone() });
     }
     let search = in_time(e, search::find(app, explicit, &needles, window_start));
@@ -260,11 +263,11 @@ async fn open_and_link(app: &App, e: &Escalating<'_>, mut lease: Option<&mut Lea
     Ok(escalated(e, Some(case_id), arns(&found), started, false))
 }
 
-/// Runs `work` unless the escalation's deadline comes first.
+/// Runs `work` unless the escalation's deadline (on the app's clock) comes first.
 async fn in_time<T>(e: &Escalating<'_>, work: impl Future<Output = T>) -> Result<T, Error> {
-    match e.deadline {
+    match e.deadline_ms {
         None => Ok(work.await),
-        Some(deadline) => timeout_at(deadline, work).await.map_err(|_| Error::Deadline { investigation_id: e.inv.id.clone() }),
+        Some(deadline) => e.clock.within(deadline, work).await.ok_or_else(|| Error::Deadline { investigation_id: e.inv.id.clone() }),
     }
 }
 

@@ -98,9 +98,9 @@ pub(super) async fn sweep(app: &App, invocation: &Invocation) -> Result<Outcome,
     if let (Some(ledger), Some(settled_through_ms)) = (&app.ledger, next) {
         // An optimisation, never worth overrunning the deadline for: the next sweep raises it.
         let mark = SweepMark { settled_through_ms, gates };
-        match tokio::time::timeout(invocation.remaining(), ledger.raise_sweep_mark(detector, &mark)).await {
-            Ok(result) => result?,
-            Err(_) => warn!("sweep: no time left to raise the mark; the next sweep does"),
+        match app.clock.within(invocation.deadline_ms, ledger.raise_sweep_mark(detector, &mark)).await {
+            Some(result) => result?,
+            None => warn!("sweep: no time left to raise the mark; the next sweep does"),
         }
     }
     let complete = listed_whole && tally.visited == work.len();
@@ -203,17 +203,19 @@ pub(super) async fn visit(
             };
             let invocation = invocation_for();
             async move {
-                let started = tokio::time::Instant::now();
+                let started_ms = app.clock.now_ms();
                 let escalation = Box::pin(escalate(app, &target, &invocation));
                 let result = if leased {
                     escalation.await
                 } else {
-                    match tokio::time::timeout(invocation.remaining() + how.grace, escalation).await {
-                        Ok(result) => result,
-                        Err(_) => Err(Error::Deadline { investigation_id: w.id.clone() }),
+                    let grace_ms = i64::try_from(how.grace.as_millis()).unwrap_or(i64::MAX);
+                    match app.clock.within(invocation.deadline_ms.saturating_add(grace_ms), escalation).await {
+                        Some(result) => result,
+                        None => Err(Error::Deadline { investigation_id: w.id.clone() }),
                     }
                 };
-                Visited { investigation_id: w.id.clone(), end_ms: w.end_ms, result, index, took: started.elapsed() }
+                let took = Duration::from_millis(u64::try_from(app.clock.now_ms().saturating_sub(started_ms)).unwrap_or(0));
+                Visited { investigation_id: w.id.clone(), end_ms: w.end_ms, result, index, took }
             }
             .instrument(info_span!("investigation", investigationId = %w.id))
         })

@@ -1,6 +1,7 @@
 //! The one clock everything reads time from: lease expiries, sweep windows,
-//! deadlines and metric timestamps. Production reads the system time; tests
-//! move it (`advance`) instead of sleeping, or freeze it at a chosen instant.
+//! deadlines (waited for with [`Clock::sleep_until`]) and metric timestamps.
+//! Production reads the system time; tests move it (`advance`) instead of
+//! sleeping, or freeze it at a chosen instant, and a deadline moves with it.
 //!
 //! Nothing a token protects is ever read from the clock: request bodies are
 //! pure functions of the investigation (docs/design.md §5).
@@ -9,12 +10,16 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tokio::sync::Notify;
+
 /// A clock: the system time plus an offset that tests can move, or a frozen
 /// instant. Clones share one offset, so moving one moves all of them.
 #[derive(Debug, Clone)]
 pub struct Clock {
     offset_ms: Arc<AtomicI64>,
     frozen: bool,
+    /// Wakes whoever waits for a deadline when the clock is moved.
+    moved: Arc<Notify>,
 }
 
 impl Default for Clock {
@@ -26,12 +31,12 @@ impl Default for Clock {
 impl Clock {
     /// The system time.
     pub fn system() -> Clock {
-        Clock { offset_ms: Arc::new(AtomicI64::new(0)), frozen: false }
+        Clock { offset_ms: Arc::new(AtomicI64::new(0)), frozen: false, moved: Arc::new(Notify::new()) }
     }
 
     /// A clock that stands still at `epoch_ms` until moved.
     pub fn frozen_at(epoch_ms: i64) -> Clock {
-        Clock { offset_ms: Arc::new(AtomicI64::new(epoch_ms)), frozen: true }
+        Clock { offset_ms: Arc::new(AtomicI64::new(epoch_ms)), frozen: true, moved: Arc::new(Notify::new()) }
     }
 
     /// Moves the clock forward by `by` (tests and local runs: production never calls it).
@@ -39,6 +44,40 @@ impl Clock {
         let by = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
         // Saturating: a test that moves time far must not wrap it into the past.
         let _ = self.offset_ms.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |o| Some(o.saturating_add(by)));
+        self.moved.notify_waiters();
+    }
+
+    /// Waits until `deadline_ms` on this clock: the system time passing it, or
+    /// the clock being moved past it, whichever comes first.
+    pub async fn sleep_until(&self, deadline_ms: i64) {
+        loop {
+            // Registered before the time is read, so a move in between is not missed.
+            let moved = self.moved.notified();
+            tokio::pin!(moved);
+            moved.as_mut().enable();
+            let left = self.until(deadline_ms);
+            if left.is_zero() {
+                return;
+            }
+            if self.frozen {
+                moved.await;
+            } else {
+                tokio::select! {
+                    () = tokio::time::sleep(left) => {}
+                    () = moved => {}
+                }
+            }
+        }
+    }
+
+    /// Runs `work` unless `deadline_ms` on this clock comes first (`None` then).
+    pub async fn within<T>(&self, deadline_ms: i64, work: impl std::future::Future<Output = T>) -> Option<T> {
+        // The deadline first: work that would finish only after it does not count.
+        tokio::select! {
+            biased;
+            () = self.sleep_until(deadline_ms) => None,
+            out = work => Some(out),
+        }
     }
 
     /// Now, in milliseconds since the Unix epoch.
@@ -86,6 +125,21 @@ mod tests {
         clock.advance(Duration::from_secs(3_600));
         assert!(clock.now_ms() >= before + 3_600_000);
         assert!(before > 1_600_000_000_000, "the system clock reads real epoch time");
+    }
+
+    #[tokio::test]
+    async fn a_deadline_comes_when_the_clock_is_moved_past_it() {
+        let clock = Clock::frozen_at(1_000);
+        let waiting = tokio::spawn({
+            let clock = clock.clone();
+            async move { clock.within(5_000, std::future::pending::<()>()).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "a frozen clock never reaches the deadline on its own");
+        clock.advance(Duration::from_secs(4));
+        assert_eq!(waiting.await.ok(), Some(None), "moved past it, the deadline came");
+        assert_eq!(clock.within(1, async { 7 }).await, None, "a passed deadline comes at once");
+        assert_eq!(clock.within(i64::MAX, async { 7 }).await, Some(7));
     }
 
     #[test]

@@ -298,3 +298,30 @@ async fn a_skip_takes_over_a_claim_that_opened_nothing() {
     assert_eq!((skipped["outcome"].as_str(), skipped["reason"].as_str()), (Some("skipped"), Some("below_threshold")), "{skipped}");
     assert_eq!(env.calls("CreateCase"), 0);
 }
+
+/// Deadlines are read on the app's one clock: moving it past an escalation's
+/// deadline ends the escalation (its lease released), without waiting for the
+/// wall clock to get there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_escalation_s_deadline_comes_when_the_clock_is_moved_past_it() {
+    let env = start_with_ledger(demo_fixture(), &[]).await;
+    // The incident search hangs for longer than the test would wait.
+    env.sim.faults(|f| f.set("ListIncidentRecords", OpFaults { latency_ms: 600_000, ..Default::default() }));
+    let (payload, invocation) = (event("investigation-critical"), env.invocation());
+    let run = investigation_escalator::run(&env.app, &payload, &invocation);
+    let mover = async {
+        // Once the escalation is under way (its CreateCase sent), its 60 s pass at once.
+        while env.calls("CreateCase") == 0 {
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        env.app.clock().advance(Duration::from_secs(61));
+    };
+    // Bounded far above what it takes, only so that a deadline read on another clock fails here instead of hanging.
+    let both = tokio::time::timeout(Duration::from_secs(30), async { tokio::join!(run, mover) }).await;
+    let (result, ()) = both.expect("the deadline came with the clock, not 60 s of wall time later");
+    assert!(result.is_err_and(|e| e.kind() == "DeadlineReached"));
+    let key = investigation_key(env.app.region(), DETECTOR, CRITICAL);
+    let entry = env.ledger().get(&key).await.expect("read");
+    assert!(matches!(entry, Entry::InProgress { case_id: Some(_), .. }), "the case recorded, the lease released: {entry:?}");
+}

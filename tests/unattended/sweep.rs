@@ -1,7 +1,7 @@
 //! The scheduled sweep: a backlog drains over short invocations, a second
 //! sweep writes nothing, a failure is named without stopping the others.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use investigation_escalator::RiskLevel;
 
@@ -14,10 +14,8 @@ use crate::common::*;
 /// moved past the lease instead of waiting for it. Returns how many sweeps it took.
 async fn sweep_until_settled(env: &TestEnv, budget: Duration, running: usize) -> usize {
     for n in 1..=80 {
-        let started = Instant::now();
         let result = investigation_escalator::run(&env.app, &event("scheduled-sweep"), &env.invocation_with(budget)).await;
         let result = serde_json::to_value(result.unwrap_or_else(|e| panic!("sweep {n}: {e}"))).expect("json");
-        assert!(started.elapsed() <= budget, "sweep {n} overran its budget: {:?}", started.elapsed());
         assert_eq!(result["counts"]["failed"], 0, "{result}");
         if result["complete"] == true && result["counts"]["pending"] == running {
             return n;
@@ -70,11 +68,6 @@ async fn a_slow_ledger_still_drains_a_backlog_in_a_bounded_number_of_sweeps() {
     assert!(sweeps <= 30, "{sweeps} sweeps for {} investigations", backlog.finished);
     assert_eq!(settled_in(&env.ledger_client()).await, (backlog.worthy, backlog.finished - backlog.worthy));
     assert_eq!(writes(&env.sim).cases, backlog.worthy);
-    // The knob did slow the ledger: a read takes the added 25 ms at least.
-    let started = Instant::now();
-    let read = env.ledger_client().get_item().table_name(LEDGER_TABLE).key("pk", aws_sdk_dynamodb::types::AttributeValue::S("x".into()));
-    read.send().await.expect("GetItem");
-    assert!(started.elapsed() >= Duration::from_millis(25), "{:?}", started.elapsed());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -186,4 +179,29 @@ async fn an_investigation_unsettled_past_the_lookback_is_still_escalated() {
     assert_eq!(later["counts"]["failed"], 0, "{later}");
     let cased = env.sim.state(|s| s.cases.values().filter(|c| c["title"].as_str().is_some_and(|t| t.contains(stuck))).count());
     assert_eq!(cased, 1, "escalated once it could be: {later}");
+}
+
+/// The sweep never drops an escalation that may be between `CreateCase` and the
+/// ledger's record of the case (before: a backstop cut every chunk off at the
+/// deadline, leased or not). Here `CreateCase` answers after the sweep's budget:
+/// each case is still recorded, so a later sweep past the token window resumes
+/// with it instead of opening a second one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_never_cuts_an_escalation_between_create_case_and_its_record() {
+    let backlog = backlog(10);
+    let env = start_with_ledger(backlog.fixture, &[("DETECTOR_ID", DETECTOR)]).await;
+    env.sim.faults(|f| f.set("CreateCase", escalator_sim::OpFaults { latency_ms: 1_500, ..Default::default() }));
+    let first = investigation_escalator::run(&env.app, &event("scheduled-sweep"), &env.invocation_with(Duration::from_millis(1_000))).await;
+    let first = serde_json::to_value(first.expect("the sweep answers")).expect("json");
+    assert_eq!(first["complete"], false, "{first}");
+    // Let the simulation answer whatever a dropped future would have left in flight.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let opened = writes(&env.sim).cases;
+    assert!(opened >= 1, "some CreateCase was answered: {first}");
+    env.sim.faults(|f| f.set("CreateCase", escalator_sim::OpFaults::default()));
+    env.sim.expire_tokens();
+    env.advance_past_leases();
+    let later = env.outcome(&event("scheduled-sweep")).await;
+    assert_eq!(later["counts"]["failed"], 0, "{later}");
+    assert_eq!(writes(&env.sim).cases, backlog.worthy, "one case per worthy investigation, none opened twice: {later}");
 }

@@ -34,9 +34,12 @@ pub struct InvestigationSummary {
     pub end_ms: Option<i64>,
 }
 
-/// The most `ListInvestigations` pages one listing reads (50 each: GuardDuty
-/// keeps at most 100 investigations per account during the preview).
-pub const MAX_PAGES: usize = 20;
+/// The most `ListInvestigations` pages one listing reads, 50 each: 10,000
+/// investigations, a 100-account organization at GuardDuty's preview limit of
+/// 100 per account, so that the cap never hides the oldest of a delegated
+/// administrator's window (the listing has no filter; the caller's deadline
+/// stops it sooner).
+pub const MAX_PAGES: usize = 200;
 
 /// Keeps the raw body of one answer, read after the SDK has read it.
 #[derive(Debug, Clone, Default)]
@@ -151,17 +154,23 @@ impl GuardDuty {
         })
     }
 
-    /// `ListInvestigations` of a detector, every page up to [`MAX_PAGES`]: the
+    /// `ListInvestigations` of a detector, every page up to [`MAX_PAGES`] while
+    /// `keep_going` holds (checked before each page): the
     /// investigations that ended at or after `ended_after_ms`, or have not ended.
     /// The window is applied here, whatever order the service answers in. The
     /// listing is `complete: false` when the page cap or a repeated page token
     /// stopped it early.
-    pub async fn investigations_ended_since(&self, detector_id: &str, ended_after_ms: i64) -> Result<Listing, AwsError> {
+    pub async fn investigations_ended_since(
+        &self,
+        detector_id: &str,
+        ended_after_ms: i64,
+        keep_going: impl Fn() -> bool,
+    ) -> Result<Listing, AwsError> {
         const OP: &str = "ListInvestigations";
         let sort = InvestigationSortCriteria::builder().attribute_name(InvestigationSortField::EndTime).order_by(OrderBy::Desc).build();
         let mut listing = Listing { investigations: Vec::new(), complete: false };
         let mut pages = Pages::new(OP, MAX_PAGES);
-        while let Some(token) = pages.next() {
+        while let Some(token) = pages.next().filter(|_| keep_going()) {
             let out = self
                 .client
                 .list_investigations()

@@ -85,7 +85,7 @@ pub async fn backfill(
     mut progress: impl FnMut(Progress<'_>),
 ) -> Result<Backfill, Error> {
     let window = Window { cutoff_ms: options.since_ms, after_ms: None, until_ms: options.until_ms };
-    let (work, running, listed_whole) = to_visit(app, &options.detector_id, window).await?;
+    let (work, running, listed_whole) = to_visit(app, &options.detector_id, window, || !stop.load(Ordering::SeqCst)).await?;
     progress(Progress::Listed { to_visit: work.len(), running, listed_whole });
     let mut report = Backfill { running, listed_whole, not_started: work.len(), ..Backfill::default() };
     let how = Visiting { detector: &options.detector_id, concurrency: options.concurrency, grace: Duration::from_secs(1) };

@@ -88,7 +88,10 @@ pub(super) async fn sweep(app: &App, invocation: &Invocation) -> Result<Outcome,
     let lookback = now_ms.saturating_sub(i64::from(app.config.sweep_lookback_hours) * 3_600_000);
     let cutoff_ms = mark.map_or(lookback, |m| m.min(lookback));
     let window = Window { cutoff_ms, after_ms: mark, until_ms: i64::MAX };
-    let (work, running, listed_whole) = to_visit(app, detector, window).await?;
+    // Listing a large organization's window takes time: at most two thirds of the
+    // budget, so the oldest that ended after the mark are still visited this run.
+    let listing_floor = invocation.remaining() / 3;
+    let (work, running, listed_whole) = to_visit(app, detector, window, || invocation.remaining() > listing_floor).await?;
     let mut tally =
         Tally { counts: Counts { pending: running, ..Counts::default() }, settled: vec![false; work.len()], ..Tally::default() };
     visit_all(app, detector, &work, invocation, &mut tally).await;
@@ -123,9 +126,15 @@ fn gates_of(config: &Config) -> String {
 /// The finished investigations of the window, once each, oldest first (so
 /// the mark can follow); how many started in it are still running; and
 /// whether the listing was read to its end.
-pub(super) async fn to_visit(app: &App, detector: &str, window: Window) -> Result<(Vec<Work>, u32, bool), Error> {
+/// `keep_going` is checked before each page: a listing stopped by it is not whole.
+pub(super) async fn to_visit(
+    app: &App,
+    detector: &str,
+    window: Window,
+    keep_going: impl Fn() -> bool,
+) -> Result<(Vec<Work>, u32, bool), Error> {
     let Window { cutoff_ms, after_ms: mark, until_ms } = window;
-    let listing = app.guardduty.investigations_ended_since(detector, cutoff_ms).await?;
+    let listing = app.guardduty.investigations_ended_since(detector, cutoff_ms, keep_going).await?;
     let mut seen = HashSet::new();
     let mut work = Vec::new();
     let mut running = 0;

@@ -205,3 +205,17 @@ async fn a_sweep_never_cuts_an_escalation_between_create_case_and_its_record() {
     assert_eq!(later["counts"]["failed"], 0, "{later}");
     assert_eq!(writes(&env.sim).cases, backlog.worthy, "one case per worthy investigation, none opened twice: {later}");
 }
+
+/// More finished investigations in the window than 1,000 (twenty pages, the old
+/// cap; a delegated administrator lists every member's): the listing still
+/// reaches the oldest, so the backlog drains and the mark rises (before: the
+/// oldest were never listed, the listing was never whole, the mark never moved).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_larger_than_twenty_pages_is_drained_to_its_oldest() {
+    let backlog = backlog(1_060);
+    let env = start_with_ledger(backlog.fixture, &[("DETECTOR_ID", DETECTOR)]).await;
+    let sweeps = sweep_until_settled(&env, Duration::from_secs(60), backlog.running).await;
+    assert!(sweeps <= 3, "{sweeps} sweeps");
+    assert_eq!(writes(&env.sim).cases, backlog.worthy, "every worthy investigation, the oldest included");
+    assert_eq!(settled_in(&env.ledger_client()).await, (backlog.worthy, backlog.finished - backlog.worthy));
+}

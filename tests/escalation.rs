@@ -574,3 +574,37 @@ async fn a_retitled_case_is_never_adopted_after_a_conflict() {
     let on_forged = changed.sim.state(|s| s.comments.get(&forged).map_or(0, Vec::len));
     assert_eq!(on_forged, 0, "nothing written to the retitled case");
 }
+
+/// `UpdateCase` takes no token, and nothing documents `threatActorIpAddressesToAdd`
+/// as a set. The window that leaves, measured: with the ledger one delivery of
+/// eight concurrent ones writes the addresses; without it every delivery that
+/// read the case before the first `UpdateCase` landed sends them too (the
+/// simulation, like a set, keeps one copy; docs/design.md §5b states the window).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_threat_actor_window_without_a_ledger_is_the_deliveries_that_read_the_case_first() {
+    async fn update_cases(env: &TestEnv) -> usize {
+        let e = event("investigation-critical");
+        let invocations: Vec<_> = (0..8).map(|_| env.invocation()).collect();
+        let runs = invocations.iter().map(|i| investigation_escalator::run(&env.app, &e, i));
+        let results = futures_util::future::join_all(runs).await;
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        env.calls("UpdateCase")
+    }
+    let with_ledger = start_with_ledger(escalator_sim::demo_fixture(), &[]).await;
+    assert_eq!(update_cases(&with_ledger).await, 1, "under the lease only its holder writes");
+    let without = start(&[]).await;
+    // A slow UpdateCase, as a busy service's: every delivery reads the case before the first lands.
+    without.sim.faults(|f| f.set("UpdateCase", OpFaults { latency_ms: 300, ..Default::default() }));
+    let window = update_cases(&without).await;
+    eprintln!("without a ledger, {window} of 8 concurrent deliveries sent UpdateCase with the addresses");
+    assert!(window > 1, "the window exists without the ledger ({window}), which is why the template deploys one");
+    let listed: Vec<String> = without.sim.state(|s| {
+        s.cases
+            .values()
+            .flat_map(|c| c["threatActorIpAddresses"].as_array().cloned().unwrap_or_default())
+            .map(|a| a["ipAddress"].to_string())
+            .collect()
+    });
+    let distinct: std::collections::BTreeSet<&String> = listed.iter().collect();
+    assert_eq!(listed.len(), distinct.len(), "a set-like service keeps one copy of each: {listed:?}");
+}

@@ -274,7 +274,52 @@ def check(template):
         problems.append(f"{FUNCTION}: expected action {action} is not granted")
     for action in sorted(function_actions - EXPECTED):
         problems.append(f"{FUNCTION}: action {action} is not one the code calls")
+    problems += check_rules(template)
     return problems, function_actions
+
+
+# --- The function's event rules ------------------------------------------
+
+
+def _pattern(node):
+    """A rule's pattern as data: a mapping, or JSON text (Fn::Sub of a JSON
+    document, for numeric matching on a parameter) parsed with each ${...}
+    read as a number."""
+    import re
+
+    if isinstance(node, dict) and set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
+        node = node["Fn::Sub"]
+    if isinstance(node, str):
+        try:
+            node = node.replace("${AWS::AccountId}", "ACCOUNT")
+            return json.loads(re.sub(r"\$\{[^}]*\}", "0", node))
+        except ValueError:
+            return None
+    return node if isinstance(node, dict) else None
+
+
+def check_rules(template):
+    """Every EventBridge rule of the function takes only this account's events
+    (a bus policy that admits an organization must not let member accounts
+    steer it), and each has a dead-letter queue. An event whose source does not
+    start with "aws." can be put by anyone allowed events:PutEvents on its bus,
+    so such a rule must not sit on the default bus."""
+    problems = []
+    function = (template.get("Resources") or {}).get(FUNCTION, {})
+    events = (function.get("Properties") or {}).get("Events") or {}
+    for name, event in events.items():
+        if not isinstance(event, dict) or event.get("Type") != "EventBridgeRule":
+            continue
+        props = event.get("Properties") or {}
+        pattern = _pattern(props.get("Pattern"))
+        if pattern is None:
+            problems.append(f"{FUNCTION} Events.{name}: its Pattern cannot be read")
+            continue
+        if pattern.get("account") != [{"Ref": "AWS::AccountId"}] and pattern.get("account") != ["ACCOUNT"]:
+            problems.append(f"{FUNCTION} Events.{name}: the pattern does not filter on account: [!Ref AWS::AccountId]")
+        if "DeadLetterConfig" not in props:
+            problems.append(f"{FUNCTION} Events.{name}: no DeadLetterConfig")
+    return problems
 
 
 # --- The Service Authorization Reference's facts -------------------------

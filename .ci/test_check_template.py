@@ -56,6 +56,18 @@ MUTATIONS = [
         "                - security-ir:CreateCase\n",
         "also authorized as security-ir:TagResource",
     ),
+    (
+        "the Case Closed rule takes any account's events",
+        "              account: [!Ref AWS::AccountId]\n              source: [aws.security-ir]\n",
+        "              source: [aws.security-ir]\n",
+        "Events.CaseClosed: the pattern does not filter on account",
+    ),
+    (
+        "the finding rule (JSON text) takes any account's events",
+        '{"account": ["${AWS::AccountId}"],\n              ',
+        "{",
+        "Events.GuardDutyFinding: the pattern does not filter on account",
+    ),
 ]
 
 

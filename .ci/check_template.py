@@ -319,6 +319,13 @@ def check_rules(template):
             problems.append(f"{FUNCTION} Events.{name}: the pattern does not filter on account: [!Ref AWS::AccountId]")
         if "DeadLetterConfig" not in props:
             problems.append(f"{FUNCTION} Events.{name}: no DeadLetterConfig")
+        sources = pattern.get("source")
+        own_sources = not isinstance(sources, list) or any(not (isinstance(s, str) and s.startswith("aws.")) for s in sources)
+        if own_sources and props.get("EventBusName") in (None, "default"):
+            problems.append(
+                f"{FUNCTION} Events.{name}: takes sources anyone may put on the default bus; "
+                "put it on the stack's own event bus (EventBusName)"
+            )
     return problems
 
 

@@ -68,6 +68,12 @@ MUTATIONS = [
         "{",
         "Events.GuardDutyFinding: the pattern does not filter on account",
     ),
+    (
+        "the custom-source rule back on the default bus",
+        "            EventBusName: !Ref RequestBus\n",
+        "",
+        "Events.InvestigationEvent: takes sources anyone may put on the default bus",
+    ),
 ]
 
 

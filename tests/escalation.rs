@@ -80,9 +80,11 @@ async fn low_running_and_failed_write_nothing() {
 }
 
 #[tokio::test]
-async fn an_explicit_incident_is_linked_even_if_nothing_mentions_the_investigation() {
+async fn a_direct_invoke_links_the_incident_it_names_even_if_nothing_mentions_the_investigation() {
     let env = start(&[]).await;
-    let result = outcome(&env, "investigation-explicit-incident").await;
+    // A direct invoke: the caller was authorized by IAM (lambda:InvokeFunction).
+    let direct = event("investigation-explicit-incident")["detail"].clone();
+    let result = env.outcome(&direct).await;
     assert_eq!(result["incidentRecordArns"], json!([EXPLICIT]));
     let case_id = result["caseId"].as_str().expect("case").to_string();
     let state = env.sim.snapshot();
@@ -93,6 +95,41 @@ async fn an_explicit_incident_is_linked_even_if_nothing_mentions_the_investigati
     assert_eq!(state["timelineEvents"][EXPLICIT].as_array().map(Vec::len), Some(1));
     assert!(state["comments"][&case_id][0]["body"].as_str().is_some_and(|b| b.contains(EXPLICIT)));
     assert_eq!(state["cases"][&case_id]["caseMetadata"], json!([{"key": "ssm-incidents:incident-record-arn", "value": EXPLICIT}]));
+}
+
+#[tokio::test]
+async fn an_event_cannot_link_an_incident_that_does_not_mention_the_investigation() {
+    // Anyone allowed to put events on the bus could name a production incident: the
+    // close-out would later resolve it, because it would link back to the case.
+    let env = start(&[]).await;
+    let result = outcome(&env, "investigation-explicit-incident").await;
+    assert_eq!(result["outcome"], "escalated", "{result}");
+    assert_eq!(result["incidentRecordArns"], json!([]), "{result}");
+    assert_eq!(env.sim.state(|s| s.related_items[EXPLICIT].len()), 1, "only the runbook item it had");
+    assert_eq!(env.sim.state(|s| s.timeline_events.get(EXPLICIT).map_or(0, Vec::len)), 0);
+}
+
+#[tokio::test]
+async fn an_events_finding_ids_pull_in_no_incident_and_no_threat_actor() {
+    // MATCHING mentions finding 5ab4…; investigation …06 does not. An event naming
+    // that finding must not link MATCHING, nor read that finding's addresses.
+    let env = start(&[]).await;
+    let mut e = event("investigation-explicit-incident");
+    e["detail"].as_object_mut().expect("detail").remove("incidentRecordArn");
+    e["detail"]["findingIds"] = json!(["5ab4c8d9e0f1a2b3c4d5e6f7a8b9c0d1"]);
+    let actors = |env: &TestEnv, result: &Value| {
+        let case_id = result["caseId"].as_str().expect("a case").to_string();
+        env.sim.state(|s| s.cases[&case_id]["threatActorIpAddresses"].clone())
+    };
+    let result = env.outcome(&e).await;
+    assert_eq!(result["incidentRecordArns"], json!([]), "{result}");
+    let from_event = actors(&env, &result);
+    // The same ids from a direct invoke are the caller's to vouch for: MATCHING, and
+    // the finding's remote address on the case.
+    let env = start(&[]).await;
+    let result = env.outcome(&e["detail"]).await;
+    assert_eq!(result["incidentRecordArns"], json!([MATCHING]), "{result}");
+    assert_ne!(actors(&env, &result), from_event, "the event's finding added no address");
 }
 
 #[tokio::test]

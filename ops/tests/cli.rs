@@ -357,9 +357,18 @@ async fn explain_of_an_event_uses_what_the_event_names() {
     let event = events_dir().join("investigation-explicit-incident.json");
     let (code, out, err) = world.run(&["explain", "--event", &event.to_string_lossy()]).await;
     assert_eq!(code, 0, "{err}");
+    // An event may name a record only if it mentions the investigation: this one does not.
+    assert!(out.contains("Incident records:\n  none matched"), "{out}");
+    // The same fields as a direct invoke: the caller vouches for the record, as the function would.
     let explicit = "arn:aws:ssm-incidents::123456789012:incident-record/SecurityResponse/6a1b2c3d4e5f60718293a4b5c6d7e8f9";
+    let direct = std::env::temp_dir().join(format!("escalator-ops-direct-{}.json", std::process::id()));
+    let payload: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&event).expect("event")).expect("json");
+    std::fs::write(&direct, payload["detail"].to_string()).expect("write");
+    let (code, out, err) = world.run(&["explain", "--event", &direct.to_string_lossy()]).await;
+    let _ = std::fs::remove_file(&direct);
+    assert_eq!(code, 0, "{err}");
     assert!(out.contains(&format!("{explicit} (")) && out.contains("matched by rule explicit_arn"), "{out}");
-    // Without the event, nothing names that record: the search finds none.
+    // Without either, nothing names that record: the search finds none.
     let (_, out, _) = world.run(&explain_args("c0ffee00-0000-4000-8000-000000000006")).await;
     assert!(out.contains("Incident records:\n  none matched"), "{out}");
     let sweep = events_dir().join("scheduled-sweep.json");

@@ -193,9 +193,9 @@ async fn under_lease_of(
 /// then makes every link.
 async fn open_and_link(app: &App, e: &Escalating<'_>, mut lease: Option<&mut Lease<'_>>) -> Result<Outcome, Error> {
     let case = case_request(app, e)?;
-    let needles = needles(&e.inv, &e.target.finding_ids);
+    let needles = needles(&e.inv, e.target.vouched_finding_ids());
     let window_start = window_start_ms(case.reported_incident_start_ms, app.config.incident_lookback_hours);
-    let explicit = e.target.incident_record_arn.as_deref();
+    let explicit = e.target.named_incident();
     if app.config.dry_run {
         let found = search::find(app, explicit, &needles, window_start).await?;
         info!(incidents = ?arns(&found), "dry run: no case opened, nothing written");

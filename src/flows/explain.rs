@@ -318,9 +318,9 @@ async fn plan_escalation(
     x: &mut Explanation,
 ) -> Result<(), Error> {
     let (case, omissions) = build_case(inv, risk, confidence, &app.config, &app.region, SecurityIr::case_regions())?;
-    let needles = needles(inv, &target.finding_ids);
+    let needles = needles(inv, target.vouched_finding_ids());
     let window_start = window_start_ms(case.reported_incident_start_ms, app.config.incident_lookback_hours);
-    let found = search::find(app, target.incident_record_arn.as_deref(), &needles, window_start).await?;
+    let found = search::find(app, target.named_incident(), &needles, window_start).await?;
     let actors = threat_actors(&app.guardduty.sightings(&inv.detector_id, needles.finding_ids()).await?);
     // The case opened already: the ledger's (the escalation resumes with it and sends no
     // CreateCase), else one whose title names the investigation (CreateCase's token leads to it).

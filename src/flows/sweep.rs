@@ -30,7 +30,7 @@ use crate::runtime::config::Config;
 use crate::runtime::error::Error;
 use crate::runtime::metrics;
 use crate::runtime::outcome::{Counts, Outcome, MAX_FAILURES_NAMED};
-use crate::trigger::event::InvestigationRef;
+use crate::trigger::event::{InvestigationRef, Sender};
 
 /// Investigations escalated at once.
 const CONCURRENCY: usize = 4;
@@ -209,6 +209,7 @@ pub(super) async fn visit(
                 investigation_id: w.id.clone(),
                 incident_record_arn: None,
                 finding_ids: Vec::new(),
+                sender: Sender::Event,
             };
             let invocation = invocation_for();
             async move {

@@ -37,15 +37,30 @@ pub(crate) fn arns(found: &[Found]) -> Vec<String> {
 }
 
 /// Finds the incident records of the investigation: `explicit` (the record the
-/// event names) when it can be used, else the open records created since
-/// `window_start_ms` that mention one of `needles`. Sorted by ARN, so the result
-/// and the metadata keys do not depend on answer order.
-pub(crate) async fn find(app: &App, explicit: Option<&str>, needles: &Needles, window_start_ms: i64) -> Result<Vec<Found>, AwsError> {
-    if let Some(arn) = explicit {
-        // The sender named it: link it whatever its text says, unless it cannot be
-        // used (gone, not ours to read, resolved); then the search runs instead.
+/// sender names, and whether it is linked as named) when it can be used, else the
+/// open records created since `window_start_ms` that mention one of `needles`.
+/// Sorted by ARN, so the result and the metadata keys do not depend on answer order.
+pub(crate) async fn find(
+    app: &App,
+    explicit: Option<(&str, bool)>,
+    needles: &Needles,
+    window_start_ms: i64,
+) -> Result<Vec<Found>, AwsError> {
+    if let Some((arn, as_named)) = explicit {
+        // A direct invoke's caller was authorized by IAM: its record is linked whatever
+        // its text says. An event's sender is anyone allowed on the bus: its record is
+        // linked only when it mentions the investigation, so an event cannot make the
+        // close-out resolve an unrelated incident. Unusable: the search runs instead.
         match app.incidents.incident(arn).await {
-            Ok(Some(record)) if record.open => return Ok(vec![Found { record, rule: MatchRule::Explicit }]),
+            Ok(Some(record)) if record.open && (as_named || match_candidate(&record, needles).is_some()) => {
+                return Ok(vec![Found { record, rule: MatchRule::Explicit }]);
+            }
+            Ok(Some(record)) if record.open => {
+                warn!(
+                    incident = arn,
+                    "the event names an incident record that does not mention the investigation; not linked, searching instead"
+                )
+            }
             Ok(Some(_)) => warn!(incident = arn, "the event names a resolved incident record; searching for an open one instead"),
             Ok(None) => warn!(incident = arn, "the event names an incident record that does not exist; searching instead"),
             Err(e) if e.is_unusable_reference() => {

@@ -65,13 +65,44 @@ pub struct InvestigationRef {
     pub incident_record_arn: Option<String>,
     /// GuardDuty finding ids the sender names (`findingId` / `findingIds`).
     pub finding_ids: Vec<String>,
+    /// Who named it, which decides what the extras above may do.
+    pub sender: Sender,
+}
+
+/// Who named an investigation (docs/design.md §2, "Who may trigger what").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sender {
+    /// A direct invoke, or the operator's command line: IAM authorized the caller
+    /// (`lambda:InvokeFunction`, or the operator's own credentials), so the record
+    /// it names is linked as named and its finding ids widen the search.
+    Invoker,
+    /// An EventBridge event: anyone allowed to put events on its bus. The record
+    /// it names is linked only when it matches the investigation by its own ids,
+    /// and its finding ids are not used.
+    Event,
 }
 
 impl InvestigationRef {
+    /// The finding ids the sender may add to the investigation's own: a direct
+    /// invoke's; none from an event, whose sender could name any finding and
+    /// pull in unrelated incidents and threat actor addresses.
+    pub fn vouched_finding_ids(&self) -> &[String] {
+        match self.sender {
+            Sender::Invoker => &self.finding_ids,
+            Sender::Event => &[],
+        }
+    }
+
+    /// The incident record the sender names, and whether it is linked as named
+    /// (`true`) or only when it matches the investigation (`false`).
+    pub fn named_incident(&self) -> Option<(&str, bool)> {
+        self.incident_record_arn.as_deref().map(|arn| (arn, self.sender == Sender::Invoker))
+    }
+
     /// An investigation named by its ids alone (the operator's command line),
     /// checked and normalised as an event's are.
     pub fn new(detector_id: &str, investigation_id: &str) -> Result<InvestigationRef, EventError> {
-        investigation_ref(&serde_json::json!({"detectorId": detector_id, "investigationId": investigation_id}), "")
+        investigation_ref(&serde_json::json!({"detectorId": detector_id, "investigationId": investigation_id}), "", Sender::Invoker)
     }
 
     /// The investigation an invocation payload names, with what the event adds
@@ -146,11 +177,11 @@ pub fn parse(payload: &Value) -> Result<Trigger, EventError> {
             _ => {}
         }
         if detail.get("detectorId").is_some() || detail.get("investigationId").is_some() {
-            return investigation_ref(detail, "detail.").map(Trigger::Investigation);
+            return investigation_ref(detail, "detail.", Sender::Event).map(Trigger::Investigation);
         }
         return Err(EventError::Unsupported { detail_type: envelope.detail_type, event_source: envelope.source });
     }
-    investigation_ref(payload, "").map(Trigger::Investigation)
+    investigation_ref(payload, "", Sender::Invoker).map(Trigger::Investigation)
 }
 
 /// A CloudTrail record of `CreateInvestigation`: the new investigation, or the failure.
@@ -162,7 +193,7 @@ fn cloudtrail_create_investigation(detail: &Value) -> Result<Trigger, EventError
         "detectorId": detail["requestParameters"]["detectorId"],
         "investigationId": detail["responseElements"]["investigationId"],
     });
-    investigation_ref(&ids, "detail.requestParameters|responseElements.").map(Trigger::Investigation)
+    investigation_ref(&ids, "detail.requestParameters|responseElements.", Sender::Event).map(Trigger::Investigation)
 }
 
 /// The stable facts of a `GuardDuty Finding` event.
@@ -220,7 +251,7 @@ fn invalid(field: &str, value: &str, why: &'static str) -> EventError {
     EventError::Invalid { field: field.to_string(), value: ids::quote(value), why }
 }
 
-fn investigation_ref(fields: &Value, prefix: &str) -> Result<InvestigationRef, EventError> {
+fn investigation_ref(fields: &Value, prefix: &str, sender: Sender) -> Result<InvestigationRef, EventError> {
     let text = |name: &str| -> Result<Option<String>, EventError> {
         match fields.get(name) {
             None | Some(Value::Null) => Ok(None),
@@ -247,7 +278,7 @@ fn investigation_ref(fields: &Value, prefix: &str) -> Result<InvestigationRef, E
         })?),
         None => None,
     };
-    Ok(InvestigationRef { detector_id, investigation_id, incident_record_arn, finding_ids: finding_ids(fields, prefix)? })
+    Ok(InvestigationRef { detector_id, investigation_id, incident_record_arn, finding_ids: finding_ids(fields, prefix)?, sender })
 }
 
 /// The event's `findingId` and `findingIds`: real finding ids only (a short id
@@ -318,7 +349,8 @@ mod tests {
                 detector_id: DET.into(),
                 investigation_id: INV.into(),
                 incident_record_arn: None,
-                finding_ids: vec![]
+                finding_ids: vec![],
+                sender: Sender::Event,
             })
         );
     }
@@ -331,6 +363,21 @@ mod tests {
         let Ok(Trigger::Investigation(r)) = t else { panic!("expected an investigation, got {t:?}") };
         assert_eq!(r.incident_record_arn.as_deref(), Some(arn));
         assert_eq!(r.finding_ids, vec!["5ab4c8d9e0f1a2b3c4d5e6f7a8b9c0d1", "7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f"]);
+    }
+
+    #[test]
+    fn only_a_direct_invoke_vouches_for_its_incident_and_finding_ids() {
+        let arn = "arn:aws:ssm-incidents::123456789012:incident-record/SecurityResponse/6a1b";
+        let fields = json!({"detectorId": DET, "investigationId": INV, "incidentRecordArn": arn,
+                            "findingIds": ["7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f"]});
+        let Ok(Trigger::Investigation(event)) = parse(&envelope(fields.clone())) else { panic!("an investigation") };
+        assert_eq!(event.sender, Sender::Event);
+        assert_eq!(event.named_incident(), Some((arn, false)), "an event's record is linked only when it matches");
+        assert!(event.vouched_finding_ids().is_empty(), "an event's finding ids are not used");
+        let Ok(Trigger::Investigation(direct)) = parse(&fields) else { panic!("an investigation") };
+        assert_eq!(direct.sender, Sender::Invoker);
+        assert_eq!(direct.named_incident(), Some((arn, true)));
+        assert_eq!(direct.vouched_finding_ids(), ["7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f"]);
     }
 
     #[test]

@@ -80,9 +80,10 @@ async fn a_reopened_case_resolves_nothing() {
 async fn an_incident_another_open_case_links_stays_open_until_that_one_closes() {
     let env = start_with_ledger(demo_fixture(), &[]).await;
     let first = escalated_case(&env).await;
-    // A second investigation names the same incident explicitly.
-    let mut e = event("investigation-high");
-    e["detail"]["incidentRecordArn"] = json!(MATCHING);
+    // A second investigation names the same incident explicitly (a direct invoke, whose
+    // caller vouches for the record).
+    let mut e = event("investigation-high")["detail"].clone();
+    e["incidentRecordArn"] = json!(MATCHING);
     let second = env.outcome(&e).await["caseId"].as_str().expect("case").to_string();
     assert_ne!(first, second);
     env.sim.state(|s| close_case(s, &first, "Investigation Completed"));

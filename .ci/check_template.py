@@ -81,6 +81,8 @@ EXPECTED = {
 TAG_KEY = "created-by"
 TAG_VALUE = "investigation-escalator"
 REQUEST_TAGGED = {"security-ir:CreateCase", "security-ir:TagResource"}
+# The tag keys CreateCase carries (src/case/builder.rs).
+TAG_KEYS = ("created-by", "guardduty:investigation-id", "guardduty:detector-id")
 RESOURCE_TAGGED = {"security-ir:UpdateCase", "security-ir:CreateCaseComment"}
 
 POLICY_DOCUMENT_PROPERTIES = {
@@ -208,6 +210,16 @@ def _tag_conditions(statement, actions, where, problems):
             continue
         if equals.get(key) != TAG_VALUE:
             problems.append(f"{where}: {action} is granted without the condition StringEquals {key} = {TAG_VALUE}")
+        if action == "security-ir:TagResource":
+            # Tagging only as part of CreateCase: never re-stamping a case that already
+            # says who opened it, and only the product's own keys. The reference offers
+            # TagResource aws:ResourceTag and aws:TagKeys (and no CreateAction key).
+            null = conditions.get("Null") or {} if isinstance(conditions, dict) else {}
+            if str(null.get(f"aws:ResourceTag/{TAG_KEY}")).lower() != "true":
+                problems.append(f"{where}: {action} is granted without the condition Null aws:ResourceTag/{TAG_KEY} = true: the role could stamp the ownership tag on any case")
+            keys = (conditions.get("ForAllValues:StringEquals") or {}).get("aws:TagKeys") if isinstance(conditions, dict) else None
+            if not isinstance(keys, list) or set(keys) != set(TAG_KEYS):
+                problems.append(f"{where}: {action} is granted without the condition ForAllValues:StringEquals aws:TagKeys = {sorted(TAG_KEYS)}")
 
 
 def check(template):

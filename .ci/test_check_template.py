@@ -52,9 +52,15 @@ MUTATIONS = [
     ),
     (
         "CreateCase without TagResource",
-        "                - security-ir:CreateCase\n                - security-ir:TagResource\n",
-        "                - security-ir:CreateCase\n",
+        "                - security-ir:TagResource\n",
+        "                - security-ir:GetCase\n",
         "also authorized as security-ir:TagResource",
+    ),
+    (
+        "TagResource on any case (the ownership tag stamped on a case the role did not open)",
+        '                "Null":\n                  aws:ResourceTag/created-by: "true"',
+        "",
+        "Null aws:ResourceTag/created-by = true",
     ),
     (
         "the Case Closed rule takes any account's events",

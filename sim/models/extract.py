@@ -11,7 +11,7 @@ import gzip, json, pathlib, sys
 
 SERVICES = {
     "guardduty": ("guardduty/2017-11-28", ["GetInvestigation", "ListInvestigations", "CreateInvestigation", "GetFindings"]),
-    "security-ir": ("security-ir/2018-05-10", ["CreateCase", "GetCase", "UpdateCase", "CreateCaseComment", "ListComments", "ListCases", "ListTagsForResource"]),
+    "security-ir": ("security-ir/2018-05-10", ["CreateCase", "GetCase", "UpdateCase", "CreateCaseComment", "ListComments", "ListCases", "ListTagsForResource", "TagResource"]),
     "ssm-incidents": ("ssm-incidents/2018-05-10", ["ListIncidentRecords", "GetIncidentRecord", "ListRelatedItems", "UpdateRelatedItems",
                                                    "CreateTimelineEvent", "ListTimelineEvents", "StartIncident", "UpdateIncidentRecord"]),
 }

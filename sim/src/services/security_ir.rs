@@ -1,5 +1,6 @@
 //! Security Incident Response: `CreateCase`, `GetCase`, `UpdateCase`,
-//! `CreateCaseComment`, `ListComments`, `ListCases`, `ListTagsForResource`.
+//! `CreateCaseComment`, `ListComments`, `ListCases`, `ListTagsForResource`,
+//! `TagResource`.
 
 use serde_json::{json, Map, Value};
 
@@ -90,11 +91,16 @@ pub(crate) fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, input: &Value) 
             Ok(json!({ "commentId": comment_id }))
         }
         "ListTagsForResource" => {
-            let arn = s(input, "resourceArn");
-            let prefix = format!("arn:aws:security-ir:{}:{}:case/", ctx.region, state.account);
-            let case = arn.strip_prefix(&prefix).and_then(|id| state.cases.get(id));
-            let case = case.ok_or_else(|| SimError::not_found(SERVICE, format!("Resource {arn} was not found")))?;
+            let case = tagged_case(state, ctx, input)?;
             Ok(json!({ "tags": case.get("tags").cloned().unwrap_or(json!({})) }))
+        }
+        "TagResource" => {
+            let case = tagged_case(state, ctx, input)?;
+            let tags = case.as_object_mut().map(|c| c.entry("tags").or_insert_with(|| json!({})));
+            if let (Some(Value::Object(tags)), Some(new)) = (tags, input["tags"].as_object()) {
+                tags.extend(new.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            Ok(json!({}))
         }
         "ListComments" => {
             case(state, input)?;
@@ -184,4 +190,12 @@ pub fn close_case(state: &mut State, case_id: &str, closure_code: &str) -> bool 
     case.insert("closedDate".into(), json!(t));
     case.insert("lastUpdatedDate".into(), json!(t));
     true
+}
+
+/// The case a tagging request's `resourceArn` names (of this Region and account).
+fn tagged_case<'a>(state: &'a mut State, ctx: &Ctx<'_>, input: &Value) -> Result<&'a mut Value, SimError> {
+    let arn = s(input, "resourceArn");
+    let prefix = format!("arn:aws:security-ir:{}:{}:case/", ctx.region, state.account);
+    let case = arn.strip_prefix(&prefix).and_then(|id| state.cases.get_mut(id));
+    case.ok_or_else(|| SimError::not_found(SERVICE, format!("Resource {arn} was not found")))
 }

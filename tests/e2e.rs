@@ -90,8 +90,11 @@ async fn the_binary_handles_each_kind_of_event() {
             json!({"outcome": "skipped", "reason": "below_threshold", "investigationId": "c0ffee00-0000-4000-8000-000000000003", "riskLevel": "Low"})
         )
     );
+    // No DETECTOR_ID, so no sweep comes back to a running investigation: a loud error, not a `pending`.
+    let Invocation::Error { error_type, .. } = f.invoke(event("investigation-running")).await else { panic!("running answered") };
+    assert_eq!(error_type, "NoSweepToFinish");
     assert_eq!(
-        f.invoke(event("investigation-running")).await,
+        f.invoke(event("investigation-running")["detail"].clone()).await,
         Invocation::Response(json!({"outcome": "pending", "investigationId": "c0ffee00-0000-4000-8000-000000000004"}))
     );
     let Invocation::Error { error_type, error_message } = f.invoke(event("malformed")).await else { panic!("malformed succeeded") };
@@ -110,7 +113,7 @@ async fn the_binary_handles_each_kind_of_event() {
     assert!(case["description"].as_str().is_some_and(|d| d.contains("(T1110)")), "{case}");
 
     // JSON logs carry the request and investigation ids; EMF lines count the outcomes.
-    let logs = f.logs_when(|logs| emf(logs).len() >= 5).await;
+    let logs = f.logs_when(|logs| emf(logs).len() >= 6).await;
     let decided = logs.iter().find(|l| l["message"] == "decided").expect("a decision log line");
     let span = &decided["spans"].as_array().and_then(|s| s.last()).cloned().unwrap_or_default();
     assert_eq!(span["investigationId"], "c0ffee00-0000-4000-8000-000000000001", "{decided}");
@@ -120,6 +123,7 @@ async fn the_binary_handles_each_kind_of_event() {
         vec![
             ("escalated".to_string(), None),
             ("skipped".to_string(), Some("below_threshold".to_string())),
+            ("failed".to_string(), Some("no_sweep_to_finish".to_string())),
             ("pending".to_string(), None),
             ("failed".to_string(), Some("malformed_event".to_string())),
             ("escalated".to_string(), None),

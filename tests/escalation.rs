@@ -63,7 +63,8 @@ async fn high_without_a_matching_incident_opens_a_case_that_stands_alone() {
 
 #[tokio::test]
 async fn low_running_and_failed_write_nothing() {
-    let env = start(&[]).await;
+    // The sweep lists the detector, so a running investigation is an honest `pending`.
+    let env = start(&[("DETECTOR_ID", "12abc34d567e8fa901bc2d34e56789f0")]).await;
     assert_eq!(
         outcome(&env, "investigation-low").await,
         json!({"outcome": "skipped", "reason": "below_threshold", "investigationId": "c0ffee00-0000-4000-8000-000000000003", "riskLevel": "Low"})
@@ -644,4 +645,21 @@ async fn the_threat_actor_window_without_a_ledger_is_the_deliveries_that_read_th
     });
     let distinct: std::collections::BTreeSet<&String> = listed.iter().collect();
     assert_eq!(listed.len(), distinct.len(), "a set-like service keeps one copy of each: {listed:?}");
+}
+
+#[tokio::test]
+async fn a_running_investigation_an_event_names_fails_loudly_when_no_sweep_comes_back_to_it() {
+    // DETECTOR_ID unset (the template's default): nothing would ever come back to a `pending`.
+    let env = start(&[]).await;
+    let err = env.run(&event("investigation-running")).await.expect_err("no sweep");
+    assert_eq!(err.kind(), "NoSweepToFinish");
+    assert!(err.to_string().contains("DETECTOR_ID is unset") && err.to_string().contains("DetectorId"), "{err}");
+    // A CloudTrail record of the start is an event too.
+    let err = env.run(&event("cloudtrail-create-investigation")).await.expect_err("no sweep");
+    assert_eq!(err.kind(), "NoSweepToFinish", "{err}");
+    // A direct invoke's caller reads the answer: pending, as before.
+    assert_eq!(env.outcome(&event("investigation-running")["detail"]).await["outcome"], "pending");
+    // With the sweep listing its detector, pending is an honest answer.
+    let swept = start(&[("DETECTOR_ID", "12abc34d567e8fa901bc2d34e56789f0")]).await;
+    assert_eq!(swept.outcome(&event("investigation-running")).await["outcome"], "pending");
 }

@@ -34,7 +34,7 @@ use crate::investigation::Investigation;
 use crate::ledger::item::{Entry, Escalation};
 use crate::ledger::keys::investigation_key;
 use crate::ledger::lease::{Claim, Lease};
-use crate::ledger::step::{next_step, settled, Step};
+use crate::ledger::step::{next_step, settled, Step, Wait};
 use crate::ledger::token::Scope;
 use crate::ledger::Ledger;
 use crate::runtime::app::{App, Invocation};
@@ -42,7 +42,7 @@ use crate::runtime::clock::Clock;
 use crate::runtime::error::Error;
 use crate::runtime::metrics;
 use crate::runtime::outcome::Outcome;
-use crate::trigger::event::InvestigationRef;
+use crate::trigger::event::{InvestigationRef, Sender};
 use crate::trigger::ids;
 
 /// Time kept back from the deadline to release a lease whose work was cut off.
@@ -97,6 +97,16 @@ pub(super) async fn escalate(app: &App, target: &InvestigationRef, invocation: &
                 Some(ledger) => Box::pin(under_lease_of(app, ledger, &key, &owner, &escalating, invocation)).await,
                 None => Box::pin(open_and_link(app, &escalating, None)).await,
             }
+        }
+        Step::Pending(Wait::Unfinished) if target.sender == Sender::Event && !app.config.sweeps(&inv.detector_id) => {
+            // Only the sweep comes back to a running investigation an event named: without
+            // one for its detector, `pending` would be the last word. Failing makes the
+            // delivery retry, then reach the dead-letter queue and its alarm.
+            Err(Error::NoSweepToFinish {
+                investigation_id: inv.id.clone(),
+                detector_id: inv.detector_id.clone(),
+                configured: app.config.detector_id.clone().unwrap_or_else(|| "unset".into()),
+            })
         }
         step => {
             info!(step = ?step, "pending");

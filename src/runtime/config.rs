@@ -76,6 +76,12 @@ const MAX_HOURS: u32 = 8_760;
 const MAX_LEASE_SECONDS: u32 = 3_600;
 
 impl Config {
+    /// Whether the scheduled sweep lists `detector_id`'s investigations (the
+    /// sweep lists only `DETECTOR_ID`'s), and so comes back to a running one.
+    pub fn sweeps(&self, detector_id: &str) -> bool {
+        self.detector_id.as_deref().is_some_and(|d| d.eq_ignore_ascii_case(detector_id))
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Config, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -85,7 +91,7 @@ impl Config {
     /// (SAM passes empty strings for parameters left at their default).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        Ok(Config {
+        let config = Config {
             risk_threshold: parse_level(get("RISK_THRESHOLD"), "RISK_THRESHOLD", RiskLevel::High, &RiskLevel::ALL.map(|l| l.as_str()))?,
             min_confidence: parse_level(
                 get("MIN_CONFIDENCE"),
@@ -132,7 +138,18 @@ impl Config {
             ledger_lease_seconds: whole(get("LEDGER_LEASE_SECONDS"), "LEDGER_LEASE_SECONDS", 120, 1..=MAX_LEASE_SECONDS)?,
             security_ir_region: region(get("SECURITY_IR_REGION"), "SECURITY_IR_REGION")?,
             incident_manager_region: region(get("INCIDENT_MANAGER_REGION"), "INCIDENT_MANAGER_REGION")?,
-        })
+        };
+        // An investigation the function starts is finished by nothing but the sweep:
+        // without one, every start would end in a `pending` that nothing comes back to.
+        if config.start_investigations && config.detector_id.is_none() {
+            return Err(ConfigError {
+                variable: "START_INVESTIGATIONS",
+                value: "true".into(),
+                expected: "false while DETECTOR_ID is unset (the sweep of that detector is what escalates the investigations it starts)"
+                    .into(),
+            });
+        }
+        Ok(config)
     }
 
     /// The decision gates.
@@ -284,6 +301,12 @@ mod tests {
     #[test]
     fn numbers_and_regions_are_bounded() {
         assert_eq!(with(&[("SWEEP_LOOKBACK_HOURS", "8760")]).map(|c| c.sweep_lookback_hours), Ok(8_760));
+        // Starting investigations needs the sweep that finishes them.
+        let e = with(&[("START_INVESTIGATIONS", "true")]).expect_err("no detector");
+        assert_eq!(e.variable, "START_INVESTIGATIONS");
+        assert!(e.to_string().contains("DETECTOR_ID"), "{e}");
+        let both = [("START_INVESTIGATIONS", "true"), ("DETECTOR_ID", "12abc34d567e8fa901bc2d34e56789f0")];
+        assert!(with(&both).is_ok_and(|c| c.sweeps("12ABC34D567E8FA901BC2D34E56789F0") && !c.sweeps("other")));
         let e = with(&[("SWEEP_LOOKBACK_HOURS", "8761")]).unwrap_err();
         assert_eq!((e.variable, e.expected.as_str()), ("SWEEP_LOOKBACK_HOURS", "a whole number from 1 to 8760"));
         assert_eq!(with(&[("INCIDENT_LOOKBACK_HOURS", "4294967295")]).unwrap_err().variable, "INCIDENT_LOOKBACK_HOURS");

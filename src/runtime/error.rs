@@ -57,6 +57,17 @@ pub enum Error {
     /// A scheduled sweep arrived but `DETECTOR_ID` is not set.
     #[error("the scheduled sweep needs DETECTOR_ID (the GuardDuty detector whose investigations it lists); it is not set")]
     NoDetector,
+    /// An event named an investigation that is still running, and no sweep lists
+    /// its detector: answering `pending` would leave it for ever.
+    #[error("investigation {investigation_id} is still running and no sweep comes back to it: DETECTOR_ID is {configured}, not its detector {detector_id}; set the stack's DetectorId (and EnableSweep) so the sweep escalates it when it finishes, or send the event again once it has")]
+    NoSweepToFinish {
+        /// The running investigation.
+        investigation_id: String,
+        /// Its detector.
+        detector_id: String,
+        /// What `DETECTOR_ID` is (`unset`, or the other detector).
+        configured: String,
+    },
 }
 
 fn join(failures: &[AwsError]) -> String {
@@ -75,13 +86,14 @@ impl Error {
             Error::CaseQuota { .. } => "CaseQuotaExceeded",
             Error::NoDetector => "SweepNotConfigured",
             Error::EscalationInProgress { .. } => "EscalationInProgress",
+            Error::NoSweepToFinish { .. } => "NoSweepToFinish",
         }
     }
 }
 
 impl Error {
     /// Every `Reason` a failure can be counted under.
-    pub const METRIC_REASONS: [&'static str; 8] = [
+    pub const METRIC_REASONS: [&'static str; 9] = [
         "malformed_event",
         "aws_call_failed",
         "investigation_incomplete",
@@ -90,6 +102,7 @@ impl Error {
         "case_quota",
         "sweep_not_configured",
         "escalation_in_progress",
+        "no_sweep_to_finish",
     ];
 
     /// The `Reason` a failure is counted under (docs/design.md §8): its kind, in snake case.
@@ -103,6 +116,7 @@ impl Error {
             Error::CaseQuota { .. } => "case_quota",
             Error::NoDetector => "sweep_not_configured",
             Error::EscalationInProgress { .. } => "escalation_in_progress",
+            Error::NoSweepToFinish { .. } => "no_sweep_to_finish",
         }
     }
 }
@@ -128,6 +142,7 @@ mod tests {
             Error::CaseQuota { investigation_id: "i".into(), message: "m".into() },
             Error::NoDetector,
             Error::EscalationInProgress { case_id: "1234567890".into() },
+            Error::NoSweepToFinish { investigation_id: "i".into(), detector_id: "d".into(), configured: "unset".into() },
         ]
     }
 

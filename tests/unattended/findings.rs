@@ -10,7 +10,7 @@ use crate::common::*;
 
 #[tokio::test]
 async fn findings_start_one_investigation_when_enabled_and_severe() {
-    let env = start_with_ledger(demo_fixture(), &[("START_INVESTIGATIONS", "true")]).await;
+    let env = start_with_ledger(demo_fixture(), &[("START_INVESTIGATIONS", "true"), ("DETECTOR_ID", DETECTOR)]).await;
     let before = env.sim.state(|s| s.investigations.len());
     let low = env.outcome(&event("guardduty-finding-low")).await;
     assert_eq!(low["reason"], "below_min_severity");
@@ -30,7 +30,7 @@ async fn findings_start_one_investigation_when_enabled_and_severe() {
 
 #[tokio::test]
 async fn findings_without_a_ledger_rely_on_the_token() {
-    let env = start(&[("START_INVESTIGATIONS", "true")]).await;
+    let env = start(&[("START_INVESTIGATIONS", "true"), ("DETECTOR_ID", DETECTOR)]).await;
     let before = env.sim.state(|s| s.investigations.len());
     let first = env.outcome(&event("guardduty-finding")).await;
     let second = env.outcome(&event("guardduty-finding")).await;
@@ -42,7 +42,7 @@ async fn findings_without_a_ledger_rely_on_the_token() {
 async fn findings_are_off_by_default_and_the_quota_is_not_retried() {
     let off = start(&[]).await;
     assert_eq!(off.outcome(&event("guardduty-finding")).await["reason"], "start_investigations_off");
-    let env = start(&[("START_INVESTIGATIONS", "true")]).await;
+    let env = start(&[("START_INVESTIGATIONS", "true"), ("DETECTOR_ID", DETECTOR)]).await;
     env.sim.state(|s| s.investigation_quota = 0);
     assert_eq!(env.outcome(&event("guardduty-finding")).await["reason"], "investigation_quota");
     assert_eq!(env.calls("CreateInvestigation"), 1, "one call, no retry");
@@ -50,7 +50,7 @@ async fn findings_are_off_by_default_and_the_quota_is_not_retried() {
 
 #[tokio::test]
 async fn the_quota_releases_the_finding_so_a_later_delivery_can_start_it() {
-    let env = start_with_ledger(demo_fixture(), &[("START_INVESTIGATIONS", "true")]).await;
+    let env = start_with_ledger(demo_fixture(), &[("START_INVESTIGATIONS", "true"), ("DETECTOR_ID", DETECTOR)]).await;
     env.sim.state(|s| s.investigation_quota = 0);
     assert_eq!(env.outcome(&event("guardduty-finding")).await["reason"], "investigation_quota");
     env.sim.state(|s| s.investigation_quota = 10);
@@ -61,7 +61,7 @@ async fn the_quota_releases_the_finding_so_a_later_delivery_can_start_it() {
 
 #[tokio::test]
 async fn a_failed_create_investigation_record_is_skipped() {
-    let env = start(&[]).await;
+    let env = start(&[("DETECTOR_ID", DETECTOR)]).await;
     assert_eq!(
         env.outcome(&event("cloudtrail-create-investigation-failed")).await,
         json!({"outcome": "skipped", "reason": "create_investigation_failed"})

@@ -63,7 +63,12 @@ impl Stack {
         let env = &template.function()?["Properties"]["Environment"]["Variables"];
         let mut stack = Stack::default();
         for (var, value) in vars {
-            let Some(name) = env[var].get("Ref").and_then(Value::as_str) else { continue };
+            // `!Ref X`, or `!If [cond, !Ref X, …]`: a value set means the branch that names X.
+            let value_of = &env[var];
+            let reference = value_of
+                .get("Ref")
+                .or_else(|| value_of.get("Fn::If").and_then(Value::as_array).and_then(|a| a.iter().skip(1).find_map(|b| b.get("Ref"))));
+            let Some(name) = reference.and_then(Value::as_str) else { continue };
             if template.doc["Parameters"].get(name).is_some() {
                 stack.parameters.insert(name.to_string(), value.to_string());
             } else if template.doc["Resources"].get(name).is_some() {

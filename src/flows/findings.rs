@@ -9,10 +9,26 @@ use crate::ledger::keys::finding_key;
 use crate::ledger::lease::{FindingClaim, FindingLease};
 use crate::ledger::token;
 use crate::runtime::app::{App, Invocation};
+use crate::runtime::config::DAILY_INVESTIGATION_STARTS;
 use crate::runtime::error::Error;
 use crate::runtime::outcome::Outcome;
 use crate::text::fit_body;
 use crate::trigger::event::Finding;
+
+/// The severity from which GuardDuty calls a finding critical (9.0-10.0).
+pub const CRITICAL_SEVERITY: f64 = 9.0;
+
+/// How many of the day's starts a finding of `severity` may count up to: all of
+/// them for a critical one, all but the `reserved` otherwise. *Why:* each distinct
+/// severe finding spends one of the 10, and a burst of high ones must not leave
+/// the real attack's critical finding uninvestigated for the rest of the day.
+pub fn start_limit(severity: f64, reserved: u32) -> u32 {
+    if severity >= CRITICAL_SEVERITY {
+        DAILY_INVESTIGATION_STARTS
+    } else {
+        DAILY_INVESTIGATION_STARTS.saturating_sub(reserved)
+    }
+}
 
 /// `CreateInvestigation`'s trigger prompt limit, in characters.
 const PROMPT_MAX: usize = 2048;
@@ -81,7 +97,34 @@ pub(super) async fn start_investigation(app: &App, f: &Finding, invocation: &Inv
             }
         },
     };
-    start(app, f, detector, lease).await
+    // With a ledger, the day's starts are counted, and the reserve kept for critical findings.
+    let (ledger, lease) = match (&app.ledger, lease) {
+        (Some(ledger), Some(lease)) => (ledger, lease),
+        (_, lease) => return start(app, f, detector, lease).await,
+    };
+    let day = app.clock.now_secs().div_euclid(86_400);
+    let limit = start_limit(f.severity, app.config.reserved_investigation_starts);
+    if !ledger.count_start(detector, day, limit).await? {
+        let reason = if limit < DAILY_INVESTIGATION_STARTS {
+            warn!(finding = f.id, severity = f.severity, limit, "the day's investigation starts left are reserved for critical findings");
+            SkipReason::InvestigationQuotaReserved
+        } else {
+            warn!(finding = f.id, severity = f.severity, "the day's investigation starts are used up");
+            SkipReason::InvestigationQuota
+        };
+        if let Err(release) = lease.release().await {
+            warn!(error = %release, "could not release the finding's claim; it expires with its lease");
+        }
+        return Ok(skipped(f, reason));
+    }
+    let outcome = start(app, f, detector, Some(lease)).await;
+    // A start that failed gives its count back; GuardDuty's quota answer does not (that day is spent).
+    if outcome.is_err() {
+        if let Err(e) = ledger.uncount_start(detector, day).await {
+            warn!(error = %e, "could not give back the day's counted start");
+        }
+    }
+    outcome
 }
 
 /// `CreateInvestigation` for the finding (holding its lease, with a ledger).
@@ -139,6 +182,16 @@ mod tests {
         let mut long = finding(8.0);
         long.finding_type = "T".repeat(5000);
         assert_eq!(trigger_prompt(&long).chars().count(), PROMPT_MAX);
+    }
+
+    #[test]
+    fn critical_findings_may_use_the_reserved_starts() {
+        assert_eq!(start_limit(9.0, 3), 10);
+        assert_eq!(start_limit(10.0, 3), 10);
+        assert_eq!(start_limit(8.9, 3), 7);
+        assert_eq!(start_limit(7.0, 0), 10);
+        assert_eq!(start_limit(7.0, 10), 0, "every start reserved");
+        assert_eq!(start_limit(9.5, 10), 10);
     }
 
     #[test]

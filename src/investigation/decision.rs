@@ -158,6 +158,9 @@ pub enum SkipReason {
     BelowMinSeverity,
     /// GuardDuty refused to start another investigation (preview quota); not retried.
     InvestigationQuota,
+    /// The day's investigation starts left are kept for critical findings
+    /// (`RESERVED_INVESTIGATION_STARTS`); not retried.
+    InvestigationQuotaReserved,
     /// A closed case this product did not open.
     UnknownCase,
     /// A sample finding (`CreateSampleFindings`): it must not spend the investigation quota.
@@ -182,6 +185,7 @@ impl SkipReason {
             SkipReason::StartInvestigationsOff => "start_investigations_off",
             SkipReason::BelowMinSeverity => "below_min_severity",
             SkipReason::InvestigationQuota => "investigation_quota",
+            SkipReason::InvestigationQuotaReserved => "investigation_quota_reserved",
             SkipReason::UnknownCase => "unknown_case",
             SkipReason::SampleFinding => "sample_finding",
             SkipReason::ArchivedFinding => "archived_finding",
@@ -190,7 +194,7 @@ impl SkipReason {
     }
 
     /// Every reason.
-    pub const ALL: [SkipReason; 12] = [
+    pub const ALL: [SkipReason; 13] = [
         SkipReason::InvestigationFailed,
         SkipReason::BelowThreshold,
         SkipReason::LowConfidence,
@@ -199,6 +203,7 @@ impl SkipReason {
         SkipReason::StartInvestigationsOff,
         SkipReason::BelowMinSeverity,
         SkipReason::InvestigationQuota,
+        SkipReason::InvestigationQuotaReserved,
         SkipReason::UnknownCase,
         SkipReason::SampleFinding,
         SkipReason::ArchivedFinding,

@@ -16,6 +16,11 @@ pub fn finding_key(region: &str, detector_id: &str, finding_id: &str) -> String 
     format!("finding/{region}/{detector_id}/{finding_id}")
 }
 
+/// The ledger key of a detector's investigation starts on one UTC day (days since the epoch).
+pub fn starts_key(region: &str, detector_id: &str, day: i64) -> String {
+    format!("starts/{region}/{detector_id}/{day}")
+}
+
 /// The ledger key of a detector's sweep progress.
 pub fn sweep_key(region: &str, detector_id: &str) -> String {
     format!("sweep/{region}/{detector_id}")

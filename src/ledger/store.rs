@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
 
 use super::item::*;
-use super::keys::{case_key, sweep_key};
+use super::keys::{case_key, starts_key, sweep_key};
 use super::lease::{Claim, FindingClaim, FindingLease, Held, Lease};
 use crate::aws::{fail, AwsError};
 use crate::investigation::decision::SkipReason;
@@ -194,6 +194,31 @@ impl Ledger {
             Some(investigation_id) => FindingClaim::Started { investigation_id },
             None => FindingClaim::Held,
         })
+    }
+
+    /// Counts one investigation start of `detector_id` on `day` (UTC days since the
+    /// epoch) when fewer than `limit` were counted that day; `false`, counting
+    /// nothing, otherwise. The item expires with the ledger's other short-lived ones.
+    pub async fn count_start(&self, detector_id: &str, day: i64, limit: u32) -> Result<bool, AwsError> {
+        let now = self.clock.now_secs();
+        let update = Update {
+            expression: "ADD starts :one SET updated_at = :now, #ttl = :ttl",
+            condition: "attribute_not_exists(starts) OR starts < :limit",
+            values: vec![(":one", n(1)), (":limit", n(i64::from(limit))), (":now", n(now)), (":ttl", n(now + TTL_SECONDS))],
+        };
+        Ok(self.update(&starts_key(&self.region, detector_id, day), update).await?.is_some())
+    }
+
+    /// Gives back a start counted for a `CreateInvestigation` that then failed
+    /// (not for GuardDuty's own quota answer: that day's starts are spent).
+    pub async fn uncount_start(&self, detector_id: &str, day: i64) -> Result<(), AwsError> {
+        let update = Update {
+            expression: "ADD starts :minus_one SET updated_at = :now",
+            condition: "starts > :zero",
+            values: vec![(":minus_one", n(-1)), (":zero", n(0)), (":now", n(self.clock.now_secs()))],
+        };
+        self.update(&starts_key(&self.region, detector_id, day), update).await?;
+        Ok(())
     }
 
     /// A detector's sweep mark, if a sweep has left one.

@@ -21,6 +21,9 @@ pub struct ConfigError {
     pub expected: String,
 }
 
+/// GuardDuty's investigation starts a day per account (the preview's quota).
+pub const DAILY_INVESTIGATION_STARTS: u32 = 10;
+
 /// One case watcher: an email and, optionally, a display name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Watcher {
@@ -57,6 +60,9 @@ pub struct Config {
     pub start_investigations: bool,
     /// `FINDING_MIN_SEVERITY`.
     pub finding_min_severity: f64,
+    /// `RESERVED_INVESTIGATION_STARTS`: of GuardDuty's 10 investigation starts a
+    /// day, how many only a critical finding (severity 9.0 or more) may use.
+    pub reserved_investigation_starts: u32,
     /// `LEDGER_TABLE`.
     pub ledger_table: Option<String>,
     /// `LEDGER_LEASE_SECONDS`.
@@ -134,6 +140,12 @@ impl Config {
                     expected: "a GuardDuty severity from 1.0 to 10.0".into(),
                 })?,
             },
+            reserved_investigation_starts: whole(
+                get("RESERVED_INVESTIGATION_STARTS"),
+                "RESERVED_INVESTIGATION_STARTS",
+                3,
+                0..=DAILY_INVESTIGATION_STARTS,
+            )?,
             ledger_table: get("LEDGER_TABLE"),
             ledger_lease_seconds: whole(get("LEDGER_LEASE_SECONDS"), "LEDGER_LEASE_SECONDS", 120, 1..=MAX_LEASE_SECONDS)?,
             security_ir_region: region(get("SECURITY_IR_REGION"), "SECURITY_IR_REGION")?,
@@ -293,6 +305,7 @@ mod tests {
         assert_eq!(c.sweep_lookback_hours, 24);
         assert!(!c.start_investigations);
         assert_eq!(c.finding_min_severity, 7.0);
+        assert_eq!(c.reserved_investigation_starts, 3);
         assert_eq!(c.ledger_table, None);
         assert_eq!(c.ledger_lease_seconds, 120);
         assert_eq!((c.security_ir_region, c.incident_manager_region), (None, None));
@@ -301,6 +314,8 @@ mod tests {
     #[test]
     fn numbers_and_regions_are_bounded() {
         assert_eq!(with(&[("SWEEP_LOOKBACK_HOURS", "8760")]).map(|c| c.sweep_lookback_hours), Ok(8_760));
+        assert!(with(&[("RESERVED_INVESTIGATION_STARTS", "11")]).is_err_and(|e| e.variable == "RESERVED_INVESTIGATION_STARTS"));
+        assert_eq!(with(&[("RESERVED_INVESTIGATION_STARTS", "0")]).map(|c| c.reserved_investigation_starts), Ok(0));
         // Starting investigations needs the sweep that finishes them.
         let e = with(&[("START_INVESTIGATIONS", "true")]).expect_err("no detector");
         assert_eq!(e.variable, "START_INVESTIGATIONS");

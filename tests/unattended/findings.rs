@@ -68,3 +68,35 @@ async fn a_failed_create_investigation_record_is_skipped() {
     );
     assert_eq!(env.outcome(&event("cloudtrail-create-investigation")).await["outcome"], "pending");
 }
+
+#[tokio::test]
+async fn the_days_last_starts_are_kept_for_critical_findings() {
+    // A burst of high findings must not spend the 10-a-day quota that the real
+    // attack's critical finding needs.
+    let env = start_with_ledger(
+        demo_fixture(),
+        &[("START_INVESTIGATIONS", "true"), ("DETECTOR_ID", DETECTOR), ("RESERVED_INVESTIGATION_STARTS", "3")],
+    )
+    .await;
+    let finding = |n: u32, severity: f64| {
+        let mut e = event("guardduty-finding");
+        e["detail"]["id"] = json!(format!("{n:032x}"));
+        e["detail"]["severity"] = json!(severity);
+        e
+    };
+    for n in 1..=7 {
+        assert_eq!(env.outcome(&finding(n, 8.0)).await["outcome"], "pending", "high finding {n} starts");
+    }
+    let eighth = env.outcome(&finding(8, 8.9)).await;
+    assert_eq!(eighth["outcome"], "skipped", "{eighth}");
+    assert_eq!(eighth["reason"], "investigation_quota_reserved", "{eighth}");
+    assert_eq!(env.calls("CreateInvestigation"), 7);
+    for n in 9..=11 {
+        assert_eq!(env.outcome(&finding(n, 9.0)).await["outcome"], "pending", "critical finding {n} uses the reserve");
+    }
+    // The day is full: GuardDuty would refuse an eleventh; the count refuses it first.
+    assert_eq!(env.outcome(&finding(12, 10.0)).await["reason"], "investigation_quota");
+    assert_eq!(env.calls("CreateInvestigation"), 10);
+    // The refused high finding was released, not recorded as started: a later day may start it.
+    assert_eq!(env.outcome(&finding(8, 8.9)).await["reason"], "investigation_quota_reserved");
+}

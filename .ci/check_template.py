@@ -287,6 +287,8 @@ def check(template):
     for action in sorted(function_actions - EXPECTED):
         problems.append(f"{FUNCTION}: action {action} is not one the code calls")
     problems += check_rules(template)
+    problems += check_plumbing(template)
+    problems += check_forwarder(template, load_template(FORWARDER))
     return problems, function_actions
 
 
@@ -341,9 +343,73 @@ def check_rules(template):
     return problems
 
 
+def check_plumbing(template):
+    """What a production stack needs around the function: a log group of its
+    own with a retention (Lambda's default group keeps logs for ever), and a
+    reserved concurrency (a burst must not fan out into unbounded searches)."""
+    problems = []
+    resources = template.get("Resources") or {}
+    props = (resources.get(FUNCTION) or {}).get("Properties") or {}
+    if "ReservedConcurrentExecutions" not in props:
+        problems.append(f"{FUNCTION}: no ReservedConcurrentExecutions")
+    group = ((props.get("LoggingConfig") or {}).get("LogGroup") or {})
+    name = group.get("Ref") if isinstance(group, dict) else None
+    log_group = resources.get(name) if name else None
+    if not (isinstance(log_group, dict) and log_group.get("Type") == "AWS::Logs::LogGroup"):
+        problems.append(f"{FUNCTION}: LoggingConfig.LogGroup is not a log group of the stack's")
+    elif "RetentionInDays" not in (log_group.get("Properties") or {}):
+        problems.append(f"{name}: no RetentionInDays: the logs would be kept (and billed) for ever")
+    return problems
+
+
+def _security_ir_detail_types(template):
+    """The detail-types of the function's rules on source aws.security-ir."""
+    events = ((template.get("Resources") or {}).get(FUNCTION, {}).get("Properties") or {}).get("Events") or {}
+    found = set()
+    for event in events.values():
+        pattern = _pattern((event.get("Properties") or {}).get("Pattern")) if isinstance(event, dict) else None
+        if pattern and pattern.get("source") == ["aws.security-ir"]:
+            found.update(pattern.get("detail-type") or [])
+    return found
+
+
+def check_forwarder(template, forwarder):
+    """The Security IR Region's stack (deploy/security-ir-forwarder.yaml) forwards
+    exactly the case events the main stack's rules take, of this account only,
+    to the default bus of the function's Region, with a role that may do that
+    and nothing else, and a dead-letter queue."""
+    problems = []
+    where = "security-ir-forwarder.yaml"
+    resources = forwarder.get("Resources") or {}
+    rules = [r for r in resources.values() if isinstance(r, dict) and r.get("Type") == "AWS::Events::Rule"]
+    if len(rules) != 1:
+        return [f"{where}: expected one AWS::Events::Rule, found {len(rules)}"]
+    props = rules[0].get("Properties") or {}
+    pattern = props.get("EventPattern") or {}
+    wanted = _security_ir_detail_types(template)
+    if pattern.get("source") != ["aws.security-ir"] or set(pattern.get("detail-type") or []) != wanted:
+        problems.append(f"{where}: the rule must forward source aws.security-ir with exactly the main stack's detail-types {sorted(wanted)}")
+    if pattern.get("account") != [{"Ref": "AWS::AccountId"}]:
+        problems.append(f"{where}: the rule does not filter on account: [!Ref AWS::AccountId]")
+    bus = {"Fn::Sub": "arn:${AWS::Partition}:events:${FunctionRegion}:${AWS::AccountId}:event-bus/default"}
+    for target in props.get("Targets") or []:
+        if target.get("Arn") != bus:
+            problems.append(f"{where}: target {target.get('Id')} is not the default bus of FunctionRegion")
+        if "DeadLetterConfig" not in target or "RoleArn" not in target:
+            problems.append(f"{where}: target {target.get('Id')} needs a RoleArn and a DeadLetterConfig")
+    for name, resource in resources.items():
+        if isinstance(resource, dict) and resource.get("Type") == "AWS::IAM::Role":
+            for policy in (resource.get("Properties") or {}).get("Policies") or []:
+                for statement, swhere in _statements(policy.get("PolicyDocument"), f"{where} {name}", problems):
+                    if _actions(statement, swhere, problems) != ["events:PutEvents"] or statement.get("Resource") != bus:
+                        problems.append(f"{swhere}: the forwarder's role may only put events on the function Region's default bus")
+    return problems
+
+
 # --- The Service Authorization Reference's facts -------------------------
 
 FACTS = Path(__file__).resolve().parent.parent / "sim" / "models" / "iam.json"
+FORWARDER = Path(__file__).resolve().parent.parent / "deploy" / "security-ir-forwarder.yaml"
 
 # Values that stand in for the stack's when resolving resource ARNs: every
 # conditional branch is taken both ways, and these make each branch's ARNs real.

@@ -75,6 +75,24 @@ MUTATIONS = [
         "Events.GuardDutyFinding: the pattern does not filter on account",
     ),
     (
+        "the log group keeps logs for ever",
+        "      RetentionInDays: !Ref LogRetentionDays\n",
+        "",
+        "no RetentionInDays",
+    ),
+    (
+        "no reserved concurrency",
+        "      ReservedConcurrentExecutions: !Ref ReservedConcurrency\n",
+        "",
+        "no ReservedConcurrentExecutions",
+    ),
+    (
+        "a Security IR event the forwarder does not forward",
+        "              detail-type: [Case Closed]\n",
+        "              detail-type: [Case Closed, Case Reopened]\n",
+        "exactly the main stack's detail-types",
+    ),
+    (
         "the custom-source rule back on the default bus",
         "            EventBusName: !Ref RequestBus\n",
         "",

@@ -120,14 +120,31 @@ async fn resolve(app: &App, case_id: &str, arn: &str, event: &links::TimelineEve
         info!(incident = arn, "already resolved");
         return Ok(true);
     }
-    let others: Vec<String> =
-        record.related_items.iter().filter_map(|i| console::case_id_from_url(&i.value)).filter(|id| id != case_id).collect();
+    let others: Vec<(String, String)> = record
+        .related_items
+        .iter()
+        .filter_map(|i| console::case_from_url(&i.value))
+        .filter(|(_, id)| id != case_id)
+        .collect();
     if others.len() > MAX_OTHER_CASES {
         warn!(incident = arn, cases = others.len(), "the incident links more cases than are checked; it stays open");
         return Ok(false);
     }
-    for other in others {
-        let status = app.security_ir.get_case(&other).await?.status;
+    for (other_region, other) in others {
+        // A case of another Region cannot be read from the membership's: kept open, to be safe.
+        if other_region != app.case_region {
+            info!(incident = arn, other_case = other, other_region, "another Region's case links this incident: it stays open");
+            return Ok(false);
+        }
+        let status = match app.security_ir.get_case(&other).await {
+            Ok(case) => case.status,
+            // A link to a case that does not exist holds nothing open.
+            Err(e) if e.is_not_found() => {
+                info!(incident = arn, other_case = other, "the incident links a case that does not exist; read as closed");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         if status.as_deref() != Some("Closed") {
             info!(incident = arn, other_case = other, "another open case links this incident: it stays open");
             return Ok(false);

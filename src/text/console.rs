@@ -10,11 +10,20 @@ pub fn case_url(region: &str, case_id: &str) -> String {
     format!("https://{region}.console.aws.amazon.com/security-ir/home?region={region}#/cases/{case_id}")
 }
 
-/// The case id in a Security IR case console URL (as [`case_url`] makes them).
-pub fn case_id_from_url(url: &str) -> Option<String> {
-    let (base, id) = url.split_once("#/cases/")?;
-    (base.contains("console.aws.amazon.com/security-ir/") && !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| id.to_string())
+/// The Region and case id of a Security IR case console URL, only when the URL
+/// is exactly what [`case_url`] makes of them: the console's own host for a
+/// Region of AWS's shape, and a case id of the service's shape (10-32 digits).
+/// *Why exact:* anyone who can edit an incident's related items can add a link,
+/// and a loose match would read a digit run on any host as another case.
+pub fn case_from_url(url: &str) -> Option<(String, String)> {
+    let rest = url.strip_prefix("https://")?;
+    let (region, _) = rest.split_once(".console.aws.amazon.com/")?;
+    let shaped = region.split('-').count() >= 3
+        && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && region.rsplit('-').next().is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    let (_, id) = url.rsplit_once("#/cases/")?;
+    let id = crate::trigger::ids::case_id(id)?;
+    (shaped && case_url(region, &id) == url).then(|| (region.to_string(), id))
 }
 
 /// The Incident Manager console page of an incident record.
@@ -46,11 +55,28 @@ mod tests {
     }
 
     #[test]
-    fn case_ids_are_read_back_from_case_links_only() {
-        assert_eq!(case_id_from_url(&case_url("us-east-1", "1000000001")), Some("1000000001".into()));
-        assert_eq!(case_id_from_url("https://example.com/runbooks#/cases/123"), None);
-        assert_eq!(case_id_from_url("https://us-east-1.console.aws.amazon.com/security-ir/home#/cases/"), None);
-        assert_eq!(case_id_from_url("https://us-east-1.console.aws.amazon.com/security-ir/home#/cases/12x"), None);
+    fn cases_are_read_back_from_exact_case_links_only() {
+        let id = "1000000001";
+        assert_eq!(case_from_url(&case_url("us-east-1", id)), Some(("us-east-1".into(), id.into())));
+        assert_eq!(case_from_url(&case_url("ap-southeast-2", id)), Some(("ap-southeast-2".into(), id.into())));
+        for not_a_case in [
+            "https://example.com/runbooks#/cases/1234567890".to_string(),
+            // The console's path on another host, or the console's host as a prefix of another.
+            "https://evil.example/x/console.aws.amazon.com/security-ir/home?region=us-east-1#/cases/1234567890".into(),
+            "https://us-east-1.console.aws.amazon.com.evil.example/security-ir/home?region=us-east-1#/cases/1234567890".into(),
+            "http://us-east-1.console.aws.amazon.com/security-ir/home?region=us-east-1#/cases/1234567890".into(),
+            // Not a case id's shape: too short, too long, not digits, nothing.
+            case_url("us-east-1", "123"),
+            case_url("us-east-1", &"1".repeat(33)),
+            case_url("us-east-1", "12345678x0"),
+            "https://us-east-1.console.aws.amazon.com/security-ir/home#/cases/".into(),
+            // Another page of the console, or a region that disagrees with the host's.
+            "https://us-east-1.console.aws.amazon.com/guardduty/home?region=us-east-1#/cases/1234567890".into(),
+            "https://us-east-1.console.aws.amazon.com/security-ir/home?region=eu-west-1#/cases/1234567890".into(),
+            "https://US-EAST-1.console.aws.amazon.com/security-ir/home?region=US-EAST-1#/cases/1234567890".into(),
+        ] {
+            assert_eq!(case_from_url(&not_a_case), None, "{not_a_case}");
+        }
     }
 
     #[test]

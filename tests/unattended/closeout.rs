@@ -223,3 +223,29 @@ async fn a_case_closed_before_its_links_are_made_is_closed_out_once_they_are() {
     assert_eq!(result["incidentRecordArns"], json!([MATCHING]), "{result}");
     assert_eq!(status(&env, MATCHING), "RESOLVED");
 }
+
+#[tokio::test]
+async fn only_an_exact_link_to_an_open_case_keeps_the_incident_open() {
+    let env = start_with_ledger(demo_fixture(), &[]).await;
+    let case_id = escalated_case(&env).await;
+    // A responder (or anyone able to edit related items) adds links that look like cases.
+    let url = |id: &str| format!("https://us-east-1.console.aws.amazon.com/security-ir/home?region=us-east-1#/cases/{id}");
+    let links = [
+        // The console path on another host: not a case.
+        "https://evil.example/console.aws.amazon.com/security-ir/home?region=us-east-1#/cases/5555555555".to_string(),
+        // A case link of the right shape whose case does not exist: read as closed.
+        url("9999999999"),
+        // A digit run too short to be a case id.
+        url("123"),
+    ];
+    env.sim.state(|s| {
+        let items = s.related_items.get_mut(MATCHING).expect("linked");
+        for (n, link) in links.iter().enumerate() {
+            items.push(json!({"identifier": {"type": "OTHER", "value": {"url": link}}, "title": format!("link {n}")}));
+        }
+    });
+    env.sim.state(|s| close_case(s, &case_id, "Investigation Completed"));
+    let result = env.outcome(&closed(&case_id)).await;
+    assert_eq!(result["incidentRecordArns"], json!([MATCHING]), "{result}");
+    assert_eq!(status(&env, MATCHING), "RESOLVED");
+}

@@ -663,3 +663,31 @@ async fn a_running_investigation_an_event_names_fails_loudly_when_no_sweep_comes
     let swept = start(&[("DETECTOR_ID", "12abc34d567e8fa901bc2d34e56789f0")]).await;
     assert_eq!(swept.outcome(&event("investigation-running")).await["outcome"], "pending");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_responders_metadata_edit_during_the_search_is_kept() {
+    // UpdateCase replaces the whole metadata list: written from the case as read
+    // before a long search, it would undo what a responder added meanwhile.
+    let env = start(&[]).await;
+    env.sim.faults(|f| f.set("ListIncidentRecords", OpFaults { latency_ms: 400, ..Default::default() }));
+    let e = event("investigation-critical");
+    let invocation = env.invocation();
+    let escalation = investigation_escalator::run(&env.app, &e, &invocation);
+    let responder = async {
+        // Once the case has been read after opening, a responder adds an entry.
+        while !operations(&env.sim).iter().any(|op| op == "GetCase") {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        env.sim.state(|s| {
+            let case = s.cases.values_mut().next().expect("the case");
+            case["caseMetadata"] = json!([{"key": "runbook", "value": "https://wiki.example/ssh"}]);
+        });
+    };
+    let (result, ()) = tokio::join!(escalation, responder);
+    let result = serde_json::to_value(result.expect("escalated")).expect("json");
+    let case_id = result["caseId"].as_str().expect("case").to_string();
+    assert_eq!(
+        env.sim.state(|s| s.cases[&case_id]["caseMetadata"].clone()),
+        json!([{"key": "runbook", "value": "https://wiki.example/ssh"}, {"key": "ssm-incidents:incident-record-arn", "value": MATCHING}])
+    );
+}

@@ -120,12 +120,8 @@ async fn resolve(app: &App, case_id: &str, arn: &str, event: &links::TimelineEve
         info!(incident = arn, "already resolved");
         return Ok(true);
     }
-    let others: Vec<(String, String)> = record
-        .related_items
-        .iter()
-        .filter_map(|i| console::case_from_url(&i.value))
-        .filter(|(_, id)| id != case_id)
-        .collect();
+    let others: Vec<(String, String)> =
+        record.related_items.iter().filter_map(|i| console::case_from_url(&i.value)).filter(|(_, id)| id != case_id).collect();
     if others.len() > MAX_OTHER_CASES {
         warn!(incident = arn, cases = others.len(), "the incident links more cases than are checked; it stays open");
         return Ok(false);

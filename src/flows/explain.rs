@@ -437,7 +437,7 @@ fn detail(plan: &Plan, body: &Body) -> String {
         Body::RelatedItem => format!("related item {:?} -> {}", plan.case_item.title, plan.case_item.url),
         Body::TimelineEvent => plan.timeline_event.event_data.clone(),
         Body::Comment(text) => text.lines().next().unwrap_or_default().to_string(),
-        Body::UpdateCase { metadata, actors } => {
+        Body::UpdateCase { metadata, actors, .. } => {
             let linked = metadata.as_deref().map(links::linked_incidents).unwrap_or_default();
             let addresses: Vec<&str> = actors.iter().map(|a| a.address.as_str()).collect();
             let metadata = match linked.len() {
@@ -528,7 +528,7 @@ mod tests {
             not_needed: Vec::new(),
             metadata_left_out: Vec::new(),
         };
-        let body = Body::UpdateCase { metadata: None, actors };
+        let body = Body::UpdateCase { metadata: None, actors, incidents: Vec::new() };
         assert_eq!(detail(&plan, &body), "caseMetadata unchanged; threat actor addresses to add: 198.51.100.7");
         assert_eq!(detail(&plan, &Body::TimelineEvent), "escalated");
         assert!(detail(&plan, &Body::RelatedItem).starts_with("related item \"Security Incident Response case 1234567890\" -> https://"));

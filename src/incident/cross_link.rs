@@ -47,10 +47,13 @@ pub(crate) enum Body {
     Comment(String),
     /// `UpdateCase`: the metadata entries and threat actor addresses missing (it takes no token).
     UpdateCase {
-        /// The whole metadata list to write, when an entry is missing.
+        /// The whole metadata list to write, when an entry is missing (as planned
+        /// from the case read after opening it; [`send`] reads it again first).
         metadata: Option<Vec<(String, String)>>,
         /// The addresses the case lacks.
         actors: Vec<ThreatActor>,
+        /// The incidents the metadata is to name.
+        incidents: Vec<String>,
     },
 }
 
@@ -132,7 +135,8 @@ pub(crate) fn plan(app: &App, case: &OpenedCase<'_>, found: &[Found], done_befor
     let (metadata, metadata_left_out) = links::metadata_with(&case.view.metadata, &arns(found));
     let actors = not_on_case(case.actors, &case.view.threat_actor_addresses);
     if metadata.is_some() || !actors.is_empty() {
-        writes.push(Planned { step: None, incident: None, token: None, body: Body::UpdateCase { metadata, actors } });
+        let body = Body::UpdateCase { metadata, actors, incidents: arns(found) };
+        writes.push(Planned { step: None, incident: None, token: None, body });
     }
     Plan { writes, not_needed, metadata_left_out, case_item: item, timeline_event: timeline }
 }
@@ -180,8 +184,18 @@ fn send<'a>(app: &'a App, plan: &'a Plan, case_id: &'a str, w: &'a Planned) -> B
         Body::RelatedItem => app.incidents.add_case_item(incident, &plan.case_item, token).boxed(),
         Body::TimelineEvent => app.incidents.add_timeline_event(incident, &plan.timeline_event, token).boxed(),
         Body::Comment(body) => app.security_ir.comment_on_case(case_id, body, token).boxed(),
-        Body::UpdateCase { metadata, actors } => {
-            app.security_ir.update_case(case_id, metadata.as_deref(), actors).map(|r| r.map(|()| Written::Done)).boxed()
+        Body::UpdateCase { actors, incidents, .. } => async move {
+            // UpdateCase replaces the whole metadata list and takes no condition: read it
+            // again just before writing, so a responder's edits made during the search
+            // (seconds ago) are kept, and only what is still missing is written.
+            let fresh = app.security_ir.get_case(case_id).await?;
+            let (metadata, _) = links::metadata_with(&fresh.metadata, incidents);
+            let actors = not_on_case(actors, &fresh.threat_actor_addresses);
+            if metadata.is_none() && actors.is_empty() {
+                return Ok(Written::AlreadyThere);
+            }
+            app.security_ir.update_case(case_id, metadata.as_deref(), &actors).await.map(|()| Written::Done)
         }
+        .boxed(),
     }
 }

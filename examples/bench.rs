@@ -86,6 +86,10 @@ async fn main() -> Result<(), String> {
         "    longest chain {CHAIN} × {LATENCY_MS} ms = {chain_ms:.0} ms; all {calls} calls in sequence would take {} ms",
         calls as u64 * LATENCY_MS
     );
+    let worst = investigation_escalator::operator::worst_case_calls();
+    let total: usize = worst.iter().map(|(_, n)| n).sum();
+    let parts: Vec<String> = worst.iter().map(|(op, n)| format!("{op} {n}")).collect();
+    println!("worst case of one escalation (the code's bounds): {total} AWS calls ({}); the sweep runs up to 4 at once", parts.join(", "));
     let kb: Vec<f64> = rss.iter().map(|k| *k as f64 / 1024.0).collect();
     report("peak resident memory (MB, VmHWM)", &kb, 32.0);
 

@@ -66,8 +66,8 @@ pub use runtime::outcome::{Counts, Outcome};
 /// paths for explaining and backfilling, and the ledger's records and keys.
 pub mod operator {
     pub use crate::flows::{
-        backfill, explain, Backfill, BackfillOptions, CasePlan, Explanation, Facts, GatesInForce, IncidentMatch, PlannedWrite, Progress,
-        ThreatActorView, Visited,
+        backfill, explain, worst_case_calls, Backfill, BackfillOptions, CasePlan, Explanation, Facts, GatesInForce, IncidentMatch,
+        PlannedWrite, Progress, ThreatActorView, Visited,
     };
     pub use crate::investigation::decision::{Check, Confidence, SkipReason};
     pub use crate::ledger::item::{Entry, Escalation, Record};

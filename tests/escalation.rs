@@ -674,8 +674,8 @@ async fn a_responders_metadata_edit_during_the_search_is_kept() {
     let invocation = env.invocation();
     let escalation = investigation_escalator::run(&env.app, &e, &invocation);
     let responder = async {
-        // Once the case has been read after opening, a responder adds an entry.
-        while !operations(&env.sim).iter().any(|op| op == "GetCase") {
+        // Once the case is open (the search still running), a responder adds an entry.
+        while env.sim.state(|s| s.cases.is_empty()) {
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
         env.sim.state(|s| {
@@ -690,4 +690,77 @@ async fn a_responders_metadata_edit_during_the_search_is_kept() {
         env.sim.state(|s| s.cases[&case_id]["caseMetadata"].clone()),
         json!([{"key": "runbook", "value": "https://wiki.example/ssh"}, {"key": "ssm-incidents:incident-record-arn", "value": MATCHING}])
     );
+}
+
+/// The demo fixture with more open incident records, each titled `title(n)` and
+/// created `created` (epoch seconds).
+fn with_incidents(
+    n: usize,
+    title: impl Fn(usize) -> String,
+    summary: impl Fn(usize) -> Option<String>,
+    created: f64,
+) -> escalator_sim::Fixture {
+    let mut fixture = escalator_sim::demo_fixture();
+    for i in 0..n {
+        let mut record = json!({
+            "arn": format!("arn:aws:ssm-incidents::123456789012:incident-record/Extra/{i:032x}"),
+            "title": title(i), "status": "OPEN", "impact": 3, "creationTime": created, "lastModifiedTime": created,
+            "lastModifiedBy": "arn:aws:iam::123456789012:role/someone", "dedupeString": "",
+            "incidentRecordSource": {"createdBy": "arn:aws:iam::123456789012:role/someone", "source": "custom"},
+            "notificationTargets": [], "automationExecutions": [], "relatedItems": []
+        });
+        if let Some(summary) = summary(i) {
+            record["summary"] = json!(summary);
+        }
+        fixture.incident_records.push(record);
+    }
+    fixture
+}
+
+#[tokio::test]
+async fn at_most_five_incidents_are_linked_the_strongest_first() {
+    // Anyone able to create incident records can mention a known finding id: eight of them.
+    let finding = "5ab4c8d9e0f1a2b3c4d5e6f7a8b9c0d1";
+    let named = 7;
+    let fixture = with_incidents(
+        8,
+        |i| format!("Noise {i} about {finding}"),
+        |i| (i == named).then(|| "Tracking investigation c0ffee00-0000-4000-8000-000000000001".to_string()),
+        1_795_161_600.0,
+    );
+    let env = start_with(fixture, &[]).await;
+    let result = outcome(&env, "investigation-critical").await;
+    let linked = result["incidentRecordArns"].as_array().cloned().unwrap_or_default();
+    assert_eq!(linked.len(), 5, "{result}");
+    assert_eq!(
+        linked[0],
+        json!(format!("arn:aws:ssm-incidents::123456789012:incident-record/Extra/{named:032x}")),
+        "the one naming the investigation first"
+    );
+    assert_eq!(env.calls("UpdateRelatedItems"), 5);
+}
+
+#[tokio::test]
+async fn a_throttled_read_of_one_record_does_not_fail_the_search() {
+    // An unrelated record, created in the window, whose every read is throttled.
+    let fixture = with_incidents(1, |_| "Disk full on build agent".into(), |_| None, 1_795_161_600.0);
+    let env = start_with(fixture, &[]).await;
+    // The ARN travels URL-encoded in the query: match on its id alone.
+    let throttled = format!("{:032x}", 0);
+    env.sim.faults(|f| f.fail_when("GetIncidentRecord", &throttled, FailKind::Throttle));
+    let result = outcome(&env, "investigation-critical").await;
+    assert_eq!(result["outcome"], "escalated", "{result}");
+    assert_eq!(result["incidentRecordArns"], json!([MATCHING]), "{result}");
+    // Before, that one throttled read failed the whole search (LinkFailed on every sweep).
+}
+
+#[tokio::test]
+async fn an_incident_opened_long_after_the_investigation_does_not_match() {
+    // A backfill of an old investigation must not link today's incidents: one opened a month
+    // after the investigation ended, naming its finding.
+    let month_later = 1_795_166_220.0 + 30.0 * 86_400.0;
+    let fixture = with_incidents(1, |_| "SSH again: 5ab4c8d9e0f1a2b3c4d5e6f7a8b9c0d1".into(), |_| None, month_later);
+    let env = start_with(fixture, &[]).await;
+    let result = outcome(&env, "investigation-critical").await;
+    assert_eq!(result["incidentRecordArns"], json!([MATCHING]), "{result}");
 }

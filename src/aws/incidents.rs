@@ -14,8 +14,11 @@ use crate::incident::links::{CaseItem, StartIncident, TimelineEvent, INCIDENT_SO
 use crate::incident::matcher::{Candidate, RelatedItemView};
 use crate::trigger::ids;
 
-/// The most pages one listing reads (100 entries each).
-pub const MAX_PAGES: usize = 20;
+/// The most incident records one search lists, and so reads (2 pages of 100).
+pub const MAX_CANDIDATES: usize = 200;
+
+/// The most `ListRelatedItems` pages read of one record (100 items each).
+pub const MAX_RELATED_PAGES: usize = 5;
 
 /// The Incident Manager client, built once per cold start.
 #[derive(Debug, Clone)]
@@ -57,32 +60,37 @@ impl Incidents {
         }))
     }
 
-    /// `ListIncidentRecords` of open records created after `after_ms`: their
-    /// ARNs, at most [`MAX_PAGES`] pages (a repeated page token stops it too).
-    /// An entry that is not an incident record ARN is left out.
-    pub async fn open_incidents_since(&self, after_ms: i64) -> Result<Vec<String>, AwsError> {
+    /// `ListIncidentRecords` of open records created after `after_ms` (and before
+    /// `before_ms`, when given): their ARNs and titles, at most [`MAX_CANDIDATES`]
+    /// (a repeated page token stops it too). An entry that is not an incident
+    /// record ARN is left out.
+    pub async fn open_incidents(&self, after_ms: i64, before_ms: Option<i64>) -> Result<Vec<(String, String)>, AwsError> {
         const OP: &str = "ListIncidentRecords";
         let status = Filter::builder()
             .key("status")
             .condition(Condition::Equals(AttributeValueList::StringValues(vec!["OPEN".to_string()])))
             .build()
             .map_err(build_error(OP))?;
-        let created = Filter::builder()
-            .key("creationTime")
-            .condition(Condition::After(DateTime::from_millis(after_ms)))
-            .build()
-            .map_err(build_error(OP))?;
+        // Several filters must all hold (ListIncidentRecords' reference), so two on
+        // creationTime bound it on both sides.
+        let time = |condition| Filter::builder().key("creationTime").condition(condition).build().map_err(build_error(OP));
+        let mut filters = vec![status, time(Condition::After(DateTime::from_millis(after_ms)))?];
+        if let Some(before_ms) = before_ms {
+            filters.push(time(Condition::Before(DateTime::from_millis(before_ms)))?);
+        }
         let mut found = Vec::new();
-        let mut pages = Pages::new(OP, MAX_PAGES);
+        let mut pages = Pages::new(OP, MAX_CANDIDATES.div_ceil(100));
         while let Some(token) = pages.next() {
-            let request = self.client.list_incident_records().filters(status.clone()).filters(created.clone()).max_results(100);
+            let request = self.client.list_incident_records().set_filters(Some(filters.clone())).max_results(100);
             let page = request.set_next_token(token).send().await.map_err(fail(OP))?;
-            for arn in page.incident_record_summaries().iter().map(|s| s.arn()) {
-                match ids::incident_arn(arn) {
-                    Some(arn) => found.push(arn),
-                    None => {
-                        tracing::warn!(arn = %ids::quote(arn), "ListIncidentRecords listed something that is not an incident record ARN; left out")
-                    }
+            for summary in page.incident_record_summaries() {
+                match ids::incident_arn(summary.arn()) {
+                    Some(arn) if found.len() < MAX_CANDIDATES => found.push((arn, summary.title().to_string())),
+                    Some(_) => {}
+                    None => tracing::warn!(
+                        arn = %ids::quote(summary.arn()),
+                        "ListIncidentRecords listed something that is not an incident record ARN; left out"
+                    ),
                 }
             }
             pages.after(page.next_token());
@@ -90,11 +98,11 @@ impl Incidents {
         Ok(found)
     }
 
-    /// `ListRelatedItems`, at most [`MAX_PAGES`] pages.
+    /// `ListRelatedItems`, at most [`MAX_RELATED_PAGES`] pages.
     pub async fn related_items(&self, arn: &str) -> Result<Vec<RelatedItemView>, AwsError> {
         const OP: &str = "ListRelatedItems";
         let mut items = Vec::new();
-        let mut pages = Pages::new(OP, MAX_PAGES);
+        let mut pages = Pages::new(OP, MAX_RELATED_PAGES);
         while let Some(token) = pages.next() {
             let request = self.client.list_related_items().incident_record_arn(arn).max_results(100);
             let page = request.set_next_token(token).send().await.map_err(fail(OP))?;

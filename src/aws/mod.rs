@@ -54,6 +54,11 @@ impl AwsError {
         self.code == "ResourceNotFoundException"
     }
 
+    /// The service throttled the call (after the SDK's own retries).
+    pub fn is_throttling(&self) -> bool {
+        matches!(self.code.as_str(), "ThrottlingException" | "TooManyRequestsException" | "Throttling" | "RequestLimitExceeded")
+    }
+
     /// The request named something this function cannot use (not found, not
     /// allowed, or not valid): retrying will not change the answer.
     pub fn is_unusable_reference(&self) -> bool {

@@ -22,12 +22,12 @@ use std::time::Duration;
 
 use tracing::{info, warn};
 
-use crate::aws::{AwsError, CaseView, SecurityIr};
+use crate::aws::{AwsError, SecurityIr};
 use crate::case::builder::{build_case, CaseRequest};
 use crate::case::threat_actors::threat_actors;
 use crate::incident::cross_link::{self, OpenedCase};
 use crate::incident::links;
-use crate::incident::matcher::{needles, window_start_ms};
+use crate::incident::matcher::{needles, window_ms};
 use crate::incident::search::{self, arns, Found};
 use crate::investigation::decision::{decide, Confidence, Decision, RiskLevel, SkipReason};
 use crate::investigation::Investigation;
@@ -204,10 +204,10 @@ async fn under_lease_of(
 async fn open_and_link(app: &App, e: &Escalating<'_>, mut lease: Option<&mut Lease<'_>>) -> Result<Outcome, Error> {
     let case = case_request(app, e)?;
     let needles = needles(&e.inv, e.target.vouched_finding_ids());
-    let window_start = window_start_ms(case.reported_incident_start_ms, app.config.incident_lookback_hours);
+    let window = window_ms(case.reported_incident_start_ms, e.inv.end_ms, app.config.incident_lookback_hours);
     let explicit = e.target.named_incident();
     if app.config.dry_run {
-        let found = search::find(app, explicit, &needles, window_start).await?;
+        let found = search::find(app, explicit, &needles, window).await?;
         info!(incidents = ?arns(&found), "dry run: no case opened, nothing written");
         return Ok(escalated(e, None, arns(&found), false, true));
     }
@@ -216,13 +216,13 @@ async fn open_and_link(app: &App, e: &Escalating<'_>, mut lease: Option<&mut Lea
     if e.deadline_ms.is_some_and(|deadline| e.clock.now_ms() >= deadline) {
         return Err(Error::Deadline { investigation_id: e.inv.id.clone() });
     }
-    let search = in_time(e, search::find(app, explicit, &needles, window_start));
+    let search = in_time(e, search::find(app, explicit, &needles, window));
     // The findings' remote addresses, read alongside: no extra round trip on the chain.
     let sightings = in_time(e, app.guardduty.sightings(&e.inv.detector_id, needles.finding_ids()));
     // All three run to the end (join, not try_join), and the deadline never cuts
     // CreateCase off between its answer and the ledger's record of the case.
     let (opened, found, sightings) = tokio::join!(open_case(&app.security_ir, e, &case, lease.as_deref_mut()), search, sightings);
-    let (case_id, case_view) = opened.map_err(|err| {
+    let case_id = opened.map_err(|err| {
         if err.is_quota() {
             Error::CaseQuota { investigation_id: e.inv.id.clone(), message: err.message }
         } else {
@@ -250,7 +250,7 @@ async fn open_and_link(app: &App, e: &Escalating<'_>, mut lease: Option<&mut Lea
         }
         Err(err) => (Vec::new(), Some(err)),
     };
-    let opened = OpenedCase { inv: &e.inv, risk: e.risk, confidence: e.confidence, case_id: &case_id, view: &case_view, actors: &actors };
+    let opened = OpenedCase { inv: &e.inv, risk: e.risk, confidence: e.confidence, case_id: &case_id, view: None, actors: &actors };
     let done_before = lease.as_ref().map(|l| l.steps_done().clone()).unwrap_or_default();
     // The incidents found are on the case item before (or while) they are linked.
     let recorded = async {
@@ -297,13 +297,14 @@ fn case_request(app: &App, e: &Escalating<'_>) -> Result<CaseRequest, Error> {
 }
 
 /// Opens the case (recording it under the lease at once), or resumes with the
-/// case the lease already names; then reads it.
+/// case the lease already names. It is read only just before its `UpdateCase`
+/// (after the search), so that the write keeps what responders added meanwhile.
 async fn open_case(
     security_ir: &SecurityIr,
     e: &Escalating<'_>,
     case: &CaseRequest,
     lease: Option<&mut Lease<'_>>,
-) -> Result<(String, CaseView), AwsError> {
+) -> Result<String, AwsError> {
     let investigation_id = e.inv.id.as_str();
     let mut lease = lease;
     let case_id = match lease.as_ref().and_then(|l| l.case_id()) {
@@ -334,8 +335,7 @@ async fn open_case(
             case_id
         }
     };
-    let view = security_ir.get_case(&case_id).await?;
-    Ok((case_id, view))
+    Ok(case_id)
 }
 
 /// `CreateCase`, with the ledger told first that it is about to be sent: a holder
@@ -452,4 +452,38 @@ fn already_escalated(investigation_id: &str, done: Escalation) -> Outcome {
         dry_run: false,
         already_escalated: true,
     }
+}
+
+/// The most AWS calls one escalation can make, per operation, from the bounds
+/// the code enforces (each call may be retried by the SDK, up to 3 attempts):
+/// what one delivery can cost an account at worst, times the reserved
+/// concurrency. The incident search dominates it.
+pub fn worst_case_calls() -> Vec<(&'static str, usize)> {
+    use crate::aws::incidents::{MAX_CANDIDATES, MAX_RELATED_PAGES};
+    use crate::aws::security_ir::{MAX_CASE_PAGES, MAX_TAG_READS};
+    use crate::incident::search::MAX_LINKED;
+    let listing_pages = MAX_CANDIDATES.div_ceil(100);
+    // The explicit record, then every candidate listed.
+    let records = 1 + MAX_CANDIDATES;
+    vec![
+        ("GetInvestigation", 1),
+        // A case that may exist unrecorded, or a CreateCase conflict: by title, then tags.
+        ("ListCases", MAX_CASE_PAGES),
+        ("ListTagsForResource", MAX_TAG_READS),
+        ("CreateCase", 1),
+        ("GetFindings", 1),
+        // Two listings: the window, and later records titled with the investigation.
+        ("ListIncidentRecords", 2 * listing_pages),
+        ("GetIncidentRecord", records),
+        ("ListRelatedItems", records * MAX_RELATED_PAGES),
+        ("StartIncident", 1),
+        ("UpdateRelatedItems", MAX_LINKED),
+        ("CreateTimelineEvent", MAX_LINKED),
+        // One per incident, and the recommended actions.
+        ("CreateCaseComment", MAX_LINKED + 1),
+        ("GetCase", 1),
+        ("UpdateCase", 1),
+        // The ledger: read, claim, the case, the incidents, the steps, the finish.
+        ("DynamoDB", 8),
+    ]
 }

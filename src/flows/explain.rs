@@ -14,7 +14,7 @@ use crate::case::builder::{build_case, CaseRequest, Omissions};
 use crate::case::threat_actors::{threat_actors, ThreatActor};
 use crate::incident::cross_link::{self, Body, OpenedCase, Plan};
 use crate::incident::links;
-use crate::incident::matcher::{needles, window_start_ms};
+use crate::incident::matcher::{needles, window_ms};
 use crate::incident::search::{self, Found};
 use crate::investigation::decision::{checks, Check, Confidence, Decision, RiskLevel, SkipReason};
 use crate::investigation::Investigation;
@@ -319,8 +319,8 @@ async fn plan_escalation(
 ) -> Result<(), Error> {
     let (case, omissions) = build_case(inv, risk, confidence, &app.config, &app.region, SecurityIr::case_regions())?;
     let needles = needles(inv, target.vouched_finding_ids());
-    let window_start = window_start_ms(case.reported_incident_start_ms, app.config.incident_lookback_hours);
-    let found = search::find(app, target.named_incident(), &needles, window_start).await?;
+    let window = window_ms(case.reported_incident_start_ms, inv.end_ms, app.config.incident_lookback_hours);
+    let found = search::find(app, target.named_incident(), &needles, window).await?;
     let actors = threat_actors(&app.guardduty.sightings(&inv.detector_id, needles.finding_ids()).await?);
     // The case opened already: the ledger's (the escalation resumes with it and sends no
     // CreateCase), else one whose title names the investigation (CreateCase's token leads to it).
@@ -349,7 +349,7 @@ async fn plan_escalation(
             found.push(search::started(links::start_incident(inv, risk, case_id, &app.case_region), STARTED.into()));
         }
     }
-    let opened = OpenedCase { inv, risk, confidence, case_id, view: &view, actors: &actors };
+    let opened = OpenedCase { inv, risk, confidence, case_id, view: Some(&view), actors: &actors };
     let plan = cross_link::plan(app, &opened, &found, &done_before);
     for w in &plan.writes {
         let token_note = if w.token.is_none() {

@@ -22,6 +22,7 @@ mod findings;
 mod sweep;
 
 pub use backfill::{backfill, Backfill, BackfillOptions, Progress};
+pub use escalate::worst_case_calls;
 pub use explain::{explain, CasePlan, Explanation, Facts, GatesInForce, IncidentMatch, PlannedWrite, ThreatActorView};
 pub use sweep::Visited;
 

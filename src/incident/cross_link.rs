@@ -30,8 +30,11 @@ pub(crate) struct OpenedCase<'a> {
     pub confidence: Confidence,
     /// The case.
     pub case_id: &'a str,
-    /// The case as read after opening it (metadata, addresses).
-    pub view: &'a CaseView,
+    /// The case as read (metadata, addresses), when it was read before planning
+    /// (the operator's explain); the escalation reads it only just before its
+    /// `UpdateCase` ([`send`]), so a plan without it names the write and the
+    /// fresh read decides what it holds.
+    pub view: Option<&'a CaseView>,
     /// The threat actor addresses the findings name.
     pub actors: &'a [ThreatActor],
 }
@@ -132,8 +135,10 @@ pub(crate) fn plan(app: &App, case: &OpenedCase<'_>, found: &[Found], done_befor
     }
     // The case's metadata and its threat actor addresses, in one UpdateCase (it takes no
     // token): read before, written only where something is missing, so no step to record.
-    let (metadata, metadata_left_out) = links::metadata_with(&case.view.metadata, &arns(found));
-    let actors = not_on_case(case.actors, &case.view.threat_actor_addresses);
+    let empty = CaseView::default();
+    let view = case.view.unwrap_or(&empty);
+    let (metadata, metadata_left_out) = links::metadata_with(&view.metadata, &arns(found));
+    let actors = not_on_case(case.actors, &view.threat_actor_addresses);
     if metadata.is_some() || !actors.is_empty() {
         let body = Body::UpdateCase { metadata, actors, incidents: arns(found) };
         writes.push(Planned { step: None, incident: None, token: None, body });

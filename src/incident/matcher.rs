@@ -16,6 +16,11 @@ const FINDING_ID_LEN: usize = 32;
 pub struct Needles(Vec<String>);
 
 impl Needles {
+    /// The investigation id (lower-cased).
+    pub fn investigation_id(&self) -> &str {
+        self.0.first().map_or("", String::as_str)
+    }
+
     /// The finding ids among them, in order (the scope's first).
     pub fn finding_ids(&self) -> &[String] {
         self.0.get(1..).unwrap_or_default()
@@ -152,12 +157,52 @@ pub fn match_candidate(c: &Candidate, needles: &Needles) -> Option<MatchRule> {
     None
 }
 
-/// The earliest creation time of a record worth considering: `lookback_hours`
-/// before the investigation started. There is no upper bound: a record opened
-/// from the same finding while the investigation ran belongs to it too.
-pub fn window_start_ms(reference_ms: i64, lookback_hours: u32) -> i64 {
-    // Saturating: an investigation's time comes from outside and may be anything.
-    reference_ms.saturating_sub(i64::from(lookback_hours) * 3_600_000)
+/// The creation times of the records worth considering, as `(after, before)` in
+/// milliseconds: from `lookback_hours` before the investigation started to
+/// `lookback_hours` after it ended (its start, when it has no end). A record
+/// opened from the same finding while the investigation ran belongs to it; one
+/// opened a month later does not (a backfill of an old investigation must not
+/// match today's incidents).
+pub fn window_ms(start_ms: i64, end_ms: Option<i64>, lookback_hours: u32) -> (i64, i64) {
+    // Saturating: an investigation's times come from outside and may be anything.
+    let lookback = i64::from(lookback_hours) * 3_600_000;
+    let end = end_ms.unwrap_or(start_ms).max(start_ms);
+    (start_ms.saturating_sub(lookback), end.saturating_add(lookback))
+}
+
+impl MatchRule {
+    /// How strongly the rule ties a record to the investigation: the sender's own
+    /// choice first, then fields a person or an integration sets on purpose
+    /// (title, dedupe string, source), then free text.
+    fn strength(self) -> u8 {
+        match self {
+            MatchRule::Explicit | MatchRule::Started => 6,
+            MatchRule::Title => 5,
+            MatchRule::DedupeString => 4,
+            MatchRule::SourceResource => 3,
+            MatchRule::Summary => 2,
+            MatchRule::RelatedItem => 1,
+        }
+    }
+}
+
+/// Whether any matching field of `c` names the investigation itself (not only
+/// one of its findings): a stronger tie than a finding id that other
+/// investigations may share.
+pub fn names_investigation(c: &Candidate, needles: &Needles) -> bool {
+    let Some(id) = needles.0.first() else { return false };
+    let has = |text: &str| text.to_ascii_lowercase().contains(id.as_str());
+    has(&c.title)
+        || [&c.summary, &c.dedupe_string, &c.source_resource_arn].into_iter().flatten().any(|t| has(t))
+        || c.related_items.iter().any(|i| has(&i.value) || i.title.as_deref().is_some_and(has))
+}
+
+/// The order in which matches are linked, strongest first: by whether the
+/// record names the investigation, then by the rule, then by ARN (so the result
+/// and the metadata keys never depend on answer order).
+pub fn strongest_first(a: (&Candidate, MatchRule), b: (&Candidate, MatchRule), needles: &Needles) -> std::cmp::Ordering {
+    let key = |(c, rule): (&Candidate, MatchRule)| (std::cmp::Reverse(names_investigation(c, needles)), std::cmp::Reverse(rule.strength()));
+    key(a).cmp(&key(b)).then_with(|| a.0.arn.cmp(&b.0.arn))
 }
 
 #[cfg(test)]
@@ -209,6 +254,25 @@ mod tests {
     }
 
     #[test]
+    fn matches_naming_the_investigation_and_by_stronger_rules_come_first() {
+        let n = needles(&sample(), &[]);
+        let inv = sample().id;
+        let with = |arn: &str, title: String, summary: Option<String>| Candidate { arn: arn.into(), summary, ..open(&title) };
+        let by_finding_title = with("arn:1", format!("Finding {FINDING}"), None);
+        let by_inv_summary = with("arn:2", "x".into(), Some(format!("see {inv}")));
+        let by_inv_title = with("arn:3", format!("Investigation {inv}"), None);
+        let by_inv_title_too = with("arn:0", format!("Investigation {inv}"), None);
+        let mut all: Vec<&Candidate> = vec![&by_finding_title, &by_inv_summary, &by_inv_title, &by_inv_title_too];
+        all.sort_by(|a, b| {
+            let rule = |c: &Candidate| match_candidate(c, &n).expect("matches");
+            strongest_first((a, rule(a)), (b, rule(b)), &n)
+        });
+        let order: Vec<&str> = all.iter().map(|c| c.arn.as_str()).collect();
+        assert_eq!(order, ["arn:0", "arn:3", "arn:2", "arn:1"], "naming the investigation, then the rule, then the ARN");
+        assert!(!names_investigation(&by_finding_title, &n));
+    }
+
+    #[test]
     fn unrelated_open_incidents_never_match() {
         let n = needles(&sample(), &[]);
         let c = Candidate {
@@ -237,13 +301,16 @@ mod tests {
 
     #[test]
     fn the_window_reaches_back_the_lookback() {
-        assert_eq!(window_start_ms(100_000_000, 24), 100_000_000 - 86_400_000);
+        assert_eq!(window_ms(100_000_000, Some(200_000_000), 24), (100_000_000 - 86_400_000, 200_000_000 + 86_400_000));
+        assert_eq!(window_ms(100_000_000, None, 1), (96_400_000, 103_600_000), "no end: around the start");
+        assert_eq!(window_ms(100_000_000, Some(0), 1), (96_400_000, 103_600_000), "an end before the start is the start");
+        assert_eq!(window_ms(i64::MAX, None, 8_760).1, i64::MAX);
     }
 
     #[test]
     fn the_window_cannot_overflow_whatever_the_times() {
-        assert_eq!(window_start_ms(i64::MIN, 8_760), i64::MIN);
-        assert_eq!(window_start_ms(7_200_000, 1), 3_600_000);
+        assert_eq!(window_ms(i64::MIN, None, 8_760).0, i64::MIN);
+        assert_eq!(window_ms(7_200_000, None, 1).0, 3_600_000);
     }
 
     #[test]

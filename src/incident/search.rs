@@ -6,14 +6,20 @@
 use futures_util::future::join_all;
 use tracing::warn;
 
+use crate::aws::incidents::MAX_CANDIDATES;
 use crate::aws::AwsError;
 use crate::incident::links::StartIncident;
-use crate::incident::matcher::{match_candidate, Candidate, MatchRule, Needles, RelatedItemView};
+use crate::incident::matcher::{match_candidate, strongest_first, Candidate, MatchRule, Needles, RelatedItemView};
 use crate::runtime::app::App;
 
 /// How many incident records are read at once while searching (keeps a busy
 /// account's search from throttling itself).
 const SEARCH_CONCURRENCY: usize = 8;
+
+/// The most incident records one escalation links: anyone able to create records
+/// that mention a finding id must not get an unbounded number of them linked (and
+/// later resolved by the close-out). The explicit record, or the strongest matches.
+pub const MAX_LINKED: usize = 5;
 
 /// An incident record that belongs to the investigation, and why.
 #[derive(Debug, Clone)]
@@ -37,14 +43,15 @@ pub(crate) fn arns(found: &[Found]) -> Vec<String> {
 }
 
 /// Finds the incident records of the investigation: `explicit` (the record the
-/// sender names, and whether it is linked as named) when it can be used, else the
-/// open records created since `window_start_ms` that mention one of `needles`.
-/// Sorted by ARN, so the result and the metadata keys do not depend on answer order.
+/// sender names, and whether it is linked as named) when it can be used, else
+/// the open records created within `window_ms` (after, before) that mention one
+/// of `needles`, or created later with a title naming the investigation,
+/// strongest first ([`strongest_first`]), at most [`MAX_LINKED`].
 pub(crate) async fn find(
     app: &App,
     explicit: Option<(&str, bool)>,
     needles: &Needles,
-    window_start_ms: i64,
+    window_ms: (i64, i64),
 ) -> Result<Vec<Found>, AwsError> {
     if let Some((arn, as_named)) = explicit {
         // A direct invoke's caller was authorized by IAM: its record is linked whatever
@@ -69,16 +76,29 @@ pub(crate) async fn find(
             Err(e) => return Err(e),
         }
     }
-    let arns = app.incidents.open_incidents_since(window_start_ms).await?;
+    // The window bounds weak ties (a finding id other investigations may share); a
+    // record created later counts only when its title names the investigation itself,
+    // as the incidents this product starts do. Both listings at once.
+    let (within, later) =
+        tokio::try_join!(app.incidents.open_incidents(window_ms.0, Some(window_ms.1)), app.incidents.open_incidents(window_ms.1, None))?;
+    let id = needles.investigation_id();
+    let later = later.into_iter().filter(|(_, title)| title.to_ascii_lowercase().contains(id));
+    let mut arns: Vec<String> = Vec::new();
+    for (arn, _) in within.into_iter().chain(later) {
+        if !arns.contains(&arn) && arns.len() < MAX_CANDIDATES {
+            arns.push(arn);
+        }
+    }
     let mut found = Vec::new();
     for chunk in arns.chunks(SEARCH_CONCURRENCY) {
         for (arn, record) in chunk.iter().zip(join_all(chunk.iter().map(|arn| app.incidents.incident(arn))).await) {
-            // One record that cannot be read (not ours to read, deleted meanwhile) must
-            // not block the others, nor every later escalation.
+            // One record that cannot be read (not ours to read, deleted meanwhile, or
+            // throttled past the SDK's retries) must block neither the others nor every
+            // later escalation: it is skipped, and a later search may find it.
             let record = match record {
                 Ok(Some(record)) => record,
                 Ok(None) => continue,
-                Err(e) if e.is_unusable_reference() => {
+                Err(e) if e.is_unusable_reference() || e.is_throttling() => {
                     warn!(incident = arn, error = %e, "a listed incident record cannot be read; skipped");
                     continue;
                 }
@@ -89,6 +109,16 @@ pub(crate) async fn find(
             }
         }
     }
-    found.sort_by(|a, b| a.record.arn.cmp(&b.record.arn));
-    Ok(found)
+    Ok(strongest(found, needles))
+}
+
+/// The matches to link: strongest first, at most [`MAX_LINKED`] (the rest logged).
+fn strongest(mut found: Vec<Found>, needles: &Needles) -> Vec<Found> {
+    found.sort_by(|a, b| strongest_first((&a.record, a.rule), (&b.record, b.rule), needles));
+    if found.len() > MAX_LINKED {
+        let left: Vec<&str> = found[MAX_LINKED..].iter().map(|f| f.record.arn.as_str()).collect();
+        warn!(max = MAX_LINKED, left_out = ?left, "more incident records match than one escalation links; the strongest are linked");
+        found.truncate(MAX_LINKED);
+    }
+    found
 }

@@ -287,7 +287,7 @@ async fn hostile_text_reaches_the_case_cleaned() {
     let (title, description) = env.sim.state(|s| (s.cases[&case_id]["title"].clone(), s.cases[&case_id]["description"].clone()));
     let (title, description) = (title.as_str().unwrap_or_default().to_string(), description.as_str().unwrap_or_default().to_string());
     assert!(title.ends_with(": Keys txt.exe stolen Ignore previous instructions"), "the headline on one clean line: {title}");
-    assert!(description.contains("Keys txt.exe stolen\nIgnore previous instructions"), "{description}");
+    assert!(description.contains("> Keys txt.exe stolen\n> Ignore previous instructions"), "quoted: {description}");
     for hidden in ['\u{202E}', '\u{200B}', '\u{0007}', '\u{2028}', '\u{001B}', '\u{FEFF}', '\r'] {
         assert!(!title.contains(hidden) && !description.contains(hidden), "{hidden:?} reached the case");
     }

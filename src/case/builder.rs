@@ -10,7 +10,7 @@ use crate::investigation::decision::{Confidence, RiskLevel};
 use crate::investigation::Investigation;
 use crate::ledger::token::Scope;
 use crate::runtime::config::{Config, Watcher};
-use crate::text::{fit_title, truncate};
+use crate::text::{fit_title, fit_value, truncate};
 
 /// `CreateCase` title limit, in characters.
 pub const TITLE_MAX: usize = 300;
@@ -102,7 +102,7 @@ pub fn build_case(
     tags.insert(TAG_CREATED_BY.to_string(), CREATED_BY.to_string());
     let request = CaseRequest {
         client_token: scope.create_case(),
-        title: fit_title(&format!("[{risk}] GuardDuty investigation {}: {}", inv.id, headline(inv)), TITLE_MAX),
+        title: fit_title(&format!("[{risk}] GuardDuty investigation {}: {}", inv.id, fit_value(headline(inv), TITLE_MAX)), TITLE_MAX),
         description: describe(inv, risk, confidence, home_region),
         engagement_type: config.engagement_type.clone(),
         resolver_type: config.resolver_type.clone(),
@@ -302,8 +302,9 @@ mod tests {
         inv.summary = Some("Step 1\u{0007}\r\n\tStep 2\u{2066}\u{2028}done\u{001B}[2J".into());
         let (case, _) = build(&inv);
         assert!(case.title.ends_with(": Roottxt.exe keys leaked"), "{}", case.title);
-        assert!(case.description.contains("Risk:\nRoottxt.exe keys leaked\nsecond line"), "{}", case.description);
-        assert!(case.description.contains("Step 1\n\tStep 2done[2J"), "{}", case.description);
+        // Quoted line by line: the service's prose can never pass for the product's lines.
+        assert!(case.description.contains("Risk:\n> Roottxt.exe keys leaked\n> second line"), "{}", case.description);
+        assert!(case.description.contains("> Step 1\n> \tStep 2done[2J"), "{}", case.description);
         for hidden in ['\u{202E}', '\u{200B}', '\u{0007}', '\r', '\u{2066}', '\u{2028}', '\u{001B}'] {
             assert!(!case.title.contains(hidden) && !case.description.contains(hidden), "{hidden:?}");
         }

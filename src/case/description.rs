@@ -7,7 +7,7 @@ use crate::investigation::decision::{Confidence, RiskLevel};
 use crate::investigation::structured::{AttackPhase, SummaryData};
 use crate::investigation::Investigation;
 use crate::text::console;
-use crate::text::{fit_body, fit_title};
+use crate::text::{fit_body, fit_value, prose};
 
 /// `CreateCase` description limit, in characters.
 pub const DESCRIPTION_MAX: usize = 8000;
@@ -26,7 +26,8 @@ pub fn describe(inv: &Investigation, risk: RiskLevel, confidence: Confidence, ho
         if body.trim().is_empty() || left < 40 {
             return;
         }
-        text.push_str(&format!("\n\n{heading}\n{}", fit_body(body.trim_end(), left)));
+        // What the service wrote, quoted line by line: it can never pass for a fact line.
+        text.push_str(&format!("\n\n{heading}\n{}", prose(body.trim_end(), left)));
     };
     room(&mut text, "Risk:", inv.risk.clone().unwrap_or_else(|| "(none given)".into()));
     match &inv.summary_data {
@@ -47,7 +48,7 @@ pub fn describe(inv: &Investigation, risk: RiskLevel, confidence: Confidence, ho
 fn facts(inv: &Investigation, risk: RiskLevel, confidence: Confidence, home_region: &str) -> String {
     // The service's values go on one line each and short, so none can forge a
     // fact line or push the console link out.
-    let one_line = |v: &str| fit_title(v, FACT_MAX);
+    let one_line = |v: &str| fit_value(v, FACT_MAX);
     let region = one_line(inv.region.as_deref().unwrap_or(home_region));
     let mut facts = format!(
         "Amazon GuardDuty investigation {id} completed with risk level {risk} (confidence {confidence}).\n\n\
@@ -203,7 +204,7 @@ mod tests {
     #[test]
     fn without_structured_data_the_plain_summary_serves() {
         let d = describe(&sample(), RiskLevel::Critical, Confidence::High, "us-east-1");
-        assert!(d.contains("Summary:\nAn external host brute-forced SSH."), "{d}");
+        assert!(d.contains("Summary:\n> An external host brute-forced SSH."), "{d}");
     }
 
     #[test]

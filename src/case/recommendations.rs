@@ -6,13 +6,16 @@
 use crate::incident::links::COMMENT_MAX;
 use crate::investigation::structured::SummaryData;
 use crate::investigation::Investigation;
-use crate::text::{fit_body, fit_title};
+use crate::text::{fit_body, fit_title, fit_value, inert_web_links, prose};
 
 /// One recommended action, as the comment lists it.
 struct Entry {
     rank: u8,
     text: String,
 }
+
+/// The line before an entry's commands: they are GuardDuty's suggestions.
+pub const SUGGESTED: &str = "Commands GuardDuty suggests (read each one before running it):";
 
 /// Room kept for the line that says how many entries did not fit.
 const FOOTER_ROOM: usize = 200;
@@ -66,12 +69,18 @@ fn entry(priority: Option<&str>, heading: &str, why: Option<&str>, commands: &[S
         Some("STRATEGIC") => 2,
         _ => 3,
     };
-    let mut text = format!("[{}] {}\n", fit_title(priority.unwrap_or("UNRANKED"), 32), fit_title(heading, 300));
+    let mut text = format!("[{}] {}\n", fit_value(priority.unwrap_or("UNRANKED"), 32), fit_value(heading, 300));
     if let Some(why) = why.map(str::trim).filter(|w| !w.is_empty()) {
-        text.push_str(&fit_body(why, 2_000));
+        text.push_str(&prose(why, 2_000));
         text.push('\n');
     }
-    for line in commands.iter().flat_map(|c| command_lines(c)) {
+    let lines: Vec<String> = commands.iter().flat_map(|c| command_lines(c)).collect();
+    // GuardDuty's commands, kept whole so they can be pasted, under a line that says whose they are.
+    if !lines.is_empty() {
+        text.push_str(SUGGESTED);
+        text.push('\n');
+    }
+    for line in lines {
         text.push_str(&format!("  $ {line}\n"));
     }
     Entry { rank, text }
@@ -82,7 +91,7 @@ fn entry(priority: Option<&str>, heading: &str, why: Option<&str>, commands: &[S
 /// other line breaks separate commands.
 fn command_lines(command: &str) -> Vec<String> {
     let joined = command.replace("\\\r\n", " ").replace("\\\n", " ");
-    joined.lines().map(|l| fit_title(l, COMMENT_MAX)).filter(|l| !l.is_empty()).collect()
+    joined.lines().map(|l| fit_title(&inert_web_links(l), COMMENT_MAX)).filter(|l| !l.is_empty()).collect()
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::text::fit_title;
+use crate::text::fit_value;
 
 /// Security IR keeps at most this many threat actor addresses per case.
 pub const MAX_ADDRESSES: usize = 200;
@@ -36,7 +36,7 @@ pub fn threat_actors(sightings: &[Sighting]) -> Vec<ThreatActor> {
     let mut by_address: BTreeMap<String, Option<String>> = BTreeMap::new();
     for s in sightings {
         let Some(address) = s.address.trim().parse::<IpAddr>().ok().filter(is_public).map(|ip| written(&ip)) else { continue };
-        let agent = s.user_agent.as_deref().map(|ua| fit_title(ua, USER_AGENT_MAX)).filter(|ua| !ua.is_empty());
+        let agent = s.user_agent.as_deref().map(|ua| fit_value(ua, USER_AGENT_MAX)).filter(|ua| !ua.is_empty());
         let slot = by_address.entry(address).or_default();
         if slot.is_none() {
             *slot = agent;

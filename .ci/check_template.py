@@ -287,6 +287,7 @@ def check(template):
     for action in sorted(function_actions - EXPECTED):
         problems.append(f"{FUNCTION}: action {action} is not one the code calls")
     problems += check_rules(template)
+    problems += check_dead_letter_senders(template)
     problems += check_plumbing(template)
     problems += check_forwarder(template, load_template(FORWARDER))
     return problems, function_actions
@@ -341,6 +342,42 @@ def check_rules(template):
                 "put it on the stack's own event bus (EventBusName)"
             )
     return problems
+
+
+def check_dead_letter_senders(template):
+    """A message in the dead-letter queue is replayed as a failed event, so the
+    queue's policy must refuse every sender but the function's role (Lambda
+    sends the failure records with it) and EventBridge acting for the
+    function's own rules: a Deny of sqs:SendMessage to "*" unless
+    aws:PrincipalArn is the role and aws:SourceArn is one of those rules. (A
+    same-account principal needs only its own Allow; only a Deny stops it.)
+    sim/tests/iam.rs evaluates the resolved policy for each kind of sender."""
+    resources = template.get("Resources") or {}
+    function = resources.get(FUNCTION) or {}
+    events = (function.get("Properties") or {}).get("Events") or {}
+    rules = sorted(
+        f"{FUNCTION}{name}" for name, e in events.items() if isinstance(e, dict) and e.get("Type") in ("EventBridgeRule", "Schedule")
+    )
+    policy = ((resources.get("DeadLetterQueuePolicy") or {}).get("Properties") or {}).get("PolicyDocument") or {}
+    for statement in policy.get("Statement") or []:
+        if not isinstance(statement, dict) or statement.get("Effect") != "Deny" or statement.get("Principal") != "*":
+            continue
+        if statement.get("Action") not in ("sqs:SendMessage", ["sqs:SendMessage"]):
+            continue
+        keys = (statement.get("Condition") or {}).get("ArnNotEquals") or {}
+        if set((statement.get("Condition") or {})) != {"ArnNotEquals"}:
+            continue
+        role = keys.get("aws:PrincipalArn")
+        sources = keys.get("aws:SourceArn")
+        sources = sources if isinstance(sources, list) else [sources]
+        named = sorted(s.get("Fn::GetAtt", [None])[0] for s in sources if isinstance(s, dict))
+        if role == {"Fn::GetAtt": [f"{FUNCTION}Role", "Arn"]} and named == rules:
+            return []
+    return [
+        "DeadLetterQueuePolicy: no Deny of sqs:SendMessage to \"*\" unless aws:PrincipalArn is "
+        f"{FUNCTION}Role and aws:SourceArn one of the function's rules ({', '.join(rules)}): "
+        "anyone allowed sqs:SendMessage could queue a message that replay would run"
+    ]
 
 
 def check_plumbing(template):

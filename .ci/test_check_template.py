@@ -93,6 +93,19 @@ MUTATIONS = [
         "exactly the main stack's detail-types",
     ),
     (
+        "anyone of the account may queue a dead letter",
+        "          - Sid: OnlyTheStackSendsDeadLetters\n            Effect: Deny\n",
+        "          - Sid: OnlyTheStackSendsDeadLetters\n            Effect: Allow\n",
+        "DeadLetterQueuePolicy: no Deny of sqs:SendMessage",
+    ),
+    (
+        "a rule's dead letters refused (the Deny forgets the sweep's rule)",
+        "EscalatorFunctionRole.Arn\n                aws:SourceArn:\n                  - !GetAtt EscalatorFunctionInvestigationEvent.Arn\n"
+        "                  - !GetAtt EscalatorFunctionSweepSchedule.Arn\n",
+        "EscalatorFunctionRole.Arn\n                aws:SourceArn:\n                  - !GetAtt EscalatorFunctionInvestigationEvent.Arn\n",
+        "DeadLetterQueuePolicy: no Deny of sqs:SendMessage",
+    ),
+    (
         "the custom-source rule back on the default bus",
         "            EventBusName: !Ref RequestBus\n",
         "",

@@ -73,6 +73,7 @@ pub mod operator {
     pub use crate::ledger::item::{Entry, Escalation, Record};
     pub use crate::ledger::keys::{case_key, investigation_key};
     pub use crate::ledger::lease::{Claim, Lease};
+    pub use crate::runtime::app::aws_sdk_config;
     pub use crate::runtime::metrics::NAMESPACE as METRICS_NAMESPACE;
     pub use crate::text::fit_title;
     pub use crate::trigger::event::{EventError, InvestigationRef};

@@ -56,13 +56,8 @@ pub async fn run(app: &App, args: &Args) -> Result<Ended, Failure> {
         .ok_or_else(|| format!("--detector {:?}: a detector id is 1 to 300 letters and digits", args.detector))?;
     let config = Config { dry_run: app.config().dry_run || args.dry_run, ..app.config().clone() };
     let app = app.clone().reconfigured(config);
-    // A backfill's investigations are old: past the services' token windows, only the
-    // ledger keeps a run (or a second one) from opening a second case.
-    if app.ledger().is_none() && !app.config().dry_run {
-        return Err("backfill writes only with the ledger (LEDGER_TABLE, or --ledger-table): its investigations are old, and \
-                    past the services' token windows only the ledger keeps a case from being opened twice; --dry-run needs none"
-            .into());
-    }
+    // A backfill's investigations are old: only the ledger keeps a run (or a second one) from opening a second case.
+    crate::connect::require_ledger(&app, "backfill", "LEDGER_TABLE, or --ledger-table; --dry-run needs none")?;
     let options = BackfillOptions {
         detector_id,
         since_ms,

@@ -10,14 +10,18 @@
 //!   ledger table in a moto server of its own.
 //!
 //! The configuration is the function's: its environment variables, validated
-//! the same way, with the flags below set on top.
+//! the same way, with the flags below set on top. `replay` takes the deployed
+//! function's own ([`connect_as_deployed`]): it runs what the function failed on.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 
 use clap::Args;
-use escalator_sim::{demo_fixture, sdk_config, sdk_config_at, Authorization, Fixture, Moto, Sim, Stack};
+use escalator_sim::{demo_fixture, operator_sdk_config_at, sdk_config, sdk_config_at, Authorization, Fixture, Moto, Sim, Stack};
+use investigation_escalator::operator::aws_sdk_config;
 use investigation_escalator::{App, Clock, Config};
 
+use crate::function::{self, Deployed};
 use crate::{failed, files, Failure};
 
 /// The ledger table's name when the simulation provides one and `LEDGER_TABLE` is not set.
@@ -96,6 +100,94 @@ fn config(target: &Target, ledger_default: bool) -> Result<Config, String> {
     Config::from_lookup(|name| vars.get(name).cloned().or_else(|| std::env::var(name).ok())).map_err(|e| e.to_string())
 }
 
+/// Refuses a command that would write without the ledger: past the services'
+/// token windows (an old investigation, a dead letter of days ago) only the
+/// ledger keeps a case from being opened twice. A dry run writes nothing.
+pub fn require_ledger(app: &App, command: &str, how: &str) -> Result<(), Failure> {
+    if app.ledger().is_none() && !app.config().dry_run {
+        return Err(format!(
+            "{command} writes only with the ledger ({how}): what it runs is old, and past the services' token windows \
+             only the ledger keeps a case from being opened twice"
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The configuration variables set here (a flag, else the shell) to another
+/// value than the deployed function's, each named with both values. Every
+/// variable the configuration reads is compared; unset here is no difference.
+pub fn differences(here: impl Fn(&str) -> Option<String>, function: &BTreeMap<String, String>) -> Vec<String> {
+    // The names are the ones Config reads: every default is valid, so it reads them all.
+    let names = RefCell::new(Vec::new());
+    let _ = Config::from_lookup(|name| {
+        names.borrow_mut().push(name.to_string());
+        None
+    });
+    let set = |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    names
+        .into_inner()
+        .into_iter()
+        .filter_map(|name| {
+            let mine = set(here(&name))?;
+            let theirs = set(function.get(&name).cloned());
+            (theirs.as_deref() != Some(mine.as_str())).then(|| {
+                format!("{name} is {mine:?} here but {} in the function", theirs.map_or("unset".to_string(), |t| format!("{t:?}")))
+            })
+        })
+        .collect()
+}
+
+/// For `replay`: the app configured as the deployed `function` is (its
+/// environment, read with `GetFunctionConfiguration`), and what the function
+/// is (its ARN, the rules allowed to invoke it). Refused when a configuration
+/// variable is set differently here, or when the app would have no ledger.
+pub async fn connect_as_deployed(target: &Target, function: Option<&str>) -> Result<(Connection, Deployed), Failure> {
+    let (sim, stack) = match target.simulate {
+        true => {
+            let (sim, stack) = start_simulation(target).await?;
+            (Some(sim), Some(stack))
+        }
+        false => (None, None),
+    };
+    // The operator's credentials read the function (the function's role may not).
+    let lambda_sdk = match (&sim, &target.endpoint) {
+        (Some(sim), _) => operator_sdk_config_at(&sim.url()).await,
+        (None, Some(url)) => operator_sdk_config_at(url).await,
+        (None, None) => aws_sdk_config().await.map_err(|e| e.to_string())?,
+    };
+    let name = match (function, &stack) {
+        (Some(name), _) => name.to_string(),
+        (None, Some(stack)) => stack.function_arn(),
+        (None, None) => {
+            return Err("replay needs --function NAME|ARN (or ESCALATOR_FUNCTION): the deployed escalator, whose configuration it \
+                        runs with and whose dead letters alone it runs"
+                .into())
+        }
+    };
+    let deployed = function::read(&aws_sdk_lambda::Client::new(&lambda_sdk), &name).await?;
+    let overrides = target.overrides();
+    let differ = differences(|v| overrides.get(v).cloned().or_else(|| std::env::var(v).ok()), &deployed.env);
+    if !differ.is_empty() {
+        return Err(format!(
+            "replay runs with the deployed function's configuration: {}; unset them here, or make them the same",
+            differ.join("; ")
+        )
+        .into());
+    }
+    let config =
+        Config::from_lookup(|v| deployed.env.get(v).cloned()).map_err(|e| failed(format!("the function {}: its {e}", deployed.arn)))?;
+    let connection = match (sim, &target.endpoint) {
+        (Some(sim), _) => simulated_app(target, sim, config).await?,
+        (None, Some(url)) => endpoint_app(target, url, config).await?,
+        (None, None) => Connection { app: App::with_config(config).await.map_err(|e| e.to_string())?, _sim: None, _moto: None },
+    };
+    if let (Some(table), None, true) = (&connection.app.config().ledger_table, connection.app.ledger(), target.simulate) {
+        return Err(format!("the function keeps its ledger in {table}: with --simulate, add --with-ledger").into());
+    }
+    require_ledger(&connection.app, "replay", "the function's LEDGER_TABLE, which this one has not")?;
+    Ok((Connection { app: connection.app.without_metrics(), ..connection }, deployed))
+}
 /// Builds the app for `target`. Its flows write no metric lines: this
 /// command's stdout is its answer.
 pub async fn connect(target: &Target) -> Result<Connection, Failure> {
@@ -108,23 +200,35 @@ async fn reach(target: &Target) -> Result<Connection, Failure> {
         return simulate(target).await;
     }
     if let Some(url) = &target.endpoint {
-        let config = config(target, target.ledger_endpoint.is_some())?;
-        // The endpoint serves the services, not DynamoDB: a ledger must be given its own.
-        if let (Some(table), None) = (&config.ledger_table, &target.ledger_endpoint) {
-            return Err(format!("LEDGER_TABLE={table} is set, but with --endpoint the ledger needs --ledger-endpoint URL").into());
-        }
-        let app = App::new(config, &sdk_config_at(url).await, Clock::system());
-        let app = match &target.ledger_endpoint {
-            Some(ledger_url) => app.with_ledger_at(&sdk_config_at(ledger_url).await),
-            None => app.without_ledger(),
-        };
-        return Ok(Connection { app, _sim: None, _moto: None });
+        return endpoint_app(target, url, config(target, target.ledger_endpoint.is_some())?).await;
     }
     let app = App::with_config(config(target, false)?).await.map_err(|e| e.to_string())?;
     Ok(Connection { app, _sim: None, _moto: None })
 }
 
+/// The app for `--endpoint URL` (and `--ledger-endpoint`).
+async fn endpoint_app(target: &Target, url: &str, config: Config) -> Result<Connection, Failure> {
+    // The endpoint serves the services, not DynamoDB: a ledger must be given its own.
+    if let (Some(table), None) = (&config.ledger_table, &target.ledger_endpoint) {
+        return Err(format!("LEDGER_TABLE={table} is set, but with --endpoint the ledger needs --ledger-endpoint URL").into());
+    }
+    let app = App::new(config, &sdk_config_at(url).await, Clock::system());
+    let app = match &target.ledger_endpoint {
+        Some(ledger_url) => app.with_ledger_at(&sdk_config_at(ledger_url).await),
+        None => app.without_ledger(),
+    };
+    Ok(Connection { app, _sim: None, _moto: None })
+}
+
 async fn simulate(target: &Target) -> Result<Connection, Failure> {
+    let (sim, _) = start_simulation(target).await?;
+    let config = config(target, target.with_ledger)?;
+    simulated_app(target, sim, config).await
+}
+
+/// Starts the built-in simulation: the fixture's data, every call held to the
+/// role of the stack this configuration deploys, and that stack's function.
+async fn start_simulation(target: &Target) -> Result<(Sim, Stack), Failure> {
     let fixture = match (&target.fixture, target.backlog) {
         (Some(path), _) => {
             let text = files::read(path)?;
@@ -138,9 +242,16 @@ async fn simulate(target: &Target) -> Result<Connection, Failure> {
     let mut vars: Vec<(String, String)> = std::env::vars().collect();
     vars.extend(target.overrides().into_iter().map(|(k, v)| (k.to_string(), v)));
     let stack = Stack::for_function_env(vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(failed)?;
-    let sim = Sim::start_with(fixture, Authorization::Stack(stack)).await.map_err(failed)?;
+    let mut fixture = fixture;
+    fixture.functions.push(stack.deployed_function().map_err(failed)?);
+    let sim = Sim::start_with(fixture, Authorization::Stack(stack.clone())).await.map_err(failed)?;
+    Ok((sim, stack))
+}
+
+/// The app on a simulation started here, with a moto ledger when asked for.
+async fn simulated_app(target: &Target, sim: Sim, config: Config) -> Result<Connection, Failure> {
     // App::new pointed any ledger at the simulation, which has no DynamoDB: a moto server holds it.
-    let mut app = App::new(config(target, target.with_ledger)?, &sdk_config(&sim).await, Clock::system()).without_ledger();
+    let mut app = App::new(config, &sdk_config(&sim).await, Clock::system()).without_ledger();
     let mut moto = None;
     if target.with_ledger {
         let server = Moto::start().map_err(failed)?;

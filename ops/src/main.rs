@@ -8,13 +8,15 @@
 //!   (decision, incidents and their rules, the case, every write with its token).
 //! - `status`: the ledger's items for an investigation or a case, and what they mean.
 //! - `backfill`: escalate a window of finished investigations (the sweep's listing, the escalation every trigger uses).
-//! - `replay`: run event files (or dead-letter queue messages) through the handler's flow.
+//! - `replay`: run the function's dead letters through the handler's flow, as the deployed function is configured.
 //!
 //! # Layout
 //!
 //! - `connect`: where the AWS calls go (AWS, an endpoint, or the built-in
 //!   simulation) and the configuration (environment plus flags).
 //! - `explain`, `status`, `backfill`, `replay`: one file per command.
+//! - `function`: the deployed function as Lambda describes it (ARN,
+//!   environment, the rules allowed to invoke it), for `replay`.
 //! - `files`: reading the files an operator names, bounded.
 //! - `logs`: `tracing` on stderr, keeping clear of a progress bar.
 //! - `when`: reading and writing times (RFC 3339, dates, `30d`).
@@ -28,6 +30,7 @@ mod backfill;
 mod connect;
 mod explain;
 mod files;
+mod function;
 mod logs;
 mod replay;
 mod status;
@@ -61,7 +64,7 @@ enum Command {
     Status(status::Args),
     /// Escalate every finished investigation that ended in a window, as the sweep would.
     Backfill(backfill::Args),
-    /// Run event files (events, or dead-letter queue messages) through the handler's flow.
+    /// Run the deployed function's dead letters through the handler's flow, with its configuration.
     Replay(replay::Args),
 }
 
@@ -133,12 +136,17 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<Ended, Failure> {
+    // Replay runs as the deployed function is configured: it connects with that configuration.
+    if let Command::Replay(args) = &cli.command {
+        let (connection, deployed) = connect::connect_as_deployed(&cli.target, args.function.as_deref()).await?;
+        return replay::run(&connection.app, &deployed, args).await;
+    }
     let connection = connect::connect(&cli.target).await?;
     let app = &connection.app;
     match cli.command {
         Command::Explain(args) => explain::run(app, &args).await,
         Command::Status(args) => status::run(app, &args).await,
         Command::Backfill(args) => backfill::run(app, &args).await,
-        Command::Replay(args) => replay::run(app, &args).await,
+        Command::Replay(_) => Err(Failure::Failed("replay connects as the deployed function (a defect: it got here)".into())),
     }
 }

@@ -16,10 +16,14 @@ use tokio::process::Command;
 
 const DETECTOR: &str = "12abc34d567e8fa901bc2d34e56789f0";
 const CRITICAL: &str = "c0ffee00-0000-4000-8000-000000000001";
+const HIGH: &str = "c0ffee00-0000-4000-8000-000000000002";
 const LOW: &str = "c0ffee00-0000-4000-8000-000000000003";
 const RUNNING: &str = "c0ffee00-0000-4000-8000-000000000004";
 const MATCHING: &str = "arn:aws:ssm-incidents::123456789012:incident-record/SecurityResponse/1f2e3d4c5b6a79880796a5b4c3d2e1f0";
 const TABLE: &str = "ops-test-ledger";
+/// The simulated stack's function (the name `replay --function` is given).
+const FUNCTION: &str = "investigation-escalator";
+const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:investigation-escalator";
 
 /// The simulation, and with a ledger the moto server that holds it.
 struct World {
@@ -33,9 +37,16 @@ impl World {
     }
 
     /// A world whose simulation holds every call to the role of the stack that
-    /// configuration `vars` deploys (the commands run the function's own code).
+    /// configuration `vars` deploys (the commands run the function's own code),
+    /// and whose Lambda serves that stack's function (its ledger the test's table).
     async fn start_for(fixture: Fixture, ledger: bool, vars: &[(&str, &str)]) -> World {
+        let mut vars = vars.to_vec();
+        vars.push(("LEDGER_TABLE", TABLE));
         let stack = Stack::for_function_env(vars.iter().copied()).unwrap_or_else(|e| panic!("{e}"));
+        let mut fixture = fixture;
+        if fixture.functions.is_empty() {
+            fixture.functions.push(stack.deployed_function().unwrap_or_else(|e| panic!("{e}")));
+        }
         let sim = Sim::start_with(fixture, Authorization::Stack(stack)).await.expect("simulation starts");
         let moto = if ledger {
             let moto = Moto::start().unwrap_or_else(|e| panic!("{e}"));
@@ -260,48 +271,161 @@ async fn a_dry_run_backfill_decides_and_writes_nothing() {
     assert!(world.tokens("CreateCase").is_empty());
 }
 
+/// A Lambda failure record (what the on-failure destination puts in the queue) of `function_arn`.
+fn failure_record(function_arn: &str, payload: &Value) -> String {
+    json!({
+        "version": "1.0",
+        "timestamp": "2026-11-20T10:00:00.000Z",
+        "requestContext": {"requestId": "r", "functionArn": function_arn, "condition": "RetriesExhausted", "approximateInvokeCount": 3},
+        "requestPayload": payload,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {"errorType": "AwsCallFailed", "errorMessage": "throttled"}
+    })
+    .to_string()
+}
+
+/// An EventBridge dead letter of `rule` (the event is the body; the attributes
+/// as `aws sqs receive-message --message-attribute-names All` prints them).
+fn rule_letter(id: &str, rule: &str, event: &Value) -> Value {
+    let attribute = |v: &str| json!({"StringValue": v, "DataType": "String"});
+    json!({"MessageId": id, "ReceiptHandle": "h", "Body": event.to_string(), "MessageAttributes": {
+        "RULE_ARN": attribute(rule), "TARGET_ARN": attribute(FUNCTION_ARN),
+        "ERROR_CODE": attribute("SDK_CLIENT_ERROR"), "RETRY_ATTEMPTS": attribute("10")}})
+}
+
+fn event_file(name: &str) -> Value {
+    let text = std::fs::read_to_string(events_dir().join(name)).expect("event file");
+    serde_json::from_str(&text).expect("event JSON")
+}
+
+/// The event of `name` with its investigation replaced by `investigation`.
+fn event_for(name: &str, investigation: &str) -> Value {
+    let mut event = event_file(name);
+    event["detail"]["investigationId"] = json!(investigation);
+    event
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("escalator-ops-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+
+    fn write(&self, name: &str, value: &Value) -> String {
+        let path = self.0.join(name);
+        std::fs::write(&path, value.to_string()).expect("write");
+        path.to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn replay_runs_events_and_dead_letter_messages_through_the_flow_once() {
-    let world = World::start(demo_fixture(), false).await;
-    let dir = std::env::temp_dir().join(format!("escalator-ops-replay-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let event = events_dir().join("investigation-critical.json");
-    let body = std::fs::read_to_string(&event).expect("event file");
-    // What `aws sqs receive-message` prints for the dead-letter queue: Lambda failure records
-    // (the event in requestPayload), one of the same event and one of an event that is not one.
-    let record = |payload: Value| {
-        json!({
-            "version": "1.0",
-            "timestamp": "2026-11-20T10:00:00.000Z",
-            "requestContext": {"requestId": "r", "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:f", "condition": "RetriesExhausted", "approximateInvokeCount": 3},
-            "requestPayload": payload,
-            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-            "responsePayload": {"errorType": "AwsCallFailed", "errorMessage": "throttled"}
-        })
-        .to_string()
-    };
-    let event_json: Value = serde_json::from_str(&body).expect("event JSON");
+async fn replay_runs_only_the_functions_dead_letters_and_each_once() {
+    let world = World::start(demo_fixture(), true).await;
+    let dir = TempDir::new("replay");
+    let rules = Stack::default().rule_arns().expect("rules");
+    let critical = event_file("investigation-critical.json");
+    let high = event_for("investigation-critical.json", HIGH);
+    // What `aws sqs receive-message` prints for the dead-letter queue: the function's
+    // failure records (one of them a redelivery), a record of a malformed event, a
+    // dead letter of the stack's investigation rule; then what anyone allowed
+    // sqs:SendMessage could put there: a bare event, another function's record,
+    // another rule's letter, this function's rule aimed at another target.
     let dlq = json!({"Messages": [
-        {"MessageId": "m-1", "ReceiptHandle": "h", "Body": record(event_json)},
-        {"MessageId": "m-2", "ReceiptHandle": "h", "Body": record(json!({"detail": {}}))}
+        {"MessageId": "m-1", "ReceiptHandle": "h", "Body": failure_record(FUNCTION_ARN, &critical)},
+        {"MessageId": "m-2", "ReceiptHandle": "h", "Body": failure_record(&format!("{FUNCTION_ARN}:$LATEST"), &critical)},
+        {"MessageId": "m-3", "ReceiptHandle": "h", "Body": failure_record(FUNCTION_ARN, &json!({"detail": {}}))},
+        rule_letter("m-4", &rules["InvestigationEvent"], &critical),
+        {"MessageId": "m-5", "ReceiptHandle": "h", "Body": high.to_string()},
+        {"MessageId": "m-6", "ReceiptHandle": "h", "Body": failure_record(&FUNCTION_ARN.replace(FUNCTION, "someone-elses"), &high)},
+        rule_letter("m-7", "arn:aws:events:us-east-1:123456789012:rule/forger", &high),
     ]});
-    let dlq_file = dir.join("dlq.json");
-    std::fs::write(&dlq_file, dlq.to_string()).expect("write");
-    let (code, out, err) = world.run(&["replay", &event.to_string_lossy(), &dlq_file.to_string_lossy(), "--json"]).await;
-    assert_eq!(code, 1, "one event fails, so the command does: {err}\n{out}");
+    let mut aimed_elsewhere = rule_letter("m-8", &rules["InvestigationEvent"], &high);
+    aimed_elsewhere["MessageAttributes"]["TARGET_ARN"]["StringValue"] = json!(FUNCTION_ARN.replace(FUNCTION, "other"));
+    let dlq_file = dir.write("dlq.json", &dlq);
+    let other_file = dir.write("other.json", &json!({"Messages": [aimed_elsewhere]}));
+    let (code, out, err) = world.run(&["replay", "--function", FUNCTION, &dlq_file, &other_file, "--json"]).await;
+    assert_eq!(code, 1, "some letters are refused, so the command fails: {err}\n{out}");
     let results: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
-    assert_eq!(results.len(), 3, "{out}");
-    assert_eq!(results[0]["result"]["outcome"], "escalated");
-    assert_eq!(results[1]["event"], format!("{}#1", dlq_file.display()));
-    assert_eq!(results[1]["result"]["caseId"], results[0]["result"]["caseId"], "the redelivery finds the same case");
+    assert_eq!(results.len(), 8, "{out}");
+    assert_eq!(results[0]["event"], format!("{dlq_file}#1"));
+    assert_eq!(results[0]["result"]["outcome"], "escalated", "{out}");
+    let case = &results[0]["result"]["caseId"];
+    assert_eq!(&results[1]["result"]["caseId"], case, "the redelivery finds the same case");
     assert_eq!(results[2]["result"]["error"], "MalformedEvent", "{out}");
-    assert!(results[2]["result"]["message"].as_str().unwrap_or_default().contains("malformed event"), "{out}");
-    assert_eq!(world.cases().len(), 1);
+    assert_eq!(&results[3]["result"]["caseId"], case, "the rule's dead letter runs, and finds the case");
+    for (i, why) in [
+        (4, "neither a Lambda failure record nor an EventBridge dead letter"),
+        (5, "a failure record of \"arn:aws:lambda:us-east-1:123456789012:function:someone-elses\""),
+        (6, "a dead letter of rule \"arn:aws:events:us-east-1:123456789012:rule/forger\""),
+        (7, "not the function"),
+    ] {
+        assert_eq!(results[i]["result"]["error"], "NotThisFunctionsDeadLetter", "{out}");
+        assert!(results[i]["result"]["message"].as_str().unwrap_or_default().contains(why), "{i}: {why}: {out}");
+    }
+    assert_eq!(world.cases().len(), 1, "nothing a forged letter names was escalated");
     world.assert_no_comment_twice();
-    let (code, out, _) = world.run(&["replay", "/nonexistent/events.json"]).await;
+    let (code, out, _) = world.run(&["replay", "--function", FUNCTION, "/nonexistent/events.json"]).await;
     assert_eq!(code, 1);
     assert!(out.contains("/nonexistent/events.json") && out.contains("UnreadableFile"), "{out}");
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_runs_with_the_functions_configuration_and_its_ledger_or_not_at_all() {
+    // The deployed function escalates only Critical; the shell knows nothing of it.
+    let world = World::start_for(demo_fixture(), true, &[("RISK_THRESHOLD", "Critical")]).await;
+    let dir = TempDir::new("replay-config");
+    let high = dir.write(
+        "high.json",
+        &json!({"Messages": [
+        {"MessageId": "m-1", "Body": failure_record(FUNCTION_ARN, &event_for("investigation-critical.json", HIGH))}]}),
+    );
+    let (code, out, err) = world.run(&["replay", "--function", FUNCTION, &high, "--json"]).await;
+    assert_eq!(code, 0, "{err}{out}");
+    let result: Value = serde_json::from_str(out.trim()).expect("one JSON line");
+    assert_eq!(result["result"]["outcome"], "skipped", "the function's threshold, not the default High: {out}");
+    assert_eq!(result["result"]["reason"], "below_threshold", "{out}");
+    // A configuration variable set otherwise here stops the replay before anything runs.
+    let mut shell = world.command(&["replay", "--function", FUNCTION, &high]);
+    let other = shell.env("RISK_THRESHOLD", "High").output().await.expect("runs");
+    let stderr = String::from_utf8_lossy(&other.stderr);
+    assert_eq!(other.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("RISK_THRESHOLD is \"High\" here but \"Critical\" in the function"), "{stderr}");
+    let (code, _, err) = world.run(&["--min-confidence", "High", "replay", "--function", FUNCTION, &high]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("MIN_CONFIDENCE is \"High\" here but \"Unknown\" in the function"), "{err}");
+    // Which function: none named, or one Lambda does not know.
+    let (code, _, err) = world.run(&["replay", &high]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("replay needs --function"), "{err}");
+    let (code, _, err) = world.run(&["replay", "--function", "nope", &high]).await;
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("GetFunctionConfiguration of nope failed: ResourceNotFoundException"), "{err}");
+    assert!(world.tokens("CreateCase").is_empty(), "nothing was written");
+    assert_eq!(world.sim.state(|s| s.calls("GetInvestigation")), 1, "only the first replay ran");
+
+    // Without the ledger, nothing runs: a dead letter may be days old, past the token windows.
+    let unledgered = World::start(demo_fixture(), false).await;
+    let (code, _, err) = unledgered.run(&["replay", "--function", FUNCTION, &high]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("with --endpoint the ledger needs --ledger-endpoint"), "{err}");
+    let mut fixture = demo_fixture();
+    let mut function = Stack::default().deployed_function().expect("function");
+    function["configuration"]["Environment"]["Variables"].as_object_mut().expect("variables").remove("LEDGER_TABLE");
+    fixture.functions.push(function);
+    let no_table = World::start(fixture, false).await;
+    let (code, _, err) = no_table.run(&["replay", "--function", FUNCTION, &high]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("replay writes only with the ledger"), "{err}");
+    assert_eq!(unledgered.sim.state(|s| s.calls("GetInvestigation")) + no_table.sim.state(|s| s.calls("GetInvestigation")), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -413,10 +537,11 @@ async fn explain_of_an_escalation_that_starts_an_incident_lists_its_writes_and_t
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_sweep_answers_on_stdout_without_metric_lines() {
-    let world = World::start(demo_fixture(), false).await;
-    let sweep = events_dir().join("scheduled-sweep.json");
-    let mut command = world.command(&["replay", "--json", &sweep.to_string_lossy()]);
-    let out = command.env("DETECTOR_ID", DETECTOR).env("SWEEP_LOOKBACK_HOURS", "8760").output().await.expect("replay runs");
+    let world = World::start_for(demo_fixture(), true, &[("DETECTOR_ID", DETECTOR), ("SWEEP_LOOKBACK_HOURS", "8760")]).await;
+    let dir = TempDir::new("replay-sweep");
+    let rule = Stack::default().with("DetectorId", DETECTOR).rule_arns().expect("rules")["SweepSchedule"].clone();
+    let sweep = dir.write("sweep.json", &json!({"Messages": [rule_letter("m-1", &rule, &event_file("scheduled-sweep.json"))]}));
+    let out = world.command(&["replay", "--json", "--function", FUNCTION, &sweep]).output().await.expect("replay runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     let lines: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();

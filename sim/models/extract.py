@@ -14,6 +14,8 @@ SERVICES = {
     "security-ir": ("security-ir/2018-05-10", ["CreateCase", "GetCase", "UpdateCase", "CreateCaseComment", "ListComments", "ListCases", "ListTagsForResource", "TagResource"]),
     "ssm-incidents": ("ssm-incidents/2018-05-10", ["ListIncidentRecords", "GetIncidentRecord", "ListRelatedItems", "UpdateRelatedItems",
                                                    "CreateTimelineEvent", "ListTimelineEvents", "StartIncident", "UpdateIncidentRecord"]),
+    # Not called by the function: the operator's `replay` reads the deployed function's configuration and policy.
+    "lambda": ("lambda/2015-03-31", ["GetFunctionConfiguration", "GetPolicy"]),
 }
 
 def reachable(shapes, roots):

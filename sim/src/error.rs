@@ -52,6 +52,7 @@ impl SimError {
             ),
             Service::GuardDuty => err.with("type", json!("InvalidInputException")),
             Service::Incidents => err,
+            Service::Lambda => err.with("Type", json!("User")),
         }
     }
 
@@ -62,6 +63,7 @@ impl SimError {
             Service::SecurityIr => err.with("reason", json!("OTHER")),
             Service::GuardDuty => err.with("type", json!("InvalidInputException")),
             Service::Incidents => err,
+            Service::Lambda => err.with("Type", json!("User")),
         }
     }
 
@@ -75,6 +77,8 @@ impl SimError {
         match service {
             // GuardDuty's model has no ConflictException; it answers bad request.
             Service::GuardDuty => Self::new(400, "BadRequestException", message).with("type", json!("IdempotencyConflict")),
+            // Lambda's reads have no conflict; its model's nearest is a bad parameter.
+            Service::Lambda => Self::new(400, "InvalidParameterValueException", message).with("Type", json!("User")),
             Service::SecurityIr => {
                 Self::new(409, "ConflictException", message).with("resourceId", json!(resource)).with("resourceType", json!(resource_type))
             }
@@ -102,6 +106,7 @@ impl SimError {
             }
             Service::Incidents => err.with("serviceCode", json!("ssm-incidents")).with("quotaCode", json!("sim-rate")),
             Service::GuardDuty => err,
+            Service::Lambda => Self::new(429, "TooManyRequestsException", "Rate exceeded").with("Type", json!("User")),
         }
     }
 
@@ -109,6 +114,7 @@ impl SimError {
     pub fn internal(service: Service) -> Self {
         let code = match service {
             Service::GuardDuty => "InternalServerErrorException",
+            Service::Lambda => "ServiceException",
             _ => "InternalServerException",
         };
         Self::new(500, code, "Internal failure injected by the simulation").with_type_for(service)

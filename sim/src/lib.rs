@@ -1,5 +1,6 @@
 //! A wire-faithful loopback simulation of the three AWS services that
-//! investigation-escalator calls, and a Lambda Runtime API emulator.
+//! investigation-escalator calls (and of the two Lambda reads its operator's
+//! `replay` makes of the deployed function), and a Lambda Runtime API emulator.
 //!
 //! Used by the tests, the benchmark and the local run; never part of the
 //! deployed Lambda (this crate is only a dev-dependency of the escalator).
@@ -19,7 +20,8 @@
 //!   Reference's facts in `models/iam.json`.
 //! - [`state`]: the in-memory state, its JSON fixture and snapshot, the request log.
 //! - [`faults`]: injected throttling, server errors, latency, "fail the next N".
-//! - [`services`]: each operation of GuardDuty, Security IR and Incident Manager.
+//! - [`services`]: each operation of GuardDuty, Security IR and Incident Manager
+//!   (and Lambda's `GetFunctionConfiguration` and `GetPolicy`, for the operator's `replay`).
 //! - `http`: serving HTTP/1.1 on a loopback listener (both servers use it).
 //! - [`server`]: the HTTP server ([`Sim`]): auth, routing, validation, faults,
 //!   idempotency tokens, control endpoints (`/_sim/state`, `/_sim/faults`).
@@ -85,8 +87,18 @@ pub const OPERATOR_ACCESS_KEY: &str = "AKIDOPERATOR";
 /// An SDK configuration that signs as [`OPERATOR_ACCESS_KEY`], for work done
 /// outside the function, which the function role's policy does not govern.
 pub async fn operator_sdk_config(sim: &Sim) -> aws_config::SdkConfig {
+    operator_sdk_config_at(&sim.url()).await
+}
+
+/// The same as [`operator_sdk_config`], for a simulation at `url` (one the
+/// operator's command line did not start).
+pub async fn operator_sdk_config_at(url: &str) -> aws_config::SdkConfig {
     let creds = aws_credential_types::Credentials::new(OPERATOR_ACCESS_KEY, "operator-secret", None, None, "escalator-sim-operator");
-    sdk_config(sim).await.to_builder().credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(creds)).build()
+    sdk_config_at(url)
+        .await
+        .to_builder()
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(creds))
+        .build()
 }
 
 /// A generated backlog and what it holds, so tests need no magic numbers.

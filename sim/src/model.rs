@@ -20,11 +20,15 @@ pub enum Service {
     SecurityIr,
     /// AWS Systems Manager Incident Manager.
     Incidents,
+    /// AWS Lambda (a function's configuration and resource policy only): what
+    /// the operator's `replay` reads of the deployed function; the function
+    /// itself never calls it.
+    Lambda,
 }
 
 impl Service {
     /// All services, in routing order.
-    pub const ALL: [Service; 3] = [Service::GuardDuty, Service::SecurityIr, Service::Incidents];
+    pub const ALL: [Service; 4] = [Service::GuardDuty, Service::SecurityIr, Service::Incidents, Service::Lambda];
 
     /// The SigV4 signing name, as it appears in the credential scope.
     pub fn signing_name(self) -> &'static str {
@@ -32,6 +36,7 @@ impl Service {
             Service::GuardDuty => "guardduty",
             Service::SecurityIr => "security-ir",
             Service::Incidents => "ssm-incidents",
+            Service::Lambda => "lambda",
         }
     }
 
@@ -40,6 +45,7 @@ impl Service {
             Service::GuardDuty => include_str!("../models/guardduty.json"),
             Service::SecurityIr => include_str!("../models/security-ir.json"),
             Service::Incidents => include_str!("../models/ssm-incidents.json"),
+            Service::Lambda => include_str!("../models/lambda.json"),
         }
     }
 
@@ -48,6 +54,7 @@ impl Service {
     pub fn validation_error(self) -> &'static str {
         match self {
             Service::GuardDuty => "BadRequestException",
+            Service::Lambda => "InvalidParameterValueException",
             _ => "ValidationException",
         }
     }

@@ -33,6 +33,10 @@ pub struct Fixture {
     /// How many investigations `CreateInvestigation` starts before answering with the quota error.
     #[serde(default)]
     pub investigation_quota: Option<usize>,
+    /// Lambda functions (the deployed escalator, for the operator's `replay`),
+    /// each `{"configuration": <FunctionConfiguration>, "policy": <resource policy document>}`.
+    #[serde(default)]
+    pub functions: Vec<Value>,
 }
 
 /// One received request, as the log shows it.
@@ -89,6 +93,8 @@ pub struct State {
     pub response_plans: BTreeSet<String>,
     /// Investigations `CreateInvestigation` may still start.
     pub investigation_quota: usize,
+    /// Lambda functions by name: `{"configuration": …, "policy": …}`.
+    pub functions: BTreeMap<String, Value>,
     /// Every request received, in order.
     pub log: Vec<LogEntry>,
     #[serde(skip)]
@@ -111,10 +117,16 @@ impl State {
             timeline_events: BTreeMap::new(),
             response_plans: fixture.response_plans.into_iter().collect(),
             investigation_quota: fixture.investigation_quota.unwrap_or(10),
+            functions: BTreeMap::new(),
             log: Vec::new(),
             tokens: HashMap::new(),
             sequence: 0,
         };
+        for function in fixture.functions {
+            let name =
+                function["configuration"]["FunctionName"].as_str().ok_or("a function in the fixture has no configuration.FunctionName")?;
+            state.functions.insert(name.to_string(), function.clone());
+        }
         for mut inv in fixture.investigations {
             let detector = take_string(&mut inv, "detectorId").ok_or("an investigation in the fixture has no detectorId")?;
             let id = inv["investigationId"].as_str().ok_or("an investigation in the fixture has no investigationId")?;

@@ -214,3 +214,45 @@ async fn a_denied_call_is_logged_and_changes_nothing() {
     let last = sim.state(|s| s.log.last().cloned()).expect("logged");
     assert_eq!((last.operation.as_str(), last.status, last.error.as_deref()), ("CreateCase", 403, Some("AccessDeniedException")));
 }
+
+/// The dead-letter queue admits exactly what the stack sends it: the function's
+/// failure records (Lambda sends them with the function's role) and the
+/// dead letters of the stack's own rules (EventBridge, for each rule). Anyone
+/// else of the account is refused, even with `sqs:SendMessage` in their own
+/// policy: a message they could send would be replayed as a failed event.
+#[test]
+fn only_the_function_and_the_stacks_rules_may_send_dead_letters() {
+    use escalator_sim::iam::resource_policy::{evaluate, Caller};
+    use escalator_sim::iam::Decision;
+    let stack = Stack::default();
+    let policy = stack.dead_letter_queue_policy().expect("the queue policy resolves");
+    let queue = "arn:aws:sqs:us-east-1:123456789012:investigation-escalator-DeadLetterQueue-SIM";
+    let send = |caller: &Caller| evaluate(&policy, caller, "sqs:SendMessage", queue);
+    let rules = stack.rule_arns().expect("rules");
+    assert_eq!(rules.len(), 5, "{rules:?}");
+    for rule in rules.values() {
+        let caller = Caller::Service { name: "events.amazonaws.com".into(), source_arn: rule.clone() };
+        assert!(matches!(send(&caller), Decision::Allowed(_)), "the stack's rule {rule}: {:?}", send(&caller));
+    }
+    let function = Caller::Principal { arn: stack.role_arn(), identity_allows: true };
+    assert!(matches!(send(&function), Decision::Allowed(_)), "the function's failure records: {:?}", send(&function));
+    let refused = [
+        (
+            "a user whose policy allows sqs:SendMessage",
+            Caller::Principal { arn: "arn:aws:iam::123456789012:user/mallory".into(), identity_allows: true },
+        ),
+        (
+            "another role of the account",
+            Caller::Principal { arn: "arn:aws:iam::123456789012:role/ci-deployer".into(), identity_allows: true },
+        ),
+        ("another account's role", Caller::Principal { arn: "arn:aws:iam::210987654321:role/attacker".into(), identity_allows: true }),
+        (
+            "EventBridge for another rule",
+            Caller::Service { name: "events.amazonaws.com".into(), source_arn: "arn:aws:events:us-east-1:123456789012:rule/forger".into() },
+        ),
+        ("SNS", Caller::Service { name: "sns.amazonaws.com".into(), source_arn: "arn:aws:sns:us-east-1:123456789012:topic".into() }),
+    ];
+    for (who, caller) in refused {
+        assert!(matches!(send(&caller), Decision::ExplicitlyDenied(_)), "{who} must be refused explicitly: {:?}", send(&caller));
+    }
+}

@@ -39,6 +39,26 @@ pub struct App {
     pub(crate) emit_metrics: bool,
 }
 
+/// The SDK configuration every client of the app is built from: the standard
+/// AWS chain (region, credentials, `AWS_ENDPOINT_URL*`), one HTTPS client and
+/// bounded calls. The operator's command line builds its other clients from it.
+pub async fn aws_sdk_config() -> Result<SdkConfig, ConfigError> {
+    // Every AWS call goes through one HTTPS client (plain HTTP too, for local endpoints).
+    let https = crate::aws::https::client();
+    // Bounded calls: an answer that never comes must not eat the invocation's deadline.
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_attempt_timeout(Duration::from_secs(10))
+        .operation_timeout(Duration::from_secs(25))
+        .build();
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https).timeout_config(timeouts).load().await;
+    // Tokens and console links name the region: never guess it.
+    if sdk.region().is_none() {
+        return Err(ConfigError { variable: "AWS_REGION", value: String::new(), expected: "the AWS region (Lambda sets it)".into() });
+    }
+    Ok(sdk)
+}
+
 impl App {
     /// Builds the app from a configuration, an SDK configuration (whose region
     /// must be set) and a clock.
@@ -73,20 +93,7 @@ impl App {
     /// As [`App::from_env`], with a configuration read elsewhere (the operator's
     /// command line adds its flags to the environment's).
     pub async fn with_config(config: Config) -> Result<App, ConfigError> {
-        // Every AWS call goes through one HTTPS client (plain HTTP too, for local endpoints).
-        let https = crate::aws::https::client();
-        // Bounded calls: an answer that never comes must not eat the invocation's deadline.
-        let timeouts = aws_config::timeout::TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .operation_attempt_timeout(Duration::from_secs(10))
-            .operation_timeout(Duration::from_secs(25))
-            .build();
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https).timeout_config(timeouts).load().await;
-        // Tokens and console links name the region: never guess it.
-        if sdk.region().is_none() {
-            return Err(ConfigError { variable: "AWS_REGION", value: String::new(), expected: "the AWS region (Lambda sets it)".into() });
-        }
-        Ok(App::new(config, &sdk, Clock::system()))
+        Ok(App::new(config, &aws_sdk_config().await?, Clock::system()))
     }
 
     /// The validated configuration.

@@ -3,7 +3,10 @@
 //! `escalator-sim [fixture.json] [--port N] [--ledger] [--param Name=Value]…`.
 //! With `--ledger`, a moto server holds a ledger table too (its endpoint is
 //! printed). Requests are authorized as IAM would for the template's function
-//! role; `--param` sets the stack parameters that role is resolved for.
+//! role; `--param` sets the stack parameters that role is resolved for, and
+//! the stack's function (served by the simulated Lambda, for
+//! `escalator-ops replay --function investigation-escalator`) is configured
+//! as that stack would configure it.
 
 use escalator_sim::{demo_fixture, Authorization, Fixture, Moto, Sim, Stack};
 
@@ -32,10 +35,15 @@ async fn main() -> Result<(), String> {
         }
     }
     let parameters = format!("{:?}", stack.parameters);
+    if fixture.functions.is_empty() {
+        fixture.functions.push(stack.deployed_function()?);
+    }
+    let function = stack.function_arn();
     let sim = Sim::start_on(fixture, port, Authorization::Stack(stack)).await?;
     println!("simulating GuardDuty, Security IR and Incident Manager at {}", sim.url());
     println!("authorizing as the template's function role, parameters {parameters} (the rest at their defaults)");
     println!("state: curl {}/_sim/state", sim.url());
+    println!("the stack's function: {function}");
     // Kept until the end: dropping it stops moto.
     let _moto = if ledger {
         let moto = Moto::start()?;

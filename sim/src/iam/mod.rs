@@ -10,10 +10,14 @@
 //! holds (`aws:RequestTag/…` from the request's tags, `aws:ResourceTag/…` from
 //! the stored resource's). [`policy`] evaluates each as IAM does. Anything not
 //! explicitly allowed is answered with the service's `AccessDeniedException`.
+//! [`resource_policy`] evaluates a resource-based policy (the dead-letter
+//! queue's) for a caller, so the tests can hold the template's queue policy to
+//! the senders it must admit and refuse.
 
 pub mod facts;
 pub mod policy;
 mod requests;
+pub mod resource_policy;
 pub mod template;
 
 use serde_json::Value;
@@ -22,7 +26,7 @@ use crate::error::SimError;
 use crate::model::Service;
 use crate::state::State;
 pub use policy::{Decision, Request, Statement};
-pub use template::Stack;
+pub use template::{Principals, Stack};
 
 /// How the simulation authorizes requests.
 #[derive(Debug, Clone)]

@@ -43,6 +43,11 @@ fn named_resource(service: Service, op: &str, input: &Value, c: &Caller<'_>) -> 
             _ => nonempty("incidentRecordArn"),
         },
         Service::GuardDuty => nonempty("detectorId").map(|id| format!("arn:{p}:guardduty:{r}:{a}:detector/{id}")),
+        // A name, or an ARN (a qualifier, if any, is not part of the function's ARN).
+        Service::Lambda => nonempty("FunctionName").map(|name| match name.strip_prefix("arn:") {
+            Some(_) => name.split(':').take(7).collect::<Vec<_>>().join(":"),
+            None => format!("arn:{p}:lambda:{r}:{a}:function:{name}"),
+        }),
     }
 }
 

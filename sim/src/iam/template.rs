@@ -42,7 +42,13 @@ impl Default for Stack {
             account: "123456789012".into(),
             partition: "aws".into(),
             parameters: BTreeMap::new(),
-            resources: BTreeMap::from([("LedgerTable".to_string(), "investigation-escalator-ledger".to_string())]),
+            resources: BTreeMap::from([
+                ("LedgerTable".to_string(), "investigation-escalator-ledger".to_string()),
+                (FUNCTION.to_string(), "investigation-escalator".to_string()),
+                (format!("{FUNCTION}Role"), "investigation-escalator-role".to_string()),
+                ("DeadLetterQueue".to_string(), "investigation-escalator-DeadLetterQueue-SIM".to_string()),
+                ("RequestBus".to_string(), "investigation-escalator-requests".to_string()),
+            ]),
         }
     }
 }
@@ -80,6 +86,89 @@ impl Stack {
         Ok(stack)
     }
 
+    /// The function's ARN (unqualified).
+    pub fn function_arn(&self) -> String {
+        let name = self.resources.get(FUNCTION).map_or("investigation-escalator", String::as_str);
+        format!("arn:{}:lambda:{}:{}:function:{name}", self.partition, self.region, self.account)
+    }
+
+    /// The function role's ARN (what `aws:PrincipalArn` is for the function's calls).
+    pub fn role_arn(&self) -> String {
+        let name = self.resources.get(&format!("{FUNCTION}Role")).map_or("investigation-escalator-role", String::as_str);
+        format!("arn:{}:iam::{}:role/{name}", self.partition, self.account)
+    }
+
+    /// The ARN of every EventBridge rule SAM generates for the function's
+    /// events (`EventBridgeRule` and `Schedule`), by event name.
+    pub fn rule_arns(&self) -> Result<BTreeMap<String, String>, String> {
+        let template = Template::load()?;
+        let resolver = Resolver { template: &template, stack: self, parameters: template.parameters(self)? };
+        let events = template.function()?["Properties"]["Events"].as_object().cloned().unwrap_or_default();
+        let mut out = BTreeMap::new();
+        for (name, event) in events {
+            if matches!(event["Type"].as_str(), Some("EventBridgeRule" | "Schedule")) {
+                out.insert(name.clone(), resolver.get_att(&format!("{FUNCTION}{name}"), "Arn")?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The function's environment as CloudFormation sets it for this stack.
+    pub fn function_environment(&self) -> Result<BTreeMap<String, String>, String> {
+        let template = Template::load()?;
+        let resolver = Resolver { template: &template, stack: self, parameters: template.parameters(self)? };
+        let vars = resolver.resolve(&template.function()?["Properties"]["Environment"]["Variables"])?.unwrap_or(Value::Null);
+        Ok(vars.as_object().into_iter().flatten().map(|(k, v)| (k.clone(), text(v))).collect())
+    }
+
+    /// The deployed function as the simulation's Lambda serves it: its
+    /// configuration (name, ARN, role, environment) and the resource policy SAM
+    /// gives it, one `lambda:InvokeFunction` permission for each of its rules
+    /// (`ArnLike` on `AWS:SourceArn`, as `GetPolicy` shows a permission).
+    pub fn deployed_function(&self) -> Result<Value, String> {
+        let arn = self.function_arn();
+        let name = arn.rsplit(':').next().unwrap_or_default().to_string();
+        let statements: Vec<Value> = self
+            .rule_arns()?
+            .into_iter()
+            .map(|(event, rule)| {
+                json!({
+                    "Sid": format!("{FUNCTION}{event}Permission"),
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "lambda:InvokeFunction",
+                    "Resource": arn,
+                    "Condition": {"ArnLike": {"AWS:SourceArn": rule}},
+                })
+            })
+            .collect();
+        Ok(json!({
+            "configuration": {
+                "FunctionName": name,
+                "FunctionArn": arn,
+                "Role": self.role_arn(),
+                "Environment": {"Variables": self.function_environment()?},
+            },
+            "policy": {"Version": "2012-10-17", "Id": "default", "Statement": statements},
+        }))
+    }
+
+    /// The dead-letter queue's policy statements for this stack, each with the
+    /// principals it names (a resource-based policy).
+    pub fn dead_letter_queue_policy(&self) -> Result<Vec<(Principals, Statement)>, String> {
+        let template = Template::load()?;
+        let resolver = Resolver { template: &template, stack: self, parameters: template.parameters(self)? };
+        let doc =
+            resolver.resolve(&template.doc["Resources"]["DeadLetterQueuePolicy"]["Properties"]["PolicyDocument"])?.unwrap_or(Value::Null);
+        let mut out = Vec::new();
+        for statement in doc["Statement"].as_array().ok_or("DeadLetterQueuePolicy: no Statement list")? {
+            let mut rest = statement.as_object().cloned().ok_or("DeadLetterQueuePolicy: a statement is not an object")?;
+            let principal = rest.remove("Principal").ok_or("DeadLetterQueuePolicy: a statement without Principal")?;
+            out.push((Principals::parse(&principal)?, Statement::parse(&Value::Object(rest))?));
+        }
+        Ok(out)
+    }
+
     /// The function role's policy statements for this stack.
     pub fn function_policy(&self) -> Result<Vec<Statement>, String> {
         let template = Template::load()?;
@@ -97,6 +186,38 @@ impl Stack {
             }
         }
         Ok(statements)
+    }
+}
+
+/// Whom a resource-based policy's statement names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principals {
+    /// `"*"`: everyone (conditions narrow it).
+    Everyone,
+    /// `{"Service": …}`: these service principals.
+    Services(Vec<String>),
+    /// `{"AWS": …}`: these accounts, roles or users.
+    Aws(Vec<String>),
+}
+
+impl Principals {
+    fn parse(v: &Value) -> Result<Principals, String> {
+        let list = |v: &Value| -> Vec<String> {
+            match v {
+                Value::String(s) => vec![s.clone()],
+                Value::Array(a) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+                _ => Vec::new(),
+            }
+        };
+        match v {
+            Value::String(s) if s == "*" => Ok(Principals::Everyone),
+            Value::Object(o) if o.len() == 1 && o.contains_key("Service") => Ok(Principals::Services(list(&o["Service"]))),
+            Value::Object(o) if o.len() == 1 && o.contains_key("AWS") => {
+                let names = list(&o["AWS"]);
+                Ok(if names.iter().any(|n| n == "*") { Principals::Everyone } else { Principals::Aws(names) })
+            }
+            other => Err(format!("a Principal the simulation does not read: {other}")),
+        }
     }
 }
 
@@ -278,6 +399,9 @@ impl Resolver<'_> {
     }
 
     fn get_att(&self, resource: &str, attribute: &str) -> Result<String, String> {
+        if let Some(generated) = self.generated_att(resource, attribute) {
+            return generated;
+        }
         let s = self.stack;
         let id =
             s.resources.get(resource).ok_or_else(|| format!("GetAtt {resource}.{attribute}: the stack gives {resource} no physical id"))?;
@@ -287,6 +411,27 @@ impl Resolver<'_> {
             ("AWS::SQS::Queue", "Arn") => Ok(format!("arn:{}:sqs:{}:{}:{id}", s.partition, s.region, s.account)),
             _ => Err(format!("GetAtt {resource}.{attribute} ({kind}) is not resolved by the simulation")),
         }
+    }
+
+    /// `!GetAtt` of a resource SAM generates from the function (its role, its
+    /// events' rules), which the template names but does not declare.
+    fn generated_att(&self, resource: &str, attribute: &str) -> Option<Result<String, String>> {
+        let s = self.stack;
+        let event_name = resource.strip_prefix(FUNCTION)?;
+        if event_name == "Role" && attribute == "Arn" {
+            return Some(Ok(s.role_arn()));
+        }
+        let event = self.template.function().ok()?.get("Properties")?.get("Events")?.get(event_name)?;
+        if attribute != "Arn" || !matches!(event["Type"].as_str(), Some("EventBridgeRule" | "Schedule")) {
+            return None;
+        }
+        // A rule on a custom bus has the bus in its ARN: rule/BUS/NAME.
+        let bus = match self.resolve(&event["Properties"]["EventBusName"]) {
+            Ok(Some(Value::String(bus))) if bus != "default" => format!("{bus}/"),
+            Ok(_) => String::new(),
+            Err(e) => return Some(Err(e)),
+        };
+        Some(Ok(format!("arn:{}:events:{}:{}:rule/{bus}investigation-escalator-{resource}-SIM", s.partition, s.region, s.account)))
     }
 
     fn sub(&self, arg: &Value) -> Result<Value, String> {

@@ -3,6 +3,7 @@
 
 pub mod guardduty;
 pub mod incidents;
+pub mod lambda;
 pub mod security_ir;
 
 use serde_json::Value;
@@ -23,6 +24,7 @@ pub fn dispatch(state: &mut State, ctx: &Ctx<'_>, service: Service, op: &str, in
         Service::GuardDuty => guardduty::handle(state, ctx, op, input),
         Service::SecurityIr => security_ir::handle(state, ctx, op, input),
         Service::Incidents => incidents::handle(state, ctx, op, input),
+        Service::Lambda => lambda::handle(state, op, input),
     }
 }
 

@@ -690,6 +690,22 @@ async fn a_responders_metadata_edit_during_the_search_is_kept() {
         env.sim.state(|s| s.cases[&case_id]["caseMetadata"].clone()),
         json!([{"key": "runbook", "value": "https://wiki.example/ssh"}, {"key": "ssm-incidents:incident-record-arn", "value": MATCHING}])
     );
+    assert_eq!(env.sim.state(|s| s.calls("GetCase")), 2, "the search outlasted the first read: read again before the write");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quick_search_costs_no_second_read_of_the_case() {
+    // The case is read alongside the search; when both end together, that read is
+    // fresh enough for the UpdateCase, which so adds no round trip to the chain.
+    let env = start(&[]).await;
+    let result = investigation_escalator::run(&env.app, &event("investigation-critical"), &env.invocation()).await.expect("escalated");
+    let case_id = serde_json::to_value(result).expect("json")["caseId"].as_str().expect("case").to_string();
+    assert_eq!(env.sim.state(|s| s.calls("GetCase")), 1);
+    assert_eq!(env.sim.state(|s| s.calls("UpdateCase")), 1);
+    assert_eq!(
+        env.sim.state(|s| s.cases[&case_id]["caseMetadata"].clone()),
+        json!([{"key": "ssm-incidents:incident-record-arn", "value": MATCHING}])
+    );
 }
 
 /// The demo fixture with more open incident records, each titled `title(n)` and

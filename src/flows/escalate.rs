@@ -9,7 +9,9 @@
 //!    (`GetIncidentRecord` ∥ `ListRelatedItems`) per candidate [2]
 //! 3. (`StartIncident`, only when nothing matched and a plan is set) [+1]
 //! 4. per incident `UpdateRelatedItems` ∥ `CreateTimelineEvent` ∥
-//!    `CreateCaseComment`, and one `UpdateCase` [1]
+//!    `CreateCaseComment`, and one `UpdateCase` [1] (preceded by a second
+//!    `GetCase` only when the search outlasted the first read by more than
+//!    `cross_link::FRESH_READ_MS`: a long search, whose chain is longer anyway)
 //!
 //! Every write carries a token derived from the investigation (see [`crate::ledger::token`]),
 //! so a retry or a duplicate delivery repeats the same requests and changes nothing.
@@ -22,7 +24,7 @@ use std::time::Duration;
 
 use tracing::{info, warn};
 
-use crate::aws::{AwsError, SecurityIr};
+use crate::aws::{AwsError, CaseView, SecurityIr};
 use crate::case::builder::{build_case, CaseRequest};
 use crate::case::threat_actors::threat_actors;
 use crate::incident::cross_link::{self, OpenedCase};
@@ -222,7 +224,7 @@ async fn open_and_link(app: &App, e: &Escalating<'_>, mut lease: Option<&mut Lea
     // All three run to the end (join, not try_join), and the deadline never cuts
     // CreateCase off between its answer and the ledger's record of the case.
     let (opened, found, sightings) = tokio::join!(open_case(&app.security_ir, e, &case, lease.as_deref_mut()), search, sightings);
-    let case_id = opened.map_err(|err| {
+    let (case_id, view) = opened.map_err(|err| {
         if err.is_quota() {
             Error::CaseQuota { investigation_id: e.inv.id.clone(), message: err.message }
         } else {
@@ -250,7 +252,16 @@ async fn open_and_link(app: &App, e: &Escalating<'_>, mut lease: Option<&mut Lea
         }
         Err(err) => (Vec::new(), Some(err)),
     };
-    let opened = OpenedCase { inv: &e.inv, risk: e.risk, confidence: e.confidence, case_id: &case_id, view: None, actors: &actors };
+    let (view, read_ms) = view.map_or((None, None), |(view, at)| (Some(view), Some(at)));
+    let opened = OpenedCase {
+        inv: &e.inv,
+        risk: e.risk,
+        confidence: e.confidence,
+        case_id: &case_id,
+        view: view.as_ref(),
+        read_ms,
+        actors: &actors,
+    };
     let done_before = lease.as_ref().map(|l| l.steps_done().clone()).unwrap_or_default();
     // The incidents found are on the case item before (or while) they are linked.
     let recorded = async {
@@ -297,14 +308,16 @@ fn case_request(app: &App, e: &Escalating<'_>) -> Result<CaseRequest, Error> {
 }
 
 /// Opens the case (recording it under the lease at once), or resumes with the
-/// case the lease already names. It is read only just before its `UpdateCase`
-/// (after the search), so that the write keeps what responders added meanwhile.
+/// case the lease already names, then reads it (alongside the search, so on no
+/// extra round trip): the case and when it was read. A failed read is no
+/// failure: the `UpdateCase` reads it again (`cross_link::send`), as it does when
+/// the search outlasted this read.
 async fn open_case(
     security_ir: &SecurityIr,
     e: &Escalating<'_>,
     case: &CaseRequest,
     lease: Option<&mut Lease<'_>>,
-) -> Result<String, AwsError> {
+) -> Result<(String, Option<(CaseView, i64)>), AwsError> {
     let investigation_id = e.inv.id.as_str();
     let mut lease = lease;
     let case_id = match lease.as_ref().and_then(|l| l.case_id()) {
@@ -335,7 +348,14 @@ async fn open_case(
             case_id
         }
     };
-    Ok(case_id)
+    let view = match security_ir.get_case(&case_id).await {
+        Ok(view) => Some((view, e.clock.now_ms())),
+        Err(err) => {
+            warn!(case_id, error = %err, "the case cannot be read now; its UpdateCase reads it again");
+            None
+        }
+    };
+    Ok((case_id, view))
 }
 
 /// `CreateCase`, with the ledger told first that it is about to be sent: a holder
@@ -481,7 +501,8 @@ pub fn worst_case_calls() -> Vec<(&'static str, usize)> {
         ("CreateTimelineEvent", MAX_LINKED),
         // One per incident, and the recommended actions.
         ("CreateCaseComment", MAX_LINKED + 1),
-        ("GetCase", 1),
+        // Read alongside the search, and again before UpdateCase after a long search.
+        ("GetCase", 2),
         ("UpdateCase", 1),
         // The ledger: read, claim, the case, the incidents, the steps, the finish.
         ("DynamoDB", 8),

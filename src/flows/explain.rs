@@ -349,7 +349,7 @@ async fn plan_escalation(
             found.push(search::started(links::start_incident(inv, risk, case_id, &app.case_region), STARTED.into()));
         }
     }
-    let opened = OpenedCase { inv, risk, confidence, case_id, view: Some(&view), actors: &actors };
+    let opened = OpenedCase { inv, risk, confidence, case_id, view: Some(&view), read_ms: None, actors: &actors };
     let plan = cross_link::plan(app, &opened, &found, &done_before);
     for w in &plan.writes {
         let token_note = if w.token.is_none() {
@@ -528,7 +528,7 @@ mod tests {
             not_needed: Vec::new(),
             metadata_left_out: Vec::new(),
         };
-        let body = Body::UpdateCase { metadata: None, actors, incidents: Vec::new() };
+        let body = Body::UpdateCase { metadata: None, actors, incidents: Vec::new(), read_ms: None };
         assert_eq!(detail(&plan, &body), "caseMetadata unchanged; threat actor addresses to add: 198.51.100.7");
         assert_eq!(detail(&plan, &Body::TimelineEvent), "escalated");
         assert!(detail(&plan, &Body::RelatedItem).starts_with("related item \"Security Incident Response case 1234567890\" -> https://"));

@@ -30,11 +30,14 @@ pub(crate) struct OpenedCase<'a> {
     pub confidence: Confidence,
     /// The case.
     pub case_id: &'a str,
-    /// The case as read (metadata, addresses), when it was read before planning
-    /// (the operator's explain); the escalation reads it only just before its
-    /// `UpdateCase` ([`send`]), so a plan without it names the write and the
-    /// fresh read decides what it holds.
+    /// The case as read (metadata, addresses) before planning: by the
+    /// escalation just after opening it (alongside the search), by the
+    /// operator's explain before it plans. A plan without it names the write,
+    /// and [`send`]'s read decides what it holds.
     pub view: Option<&'a CaseView>,
+    /// When [`OpenedCase::view`] was read (ms since the epoch, the app's
+    /// clock); `None`: not by this escalation, so [`send`] reads it again.
+    pub read_ms: Option<i64>,
     /// The threat actor addresses the findings name.
     pub actors: &'a [ThreatActor],
 }
@@ -57,6 +60,8 @@ pub(crate) enum Body {
         actors: Vec<ThreatActor>,
         /// The incidents the metadata is to name.
         incidents: Vec<String>,
+        /// When the case this was planned from was read (see [`FRESH_READ_MS`]).
+        read_ms: Option<i64>,
     },
 }
 
@@ -140,11 +145,18 @@ pub(crate) fn plan(app: &App, case: &OpenedCase<'_>, found: &[Found], done_befor
     let (metadata, metadata_left_out) = links::metadata_with(&view.metadata, &arns(found));
     let actors = not_on_case(case.actors, &view.threat_actor_addresses);
     if metadata.is_some() || !actors.is_empty() {
-        let body = Body::UpdateCase { metadata, actors, incidents: arns(found) };
+        let body = Body::UpdateCase { metadata, actors, incidents: arns(found), read_ms: case.read_ms };
         writes.push(Planned { step: None, incident: None, token: None, body });
     }
     Plan { writes, not_needed, metadata_left_out, case_item: item, timeline_event: timeline }
 }
+
+/// How old (ms) the case's read may be when its `UpdateCase` is sent without
+/// reading it again. The read ends with the search when the search takes its
+/// usual two round trips; a search that runs longer (many candidates, a slow
+/// answer) makes the write read the case again. A responder's metadata edit can
+/// so be lost only in the last quarter second plus one round trip.
+pub(crate) const FRESH_READ_MS: i64 = 250;
 
 /// What the link writes came to.
 #[derive(Debug, Default)]
@@ -189,10 +201,16 @@ fn send<'a>(app: &'a App, plan: &'a Plan, case_id: &'a str, w: &'a Planned) -> B
         Body::RelatedItem => app.incidents.add_case_item(incident, &plan.case_item, token).boxed(),
         Body::TimelineEvent => app.incidents.add_timeline_event(incident, &plan.timeline_event, token).boxed(),
         Body::Comment(body) => app.security_ir.comment_on_case(case_id, body, token).boxed(),
-        Body::UpdateCase { actors, incidents, .. } => async move {
-            // UpdateCase replaces the whole metadata list and takes no condition: read it
-            // again just before writing, so a responder's edits made during the search
-            // (seconds ago) are kept, and only what is still missing is written.
+        Body::UpdateCase { metadata, actors, incidents, read_ms } => async move {
+            // UpdateCase replaces the whole metadata list and takes no condition. The case
+            // was read alongside the search; when the search outlasted that read (a long
+            // one, with a responder at work meanwhile), it is read again just before the
+            // write, so their edits are kept and only what is still missing is written.
+            // A read as young as the write costs no round trip on the chain.
+            let fresh_enough = read_ms.is_some_and(|at| app.clock.now_ms().saturating_sub(at) <= FRESH_READ_MS);
+            if fresh_enough {
+                return app.security_ir.update_case(case_id, metadata.as_deref(), actors).await.map(|()| Written::Done);
+            }
             let fresh = app.security_ir.get_case(case_id).await?;
             let (metadata, _) = links::metadata_with(&fresh.metadata, incidents);
             let actors = not_on_case(actors, &fresh.threat_actor_addresses);

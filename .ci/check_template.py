@@ -51,6 +51,8 @@ EXPECTED = {
     "security-ir:GetCase",
     "security-ir:UpdateCase",
     "security-ir:CreateCaseComment",
+    # Responders' comments, mirrored to the incidents (docs/design.md §14).
+    "security-ir:ListComments",
     # A CreateCase conflict without a ledger: the case opened earlier, by title.
     "security-ir:ListCases",
     # ... adopted only when its tags (which GetCase does not show) name this product and the investigation.

@@ -88,8 +88,8 @@ MUTATIONS = [
     ),
     (
         "a Security IR event the forwarder does not forward",
-        "              detail-type: [Case Closed]\n",
-        "              detail-type: [Case Closed, Case Reopened]\n",
+        "              detail-type: [Case Updated, Case Comment Added]\n",
+        "              detail-type: [Case Updated, Case Comment Added, Case Reopened]\n",
         "exactly the main stack's detail-types",
     ),
     (

@@ -11,7 +11,9 @@ import gzip, json, pathlib, sys
 
 SERVICES = {
     "guardduty": ("guardduty/2017-11-28", ["GetInvestigation", "ListInvestigations", "CreateInvestigation", "GetFindings"]),
-    "security-ir": ("security-ir/2018-05-10", ["CreateCase", "GetCase", "UpdateCase", "CreateCaseComment", "ListComments", "ListCases", "ListTagsForResource", "TagResource"]),
+    "security-ir": ("security-ir/2018-05-10", ["CreateCase", "GetCase", "UpdateCase", "CreateCaseComment", "ListComments", "ListCases", "ListTagsForResource", "TagResource",
+                                                 # Not called by the function: responders' moves of a case, for the tests of §14.
+                                                 "UpdateCaseStatus", "CloseCase"]),
     "ssm-incidents": ("ssm-incidents/2018-05-10", ["ListIncidentRecords", "GetIncidentRecord", "ListRelatedItems", "UpdateRelatedItems",
                                                    "CreateTimelineEvent", "ListTimelineEvents", "StartIncident", "UpdateIncidentRecord"]),
     # Not called by the function: the operator's `replay` reads the deployed function's configuration and policy.

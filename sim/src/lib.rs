@@ -15,6 +15,8 @@
 //!   a method and path to its operation, assembles the input from URI, query,
 //!   headers and body, and validates it against the model's constraints.
 //! - [`error`]: the services' error answers (`x-amzn-errortype` + JSON body).
+//! - [`events`]: the EventBridge events of keeping a case and its incidents in
+//!   step (Security IR's case events, CloudTrail's `UpdateIncidentRecord`).
 //! - [`iam`]: authorization as IAM would decide it for the function role of
 //!   `template.yaml` (resolved for a [`Stack`]), from the Service Authorization
 //!   Reference's facts in `models/iam.json`.
@@ -29,6 +31,7 @@
 //! - [`moto`]: starts moto's server, an independent DynamoDB, for the ledger's tests.
 
 pub mod error;
+pub mod events;
 pub mod faults;
 mod http;
 pub mod iam;

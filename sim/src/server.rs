@@ -235,7 +235,8 @@ async fn serve_aws(
         // IAM decides before the service does anything with the request. The
         // operator's key stands for a person with their own, broader access
         // (tests that act outside the function); every other caller is the function.
-        if access_key != crate::OPERATOR_ACCESS_KEY {
+        let operator = access_key == crate::OPERATOR_ACCESS_KEY;
+        if !operator {
             let allowed = inner.authorizer.authorize(&lock(&inner.state), svc, &op.name, &input, &region)?;
             lock(&inner.called).extend(allowed);
         }
@@ -273,13 +274,13 @@ async fn serve_aws(
                     }
                     Some(_) => return Err(token_reused(svc, &token)),
                     None => {
-                        let answer = dispatch(&mut state, &Ctx { region: &region }, svc, &op.name, &input)?;
+                        let answer = dispatch(&mut state, &Ctx { region: &region, operator }, svc, &op.name, &input)?;
                         state.tokens.insert(key, TokenRecord { fingerprint, answer: answer.clone() });
                         answer
                     }
                 }
             }
-            None => dispatch(&mut state, &Ctx { region: &region }, svc, &op.name, &input)?,
+            None => dispatch(&mut state, &Ctx { region: &region, operator }, svc, &op.name, &input)?,
         };
         if fail == Some(FailKind::ServerErrorAfterWrite) {
             return Err(SimError::internal(svc));

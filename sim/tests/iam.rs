@@ -229,7 +229,7 @@ fn only_the_function_and_the_stacks_rules_may_send_dead_letters() {
     let queue = "arn:aws:sqs:us-east-1:123456789012:investigation-escalator-DeadLetterQueue-SIM";
     let send = |caller: &Caller| evaluate(&policy, caller, "sqs:SendMessage", queue);
     let rules = stack.rule_arns().expect("rules");
-    assert_eq!(rules.len(), 5, "{rules:?}");
+    assert_eq!(rules.len(), 7, "{rules:?}");
     for rule in rules.values() {
         let caller = Caller::Service { name: "events.amazonaws.com".into(), source_arn: rule.clone() };
         assert!(matches!(send(&caller), Decision::Allowed(_)), "the stack's rule {rule}: {:?}", send(&caller));

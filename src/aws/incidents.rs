@@ -185,12 +185,47 @@ impl Incidents {
         Ok(out.incident_record_arn().to_string())
     }
 
+    /// `GetIncidentRecord` alone: whether the record is resolved, when and by
+    /// whom (its `lastModifiedBy`), and its title; `None` when there is no such record.
+    pub async fn resolution(&self, arn: &str) -> Result<Option<Resolution>, AwsError> {
+        const OP: &str = "GetIncidentRecord";
+        let out = match self.client.get_incident_record().arn(arn).send().await.map_err(fail(OP)) {
+            Ok(out) => out,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let Some(r) = out.incident_record() else { return Ok(None) };
+        if r.arn() != arn {
+            let message = format!("asked for incident record {arn}, the answer is about {:?}", ids::quote(r.arn()));
+            return Err(AwsError::new(OP, "InvalidAnswer", message));
+        }
+        Ok(Some(Resolution {
+            resolved: r.status().as_str() == "RESOLVED",
+            resolved_ms: r.resolved_time().and_then(|t| t.to_millis().ok()),
+            resolved_by: r.last_modified_by().to_string(),
+            title: r.title().to_string(),
+        }))
+    }
+
     /// `UpdateIncidentRecord` setting the record `RESOLVED`, with a deterministic token.
     pub async fn resolve_incident(&self, arn: &str, token: &str) -> Result<(), AwsError> {
         let sent = self.client.update_incident_record().arn(arn).status(IncidentRecordStatus::Resolved).client_token(token).send().await;
         sent.map_err(fail("UpdateIncidentRecord"))?;
         Ok(())
     }
+}
+
+/// An incident record's resolution, as `GetIncidentRecord` tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution {
+    /// `RESOLVED`.
+    pub resolved: bool,
+    /// When it was resolved, in milliseconds since the epoch.
+    pub resolved_ms: Option<i64>,
+    /// Who changed it last (the resolver, for a record just resolved).
+    pub resolved_by: String,
+    /// Its title.
+    pub title: String,
 }
 
 fn related_item(item: &CaseItem) -> Result<RelatedItem, aws_sdk_ssmincidents::error::BuildError> {

@@ -25,7 +25,25 @@ pub struct CaseView {
     pub closed_ms: Option<i64>,
     /// The threat actor addresses it shows.
     pub threat_actor_addresses: Vec<String>,
+    /// When it was last changed, in milliseconds since the epoch.
+    pub updated_ms: Option<i64>,
 }
+
+/// One comment of a case, as the mirror to the incidents needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentView {
+    /// Its id (six digits).
+    pub id: String,
+    /// Its text.
+    pub body: String,
+    /// Who wrote it (an ARN, an account id, or `AWS Responder`).
+    pub creator: Option<String>,
+    /// When, in milliseconds since the epoch.
+    pub created_ms: Option<i64>,
+}
+
+/// The most `ListComments` pages read for a case (25 comments each).
+pub const MAX_COMMENT_PAGES: usize = 8;
 
 /// The most `ListCases` pages a search for an earlier case reads (25 cases each).
 pub const MAX_CASE_PAGES: usize = 40;
@@ -140,7 +158,34 @@ impl SecurityIr {
             closure_code: out.closure_code().map(|c| c.as_str().to_string()),
             closed_ms: out.closed_date().and_then(|t| t.to_millis().ok()),
             threat_actor_addresses: out.threat_actor_ip_addresses().iter().map(|a| a.ip_address().to_string()).collect(),
+            updated_ms: out.last_updated_date().and_then(|t| t.to_millis().ok()),
         })
+    }
+
+    /// `ListComments` of a case: at most [`MAX_COMMENT_PAGES`] pages (a repeated
+    /// page token stops it too). A comment whose id is not a plain run of digits is left out.
+    pub async fn comments(&self, case_id: &str) -> Result<Vec<CommentView>, AwsError> {
+        const OP: &str = "ListComments";
+        let mut pages = Pages::new(OP, MAX_COMMENT_PAGES);
+        let mut comments = Vec::new();
+        while let Some(token) = pages.next() {
+            let page = self.client.list_comments().case_id(case_id).max_results(25).set_next_token(token).send().await.map_err(fail(OP))?;
+            for item in page.items() {
+                let id = item.comment_id();
+                if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_digit()) {
+                    tracing::warn!(case_id, comment = %ids::quote(id), "ListComments listed a comment id that is not digits; left out");
+                    continue;
+                }
+                comments.push(CommentView {
+                    id: id.to_string(),
+                    body: item.body().unwrap_or_default().to_string(),
+                    creator: item.creator().map(str::to_string),
+                    created_ms: item.created_date().and_then(|t| t.to_millis().ok()),
+                });
+            }
+            pages.after(page.next_token());
+        }
+        Ok(comments)
     }
 
     /// One `UpdateCase` (it takes no token: the caller reads the case first and

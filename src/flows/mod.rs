@@ -5,6 +5,9 @@
 //! - [`sweep`]: the scheduled sweep of a detector's recently finished investigations.
 //! - [`findings`]: starting an investigation for a severe GuardDuty finding.
 //! - [`closeout`]: resolving a closed case's incident records.
+//! - [`case_status`], [`case_comments`], [`incident_resolved`]: keeping a case
+//!   and its incidents in step: the case's status and responders' comments on
+//!   the incidents' timelines, an incident's resolution on the case.
 //!
 //! The incident side of an escalation (the search and the link writes) lives in
 //! `crate::incident`.
@@ -15,10 +18,13 @@
 //! investigation escalated as a delivery is).
 
 mod backfill;
+mod case_comments;
+mod case_status;
 mod closeout;
 mod escalate;
 mod explain;
 mod findings;
+mod incident_resolved;
 mod sweep;
 
 pub use backfill::{backfill, Backfill, BackfillOptions, Progress};
@@ -53,5 +59,20 @@ pub async fn run(app: &App, payload: &Value, invocation: &Invocation) -> Result<
         Trigger::Sweep => sweep::sweep(app, invocation).await,
         Trigger::Finding(finding) => findings::start_investigation(app, &finding, invocation).await,
         Trigger::CaseClosed { case_id, event_time_ms } => closeout::close(app, &case_id, event_time_ms, invocation).await,
+        Trigger::CaseUpdated { case_id } => case_status::mirror_status(app, &case_id).await,
+        Trigger::CaseCommentAdded { case_id } => case_comments::mirror_comments(app, &case_id).await,
+        Trigger::IncidentResolved { arn } => incident_resolved::tell_cases(app, &arn).await,
+        Trigger::OtherIncidentUpdate => Ok(Outcome::Skipped {
+            reason: SkipReason::NotAResolution,
+            investigation_id: None,
+            finding_id: None,
+            case_id: None,
+            risk_level: None,
+        }),
     }
+}
+
+/// A skip of a case's event, naming the case.
+fn case_skip(reason: SkipReason, case_id: &str) -> Outcome {
+    Outcome::Skipped { reason, investigation_id: None, finding_id: None, case_id: Some(case_id.to_string()), risk_level: None }
 }

@@ -73,6 +73,59 @@ pub fn close_timeline_event(case_id: &str, closure_code: Option<&str>, closed_ms
     TimelineEvent { event_type: TIMELINE_EVENT_TYPE, event_time_ms: closed_ms, event_data: fit_body(&data, COMMENT_MAX) }
 }
 
+/// The most characters of a responder's comment a timeline event mirrors.
+pub const MIRRORED_COMMENT_MAX: usize = 1_000;
+
+/// The first line of every case comment this product writes: comments that
+/// begin so are never mirrored back to the incidents (§14).
+pub const COMMENT_HEADERS: [&str; 3] =
+    ["Linked AWS Systems Manager Incident Manager incident: ", "Recommended actions from GuardDuty investigation ", RESOLUTION_HEADER];
+const RESOLUTION_HEADER: &str = "AWS Systems Manager Incident Manager incident resolved: ";
+
+/// Whether a case comment is one this product wrote (by its first line).
+pub fn is_products_comment(body: &str) -> bool {
+    COMMENT_HEADERS.iter().any(|h| body.starts_with(h))
+}
+
+/// The timeline event telling an incident that its case moved from one status to another.
+pub fn status_timeline_event(case_id: &str, from: &str, to: &str, changed_ms: i64, region: &str) -> TimelineEvent {
+    let data = format!(
+        "AWS Security Incident Response case {case_id} moved from {} to {}. {}",
+        fit_value(from, 100),
+        fit_value(to, 100),
+        console::case_url(region, case_id)
+    );
+    TimelineEvent { event_type: TIMELINE_EVENT_TYPE, event_time_ms: changed_ms, event_data: fit_body(&data, COMMENT_MAX) }
+}
+
+/// The timeline event mirroring a responder's case comment: its author, and its
+/// first [`MIRRORED_COMMENT_MAX`] characters quoted (cleaned, links inert, marked when cut).
+pub fn comment_timeline_event(case_id: &str, author: &str, body: &str, written_ms: i64, region: &str) -> TimelineEvent {
+    let author = fit_value(author, 200);
+    let data = format!(
+        "Comment on AWS Security Incident Response case {case_id} by {}:\n{}\n{}",
+        if author.is_empty() { "(unknown)" } else { &author },
+        crate::text::prose(body, MIRRORED_COMMENT_MAX),
+        console::case_url(region, case_id)
+    );
+    TimelineEvent { event_type: TIMELINE_EVENT_TYPE, event_time_ms: written_ms, event_data: fit_body(&data, COMMENT_MAX) }
+}
+
+/// The case comment telling a case that a linked incident was resolved, by
+/// whom and when. The case stays open: closing it is a responder's decision.
+pub fn resolution_comment(incident_title: &str, incident_arn: &str, resolved_by: &str, resolved_ms: Option<i64>, region: &str) -> String {
+    let title = fit_value(incident_title, 200);
+    let by = fit_value(resolved_by, 300);
+    let body = format!(
+        "{RESOLUTION_HEADER}{}\nARN: {incident_arn}\nResolved by: {}\nResolved at: {}\nConsole: {}\nThis case stays open: closing it is a responder's decision.",
+        if title.is_empty() { "(untitled)" } else { &title },
+        if by.is_empty() { "(unknown)" } else { &by },
+        resolved_ms.map_or_else(|| "(not told)".to_string(), crate::text::rfc3339),
+        console::incident_url(region, incident_arn)
+    );
+    fit_body(&body, COMMENT_MAX)
+}
+
 /// The case comment naming an incident.
 pub fn case_comment(incident_title: &str, incident_arn: &str, region: &str) -> String {
     // The title is whatever the incident's author wrote: one clean line of it.

@@ -7,8 +7,10 @@
 //! - [`search`]: reading the records: the one an event names, then a search.
 //! - [`cross_link`]: the plan of the link writes (plain data, which the
 //!   operator's `explain` shows), then the writes.
+//! - [`linked`]: which incidents count as a case's when the two are kept in step.
 
 pub mod cross_link;
+pub mod linked;
 pub mod links;
 pub mod matcher;
 pub mod search;

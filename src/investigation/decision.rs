@@ -171,6 +171,24 @@ pub enum SkipReason {
     /// start, so it can never be escalated as it stands. Final, so it neither fails
     /// every sweep nor holds the sweep mark back.
     IncompleteInvestigation,
+    /// A case's update left its status as last mirrored (§14).
+    StatusUnchanged,
+    /// A comment event found no comment left to mirror: all mirrored, or this product's own.
+    NoNewComments,
+    /// `MIRROR_CASE_COMMENTS=none`.
+    MirroringOff,
+    /// The case is closed: nothing is mirrored to or from it.
+    CaseClosed,
+    /// `GetIncidentRecord` does not show the incident resolved.
+    IncidentNotResolved,
+    /// The incident links no open case of this product's (or the case does not link it back).
+    NotLinked,
+    /// Every incident the case links is resolved, or none links back to it.
+    NoOpenIncident,
+    /// Keeping the case and its incidents in step needs the ledger (`LEDGER_TABLE`).
+    NeedsLedger,
+    /// A CloudTrail record of an `UpdateIncidentRecord` that resolved nothing (or failed).
+    NotAResolution,
 }
 
 impl SkipReason {
@@ -190,11 +208,20 @@ impl SkipReason {
             SkipReason::SampleFinding => "sample_finding",
             SkipReason::ArchivedFinding => "archived_finding",
             SkipReason::IncompleteInvestigation => "incomplete_investigation",
+            SkipReason::StatusUnchanged => "status_unchanged",
+            SkipReason::NoNewComments => "no_new_comments",
+            SkipReason::MirroringOff => "mirroring_off",
+            SkipReason::CaseClosed => "case_closed",
+            SkipReason::IncidentNotResolved => "incident_not_resolved",
+            SkipReason::NotLinked => "not_linked",
+            SkipReason::NoOpenIncident => "no_open_incident",
+            SkipReason::NeedsLedger => "needs_ledger",
+            SkipReason::NotAResolution => "not_a_resolution",
         }
     }
 
     /// Every reason.
-    pub const ALL: [SkipReason; 13] = [
+    pub const ALL: [SkipReason; 22] = [
         SkipReason::InvestigationFailed,
         SkipReason::BelowThreshold,
         SkipReason::LowConfidence,
@@ -208,6 +235,15 @@ impl SkipReason {
         SkipReason::SampleFinding,
         SkipReason::ArchivedFinding,
         SkipReason::IncompleteInvestigation,
+        SkipReason::StatusUnchanged,
+        SkipReason::NoNewComments,
+        SkipReason::MirroringOff,
+        SkipReason::CaseClosed,
+        SkipReason::IncidentNotResolved,
+        SkipReason::NotLinked,
+        SkipReason::NoOpenIncident,
+        SkipReason::NeedsLedger,
+        SkipReason::NotAResolution,
     ];
 
     /// Parses the spelling of [`SkipReason::as_str`] (as the ledger stores it).

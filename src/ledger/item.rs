@@ -158,15 +158,28 @@ pub struct Record {
     pub settled_through: Option<i64>,
     /// See `settled_through`.
     pub gates: Option<String>,
+    /// On a case item: the last case status mirrored to its incidents, and how many transitions were.
+    pub mirrored_status: Option<String>,
+    /// See `mirrored_status`.
+    pub mirrored_transitions: Option<i64>,
+    /// On a case item: the case comments mirrored to its incidents, by comment id.
+    pub mirrored_comments: Vec<String>,
+    /// On a case item: the incident resolutions told on the case (`{arn}@{resolved ms}`).
+    pub mirrored_resolutions: Vec<String>,
     /// Last written, epoch seconds.
     pub updated_at: Option<i64>,
     /// When DynamoDB may delete it, epoch seconds (none: kept for ever).
     pub ttl: Option<i64>,
 }
 
+fn sorted_set(item: &Item, key: &str) -> Vec<String> {
+    let mut values: Vec<String> = item.get(key).and_then(|v| v.as_ss().ok()).cloned().unwrap_or_default();
+    values.sort();
+    values
+}
+
 pub(super) fn record(key: &str, item: &Item) -> Record {
-    let mut steps_done: Vec<String> = item.get("steps_done").and_then(|v| v.as_ss().ok()).cloned().unwrap_or_default();
-    steps_done.sort();
+    let steps_done = sorted_set(item, "steps_done");
     Record {
         key: key.to_string(),
         state: text(item, "state"),
@@ -182,6 +195,10 @@ pub(super) fn record(key: &str, item: &Item) -> Record {
         investigation_id: text(item, "investigation_id"),
         settled_through: number(item, "settled_through"),
         gates: text(item, "gates"),
+        mirrored_status: text(item, "mirrored_status"),
+        mirrored_transitions: number(item, "mirrored_transitions"),
+        mirrored_comments: sorted_set(item, "mirrored_comments"),
+        mirrored_resolutions: sorted_set(item, "mirrored_resolutions"),
         updated_at: number(item, "updated_at"),
         ttl: number(item, "ttl"),
     }

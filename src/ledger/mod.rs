@@ -8,7 +8,8 @@
 //! every such write is conditional on still holding it, and a takeover after a
 //! crash keeps what the crashed holder recorded (the case id), so it resumes
 //! instead of starting over. A case item (`case/{region}/{caseId}`) lets the
-//! close-out find its incidents; a finding item
+//! close-out find its incidents, and keeps what was mirrored between the two
+//! sides ([`mirror`]); a finding item
 //! (`finding/{region}/{detectorId}/{findingId}`) keeps a finding from starting a
 //! second investigation.
 //!
@@ -19,11 +20,13 @@
 //! - [`item`]: what an item holds, read back as plain data.
 //! - [`lease`]: claims, and the leases their holders write through.
 //! - [`store`]: the table itself: reads and conditional writes.
+//! - [`mirror`]: what was mirrored between a case and its incidents, on the case item.
 //! - [`step`]: what a delivery does next, from the item and the decision (pure).
 
 pub mod item;
 pub mod keys;
 pub mod lease;
+pub mod mirror;
 pub mod step;
 pub mod store;
 pub mod token;

@@ -29,6 +29,23 @@ pub fn resolve_incident(region: &str, case_id: &str, incident_arn: &str, closed_
     derive(&["resolve-incident", region, case_id, incident_arn, &closed_ms.to_string()])
 }
 
+/// The `CreateTimelineEvent` mirroring a case's `n`-th status transition
+/// (`from` → `to`) to one incident: A→B→A→B is four transitions, four tokens.
+pub fn status_timeline_event(region: &str, case_id: &str, n: u32, from: &str, to: &str, incident_arn: &str) -> String {
+    derive(&["status-timeline-event", region, case_id, &n.to_string(), from, to, incident_arn])
+}
+
+/// The `CreateTimelineEvent` mirroring one case comment to one incident.
+pub fn comment_timeline_event(region: &str, case_id: &str, comment_id: &str, incident_arn: &str) -> String {
+    derive(&["comment-timeline-event", region, case_id, comment_id, incident_arn])
+}
+
+/// The `CreateCaseComment` telling a case that one of its incidents was
+/// resolved at `resolved_ms` (resolved again after a reopening: another comment).
+pub fn resolution_comment(region: &str, case_id: &str, incident_arn: &str, resolved_ms: i64) -> String {
+    derive(&["resolution-comment", region, case_id, incident_arn, &resolved_ms.to_string()])
+}
+
 /// The identity of one investigation: every write for it derives its token from this.
 #[derive(Debug, Clone, Copy)]
 pub struct Scope<'a> {

@@ -73,6 +73,9 @@ pub struct Config {
     /// `INCIDENT_MANAGER_REGION`: where the Incident Manager replication set is;
     /// unset means the function's region.
     pub incident_manager_region: Option<String>,
+    /// `MIRROR_CASE_COMMENTS`: `all` (the default) mirrors responders' case
+    /// comments to the linked incidents' timelines; `none` does not.
+    pub mirror_case_comments: bool,
 }
 
 /// The most hours a lookback may span (a year): beyond it, time arithmetic
@@ -150,6 +153,7 @@ impl Config {
             ledger_lease_seconds: whole(get("LEDGER_LEASE_SECONDS"), "LEDGER_LEASE_SECONDS", 120, 1..=MAX_LEASE_SECONDS)?,
             security_ir_region: region(get("SECURITY_IR_REGION"), "SECURITY_IR_REGION")?,
             incident_manager_region: region(get("INCIDENT_MANAGER_REGION"), "INCIDENT_MANAGER_REGION")?,
+            mirror_case_comments: one_of(get("MIRROR_CASE_COMMENTS"), "MIRROR_CASE_COMMENTS", &["all", "none"])? == "all",
         };
         // An investigation the function starts is finished by nothing but the sweep:
         // without one, every start would end in a `pending` that nothing comes back to.

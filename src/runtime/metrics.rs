@@ -62,7 +62,7 @@ pub fn counted_as(result: Result<&Outcome, &Error>) -> Option<(&'static str, Opt
 #[cfg(test)]
 fn catalogue() -> Vec<(&'static str, Option<&'static str>)> {
     let mut pairs: Vec<(&'static str, Option<&'static str>)> =
-        ["escalated", "escalated_dry_run", "skipped", "pending", "pending_dry_run", "swept", "resolved", "failed", "degraded"]
+        ["escalated", "escalated_dry_run", "skipped", "pending", "pending_dry_run", "swept", "resolved", "synced", "failed", "degraded"]
             .into_iter()
             .map(|outcome| (outcome, None))
             .collect();

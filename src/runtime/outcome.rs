@@ -81,6 +81,17 @@ pub enum Outcome {
         /// The incident records it linked, now resolved.
         incident_record_arns: Vec<String>,
     },
+    /// A case and its incidents kept in step (§14): what this delivery mirrored.
+    Synced {
+        /// The case.
+        case_id: String,
+        /// The incidents written to (timeline events), or told about (a resolution).
+        incident_record_arns: Vec<String>,
+        /// Timeline events added to incidents (case status changes, comments).
+        timeline_events: u32,
+        /// Comments added to the case (incident resolutions).
+        comments: u32,
+    },
 }
 
 /// How many investigations a sweep took to each outcome.
@@ -115,6 +126,7 @@ impl Outcome {
             Outcome::Pending { .. } => "pending",
             Outcome::Swept { .. } => "swept",
             Outcome::Resolved { .. } => "resolved",
+            Outcome::Synced { .. } => "synced",
         }
     }
 

@@ -139,6 +139,12 @@ fn www(text: &str) -> Cow<'_, str> {
 /// one of the product's own lines (facts, console links, commands).
 pub const QUOTE: &str = "> ";
 
+/// A time for people: RFC 3339 in UTC (`2026-11-20T09:17:00Z`).
+pub fn rfc3339(epoch_ms: i64) -> String {
+    use aws_sdk_securityir::primitives::{DateTime, DateTimeFormat};
+    DateTime::from_millis(epoch_ms).fmt(DateTimeFormat::DateTime).unwrap_or_else(|_| format!("{epoch_ms} ms after the epoch"))
+}
+
 /// Service prose for a body: cleaned as [`fit_body`] cleans, links made inert,
 /// and every line quoted with [`QUOTE`], cut to `max`.
 pub fn prose(text: &str, max: usize) -> String {

@@ -31,6 +31,23 @@ pub enum Trigger {
         /// The event's `time`, in milliseconds since the epoch (stable across redeliveries).
         event_time_ms: i64,
     },
+    /// A Security IR `Case Updated` event: the case's status may have moved (§14).
+    CaseUpdated {
+        /// The case (the event says nothing else that is read: `GetCase` tells the rest).
+        case_id: String,
+    },
+    /// A Security IR `Case Comment Added` event (it names the case, not the comment).
+    CaseCommentAdded {
+        /// The case.
+        case_id: String,
+    },
+    /// A CloudTrail record of a successful `UpdateIncidentRecord` that set `RESOLVED`.
+    IncidentResolved {
+        /// The incident record (`GetIncidentRecord` confirms it).
+        arn: String,
+    },
+    /// A CloudTrail record of another `UpdateIncidentRecord` (a failed call, or one that resolved nothing).
+    OtherIncidentUpdate,
 }
 
 /// The facts of a GuardDuty finding that do not change between its updates.
@@ -168,11 +185,17 @@ pub fn parse(payload: &Value) -> Result<Trigger, EventError> {
             }
             ("aws.guardduty", "GuardDuty Finding") => return finding(detail).map(Trigger::Finding),
             ("aws.security-ir", "Case Closed") => {
-                let raw = required_text(detail, "caseId", "detail.")?;
-                let case_id = ids::case_id(&raw).ok_or_else(|| invalid("detail.caseId", &raw, "a case id is 10 to 32 digits"))?;
+                let case_id = case_of(detail)?;
                 let event_time_ms =
                     envelope.time.map(|t| t.timestamp_millis()).ok_or_else(|| EventError::Missing { field: "time".into() })?;
                 return Ok(Trigger::CaseClosed { case_id, event_time_ms });
+            }
+            ("aws.security-ir", "Case Updated") => return Ok(Trigger::CaseUpdated { case_id: case_of(detail)? }),
+            ("aws.security-ir", "Case Comment Added") => return Ok(Trigger::CaseCommentAdded { case_id: case_of(detail)? }),
+            ("aws.ssm-incidents", "AWS API Call via CloudTrail")
+                if detail["eventSource"] == "ssm-incidents.amazonaws.com" && detail["eventName"] == "UpdateIncidentRecord" =>
+            {
+                return cloudtrail_update_incident(detail);
             }
             _ => {}
         }
@@ -182,6 +205,23 @@ pub fn parse(payload: &Value) -> Result<Trigger, EventError> {
         return Err(EventError::Unsupported { detail_type: envelope.detail_type, event_source: envelope.source });
     }
     investigation_ref(payload, "", Sender::Invoker).map(Trigger::Investigation)
+}
+
+/// The case a Security IR event names (`detail.caseId`).
+fn case_of(detail: &Value) -> Result<String, EventError> {
+    let raw = required_text(detail, "caseId", "detail.")?;
+    ids::case_id(&raw).ok_or_else(|| invalid("detail.caseId", &raw, "a case id is 10 to 32 digits"))
+}
+
+/// A CloudTrail record of `UpdateIncidentRecord`: a resolution, or another update.
+fn cloudtrail_update_incident(detail: &Value) -> Result<Trigger, EventError> {
+    let params = &detail["requestParameters"];
+    if detail.get("errorCode").is_some_and(|c| !c.is_null()) || params["status"] != "RESOLVED" {
+        return Ok(Trigger::OtherIncidentUpdate);
+    }
+    let raw = required_text(params, "arn", "detail.requestParameters.")?;
+    let arn = ids::incident_arn(&raw).ok_or_else(|| invalid("detail.requestParameters.arn", &raw, "an incident record ARN"))?;
+    Ok(Trigger::IncidentResolved { arn })
 }
 
 /// A CloudTrail record of `CreateInvestigation`: the new investigation, or the failure.

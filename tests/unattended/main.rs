@@ -10,6 +10,7 @@ mod backfill;
 mod closeout;
 mod explain;
 mod findings;
+mod in_step;
 mod ledger;
 mod sweep;
 

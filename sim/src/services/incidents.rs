@@ -11,7 +11,7 @@ use crate::state::{now, paginate, State};
 
 const SERVICE: Service = Service::Incidents;
 
-pub(crate) fn handle(state: &mut State, _ctx: &Ctx<'_>, op: &str, input: &Value) -> Result<Value, SimError> {
+pub(crate) fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, input: &Value) -> Result<Value, SimError> {
     match op {
         "ListIncidentRecords" => {
             let mut records: Vec<&Value> = Vec::new();
@@ -141,17 +141,23 @@ pub(crate) fn handle(state: &mut State, _ctx: &Ctx<'_>, op: &str, input: &Value)
                 .incident_records
                 .get_mut(&arn)
                 .ok_or_else(|| SimError::not_found(SERVICE, format!("Incident record {arn} was not found")))?;
+            let was_open = record["status"] != "RESOLVED";
             for key in ["title", "summary", "impact", "status"] {
                 if !input[key].is_null() {
                     record[key] = input[key].clone();
                 }
             }
             let t = now();
-            if input["status"].as_str() == Some("RESOLVED") && record["resolvedTime"].is_null() {
-                record["resolvedTime"] = json!(t);
+            // Resolved anew after a reopening: a new resolution time.
+            match input["status"].as_str() {
+                Some("RESOLVED") if was_open => record["resolvedTime"] = json!(t),
+                Some("OPEN") => {
+                    record.as_object_mut().map(|o| o.remove("resolvedTime"));
+                }
+                _ => {}
             }
             record["lastModifiedTime"] = json!(t);
-            record["lastModifiedBy"] = json!(format!("arn:aws:iam::{account}:role/investigation-escalator"));
+            record["lastModifiedBy"] = json!(ctx.principal(&account));
             Ok(json!({}))
         }
         other => Err(SimError::invalid(SERVICE, format!("operation {other} is not simulated"))),

@@ -12,10 +12,22 @@ use crate::error::SimError;
 use crate::model::Service;
 use crate::state::State;
 
-/// Where a request came from: the SigV4 scope's region.
+/// Where a request came from: the SigV4 scope's region, and who signed it.
 pub struct Ctx<'a> {
     /// Region of the request's credential scope.
     pub region: &'a str,
+    /// Signed with the operator's key: a person (a responder), not the function.
+    pub operator: bool,
+}
+
+impl Ctx<'_> {
+    /// The caller's principal, as the services record it (`lastModifiedBy`, a comment's `creator`).
+    pub fn principal(&self, account: &str) -> String {
+        match self.operator {
+            true => format!("arn:aws:iam::{account}:user/responder"),
+            false => format!("arn:aws:sts::{account}:assumed-role/investigation-escalator-role/investigation-escalator"),
+        }
+    }
 }
 
 /// Runs one validated operation against the state.

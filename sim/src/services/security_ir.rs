@@ -1,6 +1,6 @@
 //! Security Incident Response: `CreateCase`, `GetCase`, `UpdateCase`,
 //! `CreateCaseComment`, `ListComments`, `ListCases`, `ListTagsForResource`,
-//! `TagResource`.
+//! `TagResource`; and a responder's `UpdateCaseStatus` and `CloseCase`.
 
 use serde_json::{json, Map, Value};
 
@@ -74,6 +74,20 @@ pub(crate) fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, input: &Value) 
             o.insert("lastUpdatedDate".into(), json!(now()));
             Ok(json!({}))
         }
+        // A responder's moves (the function makes neither).
+        "UpdateCaseStatus" | "CloseCase" => {
+            let closing = op == "CloseCase";
+            let case = case_mut(state, input)?;
+            let t = now();
+            let status = if closing { json!("Closed") } else { input["caseStatus"].clone() };
+            case["caseStatus"] = status.clone();
+            case["lastUpdatedDate"] = json!(t);
+            if closing {
+                case["closedDate"] = json!(t);
+                return Ok(json!({"caseStatus": "Closed", "closedDate": t}));
+            }
+            Ok(json!({"caseStatus": status}))
+        }
         "CreateCaseComment" => {
             let id = s(input, "caseId").to_string();
             case(state, input)?;
@@ -85,6 +99,8 @@ pub(crate) fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, input: &Value) 
                 "body": input["body"],
                 "createdDate": t,
                 "lastUpdatedDate": t,
+                // Security IR's events name only the account; its comments may name the
+                // principal (the model allows both): the simulation names the account.
                 "creator": state.account,
                 "lastUpdatedBy": state.account,
             }));

@@ -1,0 +1,39 @@
+//! Which incidents count as a case's, when the two are kept in step
+//! (docs/design.md §14): the case must be one this stack's ledger recorded as
+//! escalated, and an incident counts only when the ledger's case item names it
+//! *and* the incident still lists the case as a related item. Neither the
+//! case's metadata nor an incident's related items alone decide: anyone who
+//! can edit either could make this product write to records that are not its.
+
+use futures_util::future::join_all;
+use tracing::{info, warn};
+
+use crate::incident::links;
+use crate::incident::matcher::Candidate;
+use crate::investigation::decision::SkipReason;
+use crate::runtime::app::App;
+use crate::runtime::error::Error;
+
+/// The case's linked incidents that are open and list the case, or why there are none.
+pub(crate) async fn open_incidents(app: &App, case_id: &str) -> Result<Result<Vec<Candidate>, SkipReason>, Error> {
+    let Some(ledger) = &app.ledger else { return Ok(Err(SkipReason::NeedsLedger)) };
+    let links = match ledger.case_incidents(case_id).await? {
+        None => return Ok(Err(SkipReason::UnknownCase)),
+        // Its escalation is still linking: fail, so the delivery is retried once it is done.
+        Some(links) if !links.escalated => return Err(Error::EscalationInProgress { case_id: case_id.to_string() }),
+        Some(links) => links.incidents,
+    };
+    let item = links::case_item(&app.case_region, case_id);
+    let mut open = Vec::new();
+    for (arn, record) in links.iter().zip(join_all(links.iter().map(|arn| app.incidents.incident(arn))).await) {
+        match record? {
+            None => info!(incident = arn, "a linked incident record no longer exists"),
+            Some(record) if !links::has_case_item(&record.related_items, &item) => {
+                warn!(incident = arn, case_id, "the incident no longer lists this case: nothing is written to it")
+            }
+            Some(record) if !record.open => info!(incident = arn, "the linked incident is resolved: nothing is written to it"),
+            Some(record) => open.push(record),
+        }
+    }
+    Ok(if open.is_empty() { Err(SkipReason::NoOpenIncident) } else { Ok(open) })
+}

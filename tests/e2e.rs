@@ -286,3 +286,68 @@ fn denied(sim: &Sim) -> Vec<String> {
             .collect()
     })
 }
+
+/// The full round of keeping a case and its incidents in step, through the
+/// binary: escalate; the case moves twice; a responder comments; the incident
+/// is resolved elsewhere; the case closes. Then every event again, one by one,
+/// and four at a time to four processes: the writes on each side stay as they were.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_keeps_a_case_and_its_incident_in_step_once() {
+    use escalator_sim::events::{case_event, update_incident_record};
+    let (moto, _) = ledger_table().await;
+    let sim = sim_for(demo_fixture(), &[("LEDGER_TABLE", LEDGER_TABLE)]).await;
+    let env = [("LEDGER_TABLE", LEDGER_TABLE), ("AWS_ENDPOINT_URL_DYNAMODB", moto.url())];
+    let mut functions = Vec::new();
+    for _ in 0..4 {
+        let f = launch(RuntimeApi::start().await.expect("runtime api"), &sim, &env);
+        assert!(f.api.wait_first_poll(TIMEOUT).await.is_some());
+        functions.push(f);
+    }
+    let answer = |invocation: Invocation| match invocation {
+        Invocation::Response(result) => result,
+        other => panic!("the function failed: {other:?}"),
+    };
+    let f = &functions[0];
+    let escalation = event("investigation-critical");
+    let case_id = answer(f.invoke(escalation.clone()).await)["caseId"].as_str().expect("case").to_string();
+    let updated = case_event("Case Updated", &case_id, Some("AWS Responder"), "123456789012", "us-east-1", "2026-11-20T12:05:41Z");
+    let commented = case_event("Case Comment Added", &case_id, Some("123456789012"), "123456789012", "us-east-1", "2026-11-20T12:21:07Z");
+    let session = "arn:aws:sts::123456789012:assumed-role/IncidentCommander/oncall";
+    let resolved = update_incident_record(MATCHING, "RESOLVED", session, "123456789012", "us-east-1", "2026-11-20T15:02:33Z");
+    let mut closed = event("case-closed");
+    closed["detail"]["caseId"] = json!(case_id);
+    let mut outcomes = Vec::new();
+    for to in ["Detection and Analysis", "Containment, Eradication and Recovery"] {
+        move_case(&sim, &case_id, to).await;
+        outcomes.push(answer(f.invoke(updated.clone()).await));
+    }
+    comment(&sim, &case_id, "Isolated the bastion; rotating the instance role.").await;
+    outcomes.push(answer(f.invoke(commented.clone()).await));
+    resolve_elsewhere(&sim, MATCHING).await;
+    outcomes.push(answer(f.invoke(resolved.clone()).await));
+    outcomes.push(answer(f.invoke(commented.clone()).await));
+    sim.state(|s| escalator_sim::services::security_ir::close_case(s, &case_id, "Investigation Completed"));
+    outcomes.push(answer(f.invoke(closed.clone()).await));
+    let said: Vec<(String, String)> = outcomes
+        .iter()
+        .map(|o| (o["outcome"].as_str().unwrap_or_default().to_string(), o["reason"].as_str().unwrap_or_default().to_string()))
+        .collect();
+    let expected = [("synced", ""), ("synced", ""), ("synced", ""), ("synced", ""), ("skipped", "no_new_comments"), ("resolved", "")];
+    assert_eq!(said, expected.map(|(o, r)| (o.to_string(), r.to_string())), "{outcomes:#?}");
+    let counts = || (timeline(&sim, MATCHING).len(), comments(&sim, &case_id).len(), sim.state(|s| s.calls("UpdateIncidentRecord")));
+    assert_eq!(counts(), (4, 4, 1), "incident: escalation, two moves, the comment; case: two, the responder's, the resolution's");
+    let logs = f.logs_when(|logs| emf(logs).iter().filter(|(o, _)| o == "synced").count() == 4).await;
+    assert!(emf(&logs).contains(&("skipped".to_string(), Some("no_new_comments".to_string()))), "{:?}", emf(&logs));
+
+    let all = [escalation, updated, commented, resolved, closed];
+    for e in &all {
+        answer(f.invoke(e.clone()).await);
+    }
+    for e in &all {
+        let raced = futures_util::future::join_all(functions.iter().map(|f| f.invoke(e.clone()))).await;
+        for invocation in raced {
+            answer(invocation);
+        }
+    }
+    assert_eq!(counts(), (4, 4, 1), "redelivered, and raced four at a time: nothing more");
+}

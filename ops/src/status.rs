@@ -101,7 +101,11 @@ pub fn describe_record(r: &Record, now_secs: i64) -> String {
     let state = r.state.as_deref().unwrap_or(if r.key.starts_with("case/") { "case" } else { "(none)" });
     let _ = writeln!(out, "  state: {}", shown(state));
     let _ = writeln!(out, "  means: {}", shown(&meaning(r, now_secs)));
-    let rows: [(&str, Option<String>); 9] = [
+    let mirrored = r.mirrored_status.as_ref().map(|status| {
+        let n = r.mirrored_transitions.unwrap_or(0);
+        format!("{status} ({n} transition{} mirrored to the incidents)", if n == 1 { "" } else { "s" })
+    });
+    let rows: [(&str, Option<String>); 10] = [
         ("case", r.case_id.clone()),
         ("investigation", r.investigation.clone().or_else(|| r.investigation_id.clone())),
         ("risk level", r.risk_level.clone()),
@@ -110,6 +114,7 @@ pub fn describe_record(r: &Record, now_secs: i64) -> String {
         ("lease holder", r.lease_owner.clone()),
         ("lease ends", r.lease_expires.map(|t| format!("{} ({})", when::secs(t), relative(t, now_secs)))),
         ("settled through", r.settled_through.map(when::millis).map(|t| format!("{t} (gates {})", r.gates.as_deref().unwrap_or("?")))),
+        ("last status mirrored", mirrored),
         ("updated", r.updated_at.map(when::secs)),
     ];
     for (name, value) in rows {
@@ -117,7 +122,12 @@ pub fn describe_record(r: &Record, now_secs: i64) -> String {
             let _ = writeln!(out, "  {name}: {}", shown(&value));
         }
     }
-    for (name, values) in [("incidents", &r.incidents), ("steps done", &r.steps_done)] {
+    for (name, values) in [
+        ("incidents", &r.incidents),
+        ("steps done", &r.steps_done),
+        ("comments mirrored to the incidents", &r.mirrored_comments),
+        ("incident resolutions told on the case", &r.mirrored_resolutions),
+    ] {
         if !values.is_empty() {
             let _ = writeln!(out, "  {name}:");
             for v in values {
@@ -174,7 +184,9 @@ fn meaning(r: &Record, now_secs: i64) -> String {
             r.investigation_id.as_deref().unwrap_or("?")
         ),
         None if r.key.starts_with("case/") => {
-            "a case this product opened: the close-out resolves these incidents when the case closes".into()
+            "a case this product opened: its status and responders' comments are mirrored to these incidents, their \
+             resolutions told on the case, and the close-out resolves them when the case closes"
+                .into()
         }
         None if r.key.starts_with("sweep/") => "the sweep's mark: every investigation that ended before it is settled".into(),
         Some(other) => format!("a state this build does not know ({other:?}): the function treats it as held, never as absent"),
@@ -238,5 +250,25 @@ mod tests {
         assert!(meaning(&case, 0).contains("close-out"));
         assert!(meaning(&record("something-new"), 0).contains("never as absent"));
         assert!(absent("case/us-east-1/1").contains("did not open"));
+    }
+
+    #[test]
+    fn a_case_item_shows_what_was_mirrored() {
+        let case = Record {
+            key: "case/us-east-1/1234567890".into(),
+            mirrored_status: Some("Containment, Eradication and Recovery".into()),
+            mirrored_transitions: Some(2),
+            mirrored_comments: vec!["000003".into()],
+            mirrored_resolutions: vec!["arn:1@1763650953000".into()],
+            ..Record::default()
+        };
+        let text = describe_record(&case, 0);
+        assert!(
+            text.contains("last status mirrored: Containment, Eradication and Recovery (2 transitions mirrored to the incidents)"),
+            "{text}"
+        );
+        assert!(text.contains("comments mirrored to the incidents:\n    000003"), "{text}");
+        assert!(text.contains("incident resolutions told on the case:\n    arn:1@1763650953000"), "{text}");
+        assert!(!describe_record(&Record { key: "case/us-east-1/1".into(), ..Record::default() }, 0).contains("last status mirrored"));
     }
 }

@@ -71,7 +71,10 @@ pub(super) async fn tell_cases(app: &App, arn: &str) -> Result<Outcome, Error> {
         }
         let body = links::resolution_comment(&resolution.title, arn, &resolution.resolved_by, resolution.resolved_ms, &app.incident_region);
         let token = token::resolution_comment(&app.region, &case_id, arn, resolution.resolved_ms.unwrap_or(0));
-        app.security_ir.comment_on_case(&case_id, &body, &token).await.map_err(|e| Error::Links { case_id: case_id.clone(), failures: vec![e] })?;
+        app.security_ir
+            .comment_on_case(&case_id, &body, &token)
+            .await
+            .map_err(|e| Error::Links { case_id: case_id.clone(), failures: vec![e] })?;
         ledger.record_mirrored(&case_id, Kind::Resolutions, std::slice::from_ref(&key)).await?;
         told.push(case_id);
     }

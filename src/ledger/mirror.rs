@@ -64,19 +64,12 @@ impl Ledger {
             0 => "attribute_exists(pk) AND attribute_not_exists(mirrored_transitions)",
             _ => "attribute_exists(pk) AND mirrored_transitions = :seen",
         };
-        let mut values = vec![
-            (":status", s(status)),
-            (":next", n(i64::from(seen.transitions) + 1)),
-            (":now", n(self.clock.now_secs())),
-        ];
+        let mut values = vec![(":status", s(status)), (":next", n(i64::from(seen.transitions) + 1)), (":now", n(self.clock.now_secs()))];
         if seen.transitions > 0 {
             values.push((":seen", n(i64::from(seen.transitions))));
         }
-        let update = Update {
-            expression: "SET mirrored_status = :status, mirrored_transitions = :next, updated_at = :now",
-            condition,
-            values,
-        };
+        let update =
+            Update { expression: "SET mirrored_status = :status, mirrored_transitions = :next, updated_at = :now", condition, values };
         Ok(self.update(&case_key(self.region(), case_id), update).await?.is_some())
     }
 

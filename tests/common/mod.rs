@@ -264,3 +264,43 @@ pub async fn case_by_hand(sim: &Sim, title: &str, token: Option<&str>) -> String
         .case_id()
         .to_string()
 }
+
+// A responder's moves, outside the function (the operator's key: not held to its role).
+
+/// A responder's Security IR client (not held to the function's role).
+pub async fn responder_ir(sim: &Sim) -> aws_sdk_securityir::Client {
+    aws_sdk_securityir::Client::new(&escalator_sim::operator_sdk_config(sim).await)
+}
+
+/// A responder moves the case to `status` (`UpdateCaseStatus`).
+pub async fn move_case(sim: &Sim, case_id: &str, status: &str) {
+    let status = aws_sdk_securityir::types::SelfManagedCaseStatus::from(status);
+    responder_ir(sim).await.update_case_status().case_id(case_id).case_status(status).send().await.expect("status moved");
+}
+
+/// A responder comments on the case.
+pub async fn comment(sim: &Sim, case_id: &str, body: &str) {
+    responder_ir(sim).await.create_case_comment().case_id(case_id).body(body).send().await.expect("commented");
+}
+
+/// Someone resolves the incident in Incident Manager.
+pub async fn resolve_elsewhere(sim: &Sim, arn: &str) {
+    let incidents = aws_sdk_ssmincidents::Client::new(&escalator_sim::operator_sdk_config(sim).await);
+    incidents
+        .update_incident_record()
+        .arn(arn)
+        .status(aws_sdk_ssmincidents::types::IncidentRecordStatus::Resolved)
+        .send()
+        .await
+        .expect("resolved");
+}
+
+/// The incident's timeline events' texts.
+pub fn timeline(sim: &Sim, arn: &str) -> Vec<String> {
+    sim.state(|s| s.timeline_events[arn].iter().map(|e| e["eventData"].as_str().unwrap_or_default().to_string()).collect())
+}
+
+/// The case's comments' bodies.
+pub fn comments(sim: &Sim, case_id: &str) -> Vec<String> {
+    sim.state(|s| s.comments[case_id].iter().map(|c| c["body"].as_str().unwrap_or_default().to_string()).collect())
+}

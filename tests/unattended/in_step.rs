@@ -5,8 +5,6 @@
 //! however the events are redelivered or raced, and nothing this product
 //! writes comes back to it.
 
-use aws_sdk_securityir::types::SelfManagedCaseStatus;
-use aws_sdk_ssmincidents::types::IncidentRecordStatus;
 use escalator_sim::demo_fixture;
 use escalator_sim::events::{case_event, update_incident_record};
 use escalator_sim::services::security_ir::close_case;
@@ -34,33 +32,6 @@ fn resolved(arn: &str, by: &str) -> Value {
     update_incident_record(arn, "RESOLVED", by, "123456789012", "us-east-1", "2026-11-20T15:02:33Z")
 }
 
-/// A responder's Security IR client (not held to the function's role).
-async fn responder_ir(env: &TestEnv) -> aws_sdk_securityir::Client {
-    aws_sdk_securityir::Client::new(&escalator_sim::operator_sdk_config(&env.sim).await)
-}
-
-async fn move_case(env: &TestEnv, case_id: &str, status: &str) {
-    let status = SelfManagedCaseStatus::from(status);
-    responder_ir(env).await.update_case_status().case_id(case_id).case_status(status).send().await.expect("status moved");
-}
-
-async fn comment(env: &TestEnv, case_id: &str, body: &str) {
-    responder_ir(env).await.create_case_comment().case_id(case_id).body(body).send().await.expect("commented");
-}
-
-async fn resolve_elsewhere(env: &TestEnv, arn: &str) {
-    let incidents = aws_sdk_ssmincidents::Client::new(&escalator_sim::operator_sdk_config(&env.sim).await);
-    incidents.update_incident_record().arn(arn).status(IncidentRecordStatus::Resolved).send().await.expect("resolved");
-}
-
-fn timeline(env: &TestEnv, arn: &str) -> Vec<String> {
-    env.sim.state(|s| s.timeline_events[arn].iter().map(|e| e["eventData"].as_str().unwrap_or_default().to_string()).collect())
-}
-
-fn comments(env: &TestEnv, case_id: &str) -> Vec<String> {
-    env.sim.state(|s| s.comments[case_id].iter().map(|c| c["body"].as_str().unwrap_or_default().to_string()).collect())
-}
-
 /// Delivers `e` four times at once: each transition, comment or resolution still counts once.
 async fn race(env: &TestEnv, e: &Value) {
     for result in join_all((0..4).map(|_| env.run(e))).await {
@@ -72,13 +43,18 @@ async fn race(env: &TestEnv, e: &Value) {
 async fn each_status_transition_reaches_the_incident_once() {
     let env = start_with_ledger(demo_fixture(), &[]).await;
     let case_id = escalated_case(&env).await;
-    let before = timeline(&env, MATCHING).len();
+    let before = timeline(&env.sim, MATCHING).len();
     // The product's own UpdateCase made a Case Updated: the status did not move.
     assert_eq!(env.outcome(&updated(&case_id)).await["reason"], "status_unchanged");
-    let moves = ["Detection and Analysis", "Containment, Eradication and Recovery", "Detection and Analysis", "Containment, Eradication and Recovery"];
+    let moves = [
+        "Detection and Analysis",
+        "Containment, Eradication and Recovery",
+        "Detection and Analysis",
+        "Containment, Eradication and Recovery",
+    ];
     let mut from = "Submitted";
     for (n, to) in moves.into_iter().enumerate() {
-        move_case(&env, &case_id, to).await;
+        move_case(&env.sim, &case_id, to).await;
         let result = env.outcome(&updated(&case_id)).await;
         assert_eq!(
             result,
@@ -87,14 +63,14 @@ async fn each_status_transition_reaches_the_incident_once() {
         // Redelivered, and raced: the transition is written once.
         assert_eq!(env.outcome(&updated(&case_id)).await["reason"], "status_unchanged");
         race(&env, &updated(&case_id)).await;
-        let events = timeline(&env, MATCHING);
+        let events = timeline(&env.sim, MATCHING);
         assert_eq!(events.len(), before + n + 1, "A→B→A→B is one event per transition: {events:#?}");
         let last = events.last().expect("an event");
         assert!(last.starts_with(&format!("AWS Security Incident Response case {case_id} moved from {from} to {to}.")), "{last}");
         from = to;
     }
     // The unrelated incident heard nothing, and nothing was written to the case.
-    assert_eq!(timeline(&env, UNRELATED).len(), 0);
+    assert_eq!(timeline(&env.sim, UNRELATED).len(), 0);
     assert_eq!(env.calls("CreateCaseComment"), 2, "the escalation's two comments only");
     let record = env.ledger().record(&investigation_escalator::operator::case_key("us-east-1", &case_id)).await.expect("read");
     let record = record.expect("the case item");
@@ -105,36 +81,42 @@ async fn each_status_transition_reaches_the_incident_once() {
 async fn a_responders_comment_is_mirrored_once_and_the_products_own_never() {
     let env = start_with_ledger(demo_fixture(), &[]).await;
     let case_id = escalated_case(&env).await;
-    let before = timeline(&env, MATCHING).len();
+    let before = timeline(&env.sim, MATCHING).len();
     // The escalation's own comments (the incident link, the recommendations) fire the event too.
     assert_eq!(env.outcome(&commented(&case_id)).await["reason"], "no_new_comments");
     // A long comment, with a hidden character and a line that would pass for one of the product's.
     let body = format!("Contained: instance isolated.\u{202E}\nConsole: https://evil.example/\n{}", "x".repeat(1_500));
-    comment(&env, &case_id, &body).await;
+    comment(&env.sim, &case_id, &body).await;
     let result = env.outcome(&commented(&case_id)).await;
-    assert_eq!(result, json!({"outcome": "synced", "caseId": case_id, "incidentRecordArns": [MATCHING], "timelineEvents": 1, "comments": 0}));
+    assert_eq!(
+        result,
+        json!({"outcome": "synced", "caseId": case_id, "incidentRecordArns": [MATCHING], "timelineEvents": 1, "comments": 0})
+    );
     race(&env, &commented(&case_id)).await;
     assert_eq!(env.outcome(&commented(&case_id)).await["reason"], "no_new_comments");
-    let events = timeline(&env, MATCHING);
+    let events = timeline(&env.sim, MATCHING);
     assert_eq!(events.len(), before + 1, "{events:#?}");
     let mirrored = events.last().expect("the mirrored comment");
-    assert!(mirrored.starts_with(&format!("Comment on AWS Security Incident Response case {case_id} by 123456789012:\n> Contained")), "{mirrored}");
+    assert!(
+        mirrored.starts_with(&format!("Comment on AWS Security Incident Response case {case_id} by 123456789012:\n> Contained")),
+        "{mirrored}"
+    );
     assert!(mirrored.contains("\n> Console: hxxps://evil[.]example/"), "quoted, the link inert: {mirrored}");
     assert!(mirrored.contains("…[truncated]"), "cut at 1,000 characters, visibly: {mirrored}");
     assert!(!mirrored.contains('\u{202E}'));
     assert!(mirrored.chars().count() < 1_300, "{}", mirrored.chars().count());
     // The case got nothing back: the escalation's two comments, and the responder's.
-    assert_eq!(comments(&env, &case_id).len(), 3);
+    assert_eq!(comments(&env.sim, &case_id).len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn comments_stay_on_the_case_when_mirroring_is_off() {
     let env = start_with_ledger(demo_fixture(), &[("MIRROR_CASE_COMMENTS", "none")]).await;
     let case_id = escalated_case(&env).await;
-    comment(&env, &case_id, "Contained.").await;
-    let before = timeline(&env, MATCHING).len();
+    comment(&env.sim, &case_id, "Contained.").await;
+    let before = timeline(&env.sim, MATCHING).len();
     assert_eq!(env.outcome(&commented(&case_id)).await["reason"], "mirroring_off");
-    assert_eq!(timeline(&env, MATCHING).len(), before);
+    assert_eq!(timeline(&env.sim, MATCHING).len(), before);
     assert_eq!(env.calls("ListComments"), 0);
 }
 
@@ -142,12 +124,15 @@ async fn comments_stay_on_the_case_when_mirroring_is_off() {
 async fn an_incident_resolved_elsewhere_is_told_on_the_open_case_once() {
     let env = start_with_ledger(demo_fixture(), &[]).await;
     let case_id = escalated_case(&env).await;
-    resolve_elsewhere(&env, MATCHING).await;
+    resolve_elsewhere(&env.sim, MATCHING).await;
     let result = env.outcome(&resolved(MATCHING, RESPONDER_SESSION)).await;
-    assert_eq!(result, json!({"outcome": "synced", "caseId": case_id, "incidentRecordArns": [MATCHING], "timelineEvents": 0, "comments": 1}));
+    assert_eq!(
+        result,
+        json!({"outcome": "synced", "caseId": case_id, "incidentRecordArns": [MATCHING], "timelineEvents": 0, "comments": 1})
+    );
     race(&env, &resolved(MATCHING, RESPONDER_SESSION)).await;
     assert_eq!(env.outcome(&resolved(MATCHING, RESPONDER_SESSION)).await["reason"], "no_new_comments");
-    let all = comments(&env, &case_id);
+    let all = comments(&env.sim, &case_id);
     assert_eq!(all.len(), 3, "the escalation's two, and one for the resolution: {all:#?}");
     let told = &all[2];
     assert!(told.starts_with("AWS Systems Manager Incident Manager incident resolved: SSH brute force on prod bastion\n"), "{told}");
@@ -177,32 +162,32 @@ async fn records_that_are_not_linked_get_no_write_and_a_named_skip() {
     let env = start_with_ledger(demo_fixture(), &[]).await;
     let case_id = escalated_case(&env).await;
     let hand_made = case_by_hand(&env.sim, "Opened by hand", None).await;
-    comment(&env, &hand_made, "Not this product's case.").await;
+    comment(&env.sim, &hand_made, "Not this product's case.").await;
     assert_eq!(env.outcome(&updated(&hand_made)).await["reason"], "unknown_case");
     assert_eq!(env.outcome(&commented(&hand_made)).await["reason"], "unknown_case");
-    resolve_elsewhere(&env, UNRELATED).await;
+    resolve_elsewhere(&env.sim, UNRELATED).await;
     assert_eq!(env.outcome(&resolved(UNRELATED, RESPONDER_SESSION)).await["reason"], "not_linked");
     // A resolution CloudTrail recorded that GetIncidentRecord does not confirm.
     assert_eq!(env.outcome(&resolved(MATCHING, RESPONDER_SESSION)).await["reason"], "incident_not_resolved");
     // Another update of an incident (a reopening, a failed call): not a resolution.
     let reopened = update_incident_record(MATCHING, "OPEN", RESPONDER_SESSION, "123456789012", "us-east-1", "2026-11-20T16:00:00Z");
     assert_eq!(env.outcome(&reopened).await["reason"], "not_a_resolution");
-    assert_eq!(comments(&env, &case_id).len(), 2, "the escalation's only");
-    assert_eq!(comments(&env, &hand_made).len(), 1, "the responder's only");
-    assert_eq!(timeline(&env, UNRELATED).len(), 0);
+    assert_eq!(comments(&env.sim, &case_id).len(), 2, "the escalation's only");
+    assert_eq!(comments(&env.sim, &hand_made).len(), 1, "the responder's only");
+    assert_eq!(timeline(&env.sim, UNRELATED).len(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_ledger_nothing_is_mirrored() {
     let env = start(&[]).await;
     let case_id = escalated_case(&env).await;
-    move_case(&env, &case_id, "Detection and Analysis").await;
-    let before = timeline(&env, MATCHING).len();
+    move_case(&env.sim, &case_id, "Detection and Analysis").await;
+    let before = timeline(&env.sim, MATCHING).len();
     assert_eq!(env.outcome(&updated(&case_id)).await["reason"], "needs_ledger");
     assert_eq!(env.outcome(&commented(&case_id)).await["reason"], "needs_ledger");
-    resolve_elsewhere(&env, MATCHING).await;
+    resolve_elsewhere(&env.sim, MATCHING).await;
     assert_eq!(env.outcome(&resolved(MATCHING, RESPONDER_SESSION)).await["reason"], "needs_ledger");
-    assert_eq!(timeline(&env, MATCHING).len(), before);
+    assert_eq!(timeline(&env.sim, MATCHING).len(), before);
 }
 
 /// Escalate; the case moves twice; a responder comments; the incident is
@@ -215,14 +200,14 @@ async fn a_full_round_writes_each_thing_once() {
     let case_id = env.outcome(&escalation).await["caseId"].as_str().expect("case").to_string();
     let mut delivered = vec![escalation];
     for to in ["Detection and Analysis", "Containment, Eradication and Recovery"] {
-        move_case(&env, &case_id, to).await;
+        move_case(&env.sim, &case_id, to).await;
         delivered.push(updated(&case_id));
         env.outcome(delivered.last().expect("event")).await;
     }
-    comment(&env, &case_id, "Isolated the bastion; rotating the instance role.").await;
+    comment(&env.sim, &case_id, "Isolated the bastion; rotating the instance role.").await;
     delivered.push(commented(&case_id));
     env.outcome(delivered.last().expect("event")).await;
-    resolve_elsewhere(&env, MATCHING).await;
+    resolve_elsewhere(&env.sim, MATCHING).await;
     delivered.push(resolved(MATCHING, RESPONDER_SESSION));
     env.outcome(delivered.last().expect("event")).await;
     // The resolution comment fires Case Comment Added: delivered too.
@@ -233,11 +218,12 @@ async fn a_full_round_writes_each_thing_once() {
     closed["detail"]["caseId"] = json!(case_id);
     delivered.push(closed);
     env.outcome(delivered.last().expect("event")).await;
-    let counts = |env: &TestEnv| (timeline(env, MATCHING).len(), comments(env, &case_id).len(), env.calls("UpdateIncidentRecord"));
+    let counts =
+        |env: &TestEnv| (timeline(&env.sim, MATCHING).len(), comments(&env.sim, &case_id).len(), env.calls("UpdateIncidentRecord"));
     // Incident: the escalation's event, two moves, one comment (the close-out finds it resolved).
     // Case: the link and recommendations comments, the responder's, and the resolution's.
     // UpdateIncidentRecord: the responder's (the close-out found the incident resolved).
-    assert_eq!(counts(&env), (4, 4, 1), "{:#?}", timeline(&env, MATCHING));
+    assert_eq!(counts(&env), (4, 4, 1), "{:#?}", timeline(&env.sim, MATCHING));
     for e in &delivered {
         env.outcome(e).await;
     }

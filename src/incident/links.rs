@@ -102,10 +102,11 @@ pub fn status_timeline_event(case_id: &str, from: &str, to: &str, changed_ms: i6
 /// first [`MIRRORED_COMMENT_MAX`] characters quoted (cleaned, links inert, marked when cut).
 pub fn comment_timeline_event(case_id: &str, author: &str, body: &str, written_ms: i64, region: &str) -> TimelineEvent {
     let author = fit_value(author, 200);
+    let quoted = crate::text::prose(body, MIRRORED_COMMENT_MAX);
     let data = format!(
         "Comment on AWS Security Incident Response case {case_id} by {}:\n{}\n{}",
         if author.is_empty() { "(unknown)" } else { &author },
-        crate::text::prose(body, MIRRORED_COMMENT_MAX),
+        if quoted.trim().is_empty() { "> (no text)" } else { &quoted },
         console::case_url(region, case_id)
     );
     TimelineEvent { event_type: TIMELINE_EVENT_TYPE, event_time_ms: written_ms, event_data: fit_body(&data, COMMENT_MAX) }
@@ -280,5 +281,58 @@ mod tests {
         assert_eq!(s.impact, 2);
         assert!(s.raw_data.contains("1000000001"));
         assert_eq!(s.case_item, case_item("us-east-1", "1000000001"));
+    }
+
+    #[test]
+    fn the_in_step_texts_say_what_moved_and_who_wrote_or_resolved() {
+        let moved = status_timeline_event("1000000001", "Submitted", "Detection and Analysis", 5, "us-east-1");
+        assert!(moved
+            .event_data
+            .starts_with("AWS Security Incident Response case 1000000001 moved from Submitted to Detection and Analysis. https://"));
+        assert_eq!(moved.event_time_ms, 5);
+        let long = "x".repeat(MIRRORED_COMMENT_MAX + 10);
+        let mirrored = comment_timeline_event("1000000001", "AWS Responder", &long, 7, "us-east-1");
+        let lines: Vec<&str> = mirrored.event_data.lines().collect();
+        assert_eq!(lines[0], "Comment on AWS Security Incident Response case 1000000001 by AWS Responder:");
+        assert!(lines[1].starts_with("> xxx") && lines[1].ends_with(crate::text::MARKER), "{}", lines[1]);
+        assert_eq!(lines[1].chars().count(), MIRRORED_COMMENT_MAX);
+        let told = resolution_comment("SSH brute force", ARN1, "arn:aws:iam::123456789012:user/oncall", Some(0), "us-east-1");
+        assert!(told.starts_with("AWS Systems Manager Incident Manager incident resolved: SSH brute force\nARN: "), "{told}");
+        assert!(told.contains("\nResolved by: arn:aws:iam::123456789012:user/oncall\nResolved at: 1970-01-01T00:00:00Z\n"), "{told}");
+        assert!(is_products_comment(&told));
+        assert!(resolution_comment("", ARN1, "", None, "us-east-1").contains("(untitled)\nARN: "));
+        assert!(!is_products_comment("Contained the instance."));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+        /// Whatever a responder, an incident's title or its resolver's name
+        /// holds, the texts kept in step carry no format (Cf) character and no
+        /// line of the product's own but the ones it writes.
+        #[test]
+        fn in_step_texts_can_neither_hide_nor_forge_lines(text in "(\\PC|[\u{200B}-\u{200F}\u{202A}-\u{202E}\u{2060}-\u{2064}\u{E0001}\u{E0041}\u{00AD}\n]|\nARN: |\nConsole: https://evil.example/|\nResolved by: x){0,60}") {
+            use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+            let no_cf = |t: &str| t.chars().all(|c| c.general_category() != GeneralCategory::Format);
+            let lines = |t: &str, p: &str| t.lines().filter(|l| l.starts_with(p)).count();
+            let moved = status_timeline_event("1000000001", &text, &text, 0, "us-east-1").event_data;
+            proptest::prop_assert!(no_cf(&moved));
+            proptest::prop_assert_eq!(moved.lines().count(), 1, "{}", moved);
+            let mirrored = comment_timeline_event("1000000001", &text, &text, 0, "us-east-1").event_data;
+            proptest::prop_assert!(no_cf(&mirrored));
+            let body: Vec<&str> = mirrored.lines().collect();
+            proptest::prop_assert!(body[0].starts_with("Comment on AWS Security Incident Response case 1000000001 by "));
+            // Between the header and the case's URL, every line is quoted.
+            for line in &body[1..body.len() - 1] {
+                proptest::prop_assert!(line.starts_with(crate::text::QUOTE.trim_end()), "{:?} in {}", line, mirrored);
+            }
+            proptest::prop_assert!(body[body.len() - 1].starts_with("https://us-east-1.console.aws.amazon.com/"));
+            let told = resolution_comment(&text, ARN2, &text, Some(0), "us-east-1");
+            proptest::prop_assert!(no_cf(&told));
+            for p in ["ARN:", "Resolved by:", "Resolved at:", "Console:"] {
+                proptest::prop_assert_eq!(lines(&told, p), 1, "{} in {}", p, told);
+            }
+            proptest::prop_assert_eq!(told.lines().count(), 6, "{}", told);
+        }
     }
 }

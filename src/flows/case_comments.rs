@@ -23,16 +23,10 @@ pub(super) async fn mirror_comments(app: &App, case_id: &str) -> Result<Outcome,
     if !app.config.mirror_case_comments {
         return skip(SkipReason::MirroringOff);
     }
-    let Some(ledger) = &app.ledger else { return skip(SkipReason::NeedsLedger) };
-    let Some(seen) = ledger.mirrored(case_id).await? else { return skip(SkipReason::UnknownCase) };
-    let case = match app.security_ir.get_case(case_id).await {
-        Ok(case) => case,
-        Err(e) if e.is_not_found() => return skip(SkipReason::UnknownCase),
-        Err(e) => return Err(e.into()),
+    let (ledger, case, seen) = match linked::open_case(app, case_id).await? {
+        Ok(open) => open,
+        Err(reason) => return skip(reason),
     };
-    if case.status.as_deref() == Some("Closed") {
-        return skip(SkipReason::CaseClosed);
-    }
     let mut new: Vec<_> = app
         .security_ir
         .comments(case_id)
@@ -50,11 +44,10 @@ pub(super) async fn mirror_comments(app: &App, case_id: &str) -> Result<Outcome,
     if new.is_empty() {
         return skip(SkipReason::NoNewComments);
     }
-    let incidents = match linked::open_incidents(app, case_id).await? {
-        Ok(incidents) => incidents,
+    let arns = match linked::open_incidents(app, case_id).await? {
+        Ok(arns) => arns,
         Err(reason) => return skip(reason),
     };
-    let arns: Vec<String> = incidents.iter().map(|i| i.arn.clone()).collect();
     if app.config.dry_run {
         info!(case_id, comments = new.len(), incidents = ?arns, "dry run: no comment mirrored");
         return Ok(Outcome::Synced { case_id: case_id.to_string(), incident_record_arns: arns, timeline_events: 0, comments: 0 });

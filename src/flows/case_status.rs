@@ -19,27 +19,19 @@ use crate::runtime::outcome::Outcome;
 /// Handles a `Case Updated` event.
 pub(super) async fn mirror_status(app: &App, case_id: &str) -> Result<Outcome, Error> {
     let skip = |reason| Ok(super::case_skip(reason, case_id));
-    let Some(ledger) = &app.ledger else { return skip(SkipReason::NeedsLedger) };
-    let Some(seen) = ledger.mirrored(case_id).await? else { return skip(SkipReason::UnknownCase) };
-    let case = match app.security_ir.get_case(case_id).await {
-        Ok(case) => case,
-        Err(e) if e.is_not_found() => return skip(SkipReason::UnknownCase),
-        Err(e) => return Err(e.into()),
+    let (ledger, case, seen) = match linked::open_case(app, case_id).await? {
+        Ok(open) => open,
+        Err(reason) => return skip(reason),
     };
     let status = case.status.clone().unwrap_or_default();
-    // A closed case is the close-out's (it resolves the incidents).
-    if status == "Closed" {
-        return skip(SkipReason::CaseClosed);
-    }
     let from = seen.last_status().to_string();
     if status.is_empty() || status == from {
         return skip(SkipReason::StatusUnchanged);
     }
-    let incidents = match linked::open_incidents(app, case_id).await? {
-        Ok(incidents) => incidents,
+    let arns = match linked::open_incidents(app, case_id).await? {
+        Ok(arns) => arns,
         Err(reason) => return skip(reason),
     };
-    let arns: Vec<String> = incidents.iter().map(|i| i.arn.clone()).collect();
     if app.config.dry_run {
         info!(case_id, from, to = status, incidents = ?arns, "dry run: no timeline event written");
         return Ok(Outcome::Synced { case_id: case_id.to_string(), incident_record_arns: arns, timeline_events: 0, comments: 0 });

@@ -8,14 +8,33 @@
 use futures_util::future::join_all;
 use tracing::{info, warn};
 
+use crate::aws::CaseView;
 use crate::incident::links;
-use crate::incident::matcher::Candidate;
 use crate::investigation::decision::SkipReason;
+use crate::ledger::mirror::Mirrored;
+use crate::ledger::Ledger;
 use crate::runtime::app::App;
 use crate::runtime::error::Error;
 
-/// The case's linked incidents that are open and list the case, or why there are none.
-pub(crate) async fn open_incidents(app: &App, case_id: &str) -> Result<Result<Vec<Candidate>, SkipReason>, Error> {
+/// A case of this stack's that is not closed: the ledger, the case as read
+/// now, and what was mirrored for it; or why an event of the case is skipped.
+pub(crate) async fn open_case<'a>(app: &'a App, case_id: &str) -> Result<Result<(&'a Ledger, CaseView, Mirrored), SkipReason>, Error> {
+    let Some(ledger) = &app.ledger else { return Ok(Err(SkipReason::NeedsLedger)) };
+    let Some(mirrored) = ledger.mirrored(case_id).await? else { return Ok(Err(SkipReason::UnknownCase)) };
+    let case = match app.security_ir.get_case(case_id).await {
+        Ok(case) => case,
+        Err(e) if e.is_not_found() => return Ok(Err(SkipReason::UnknownCase)),
+        Err(e) => return Err(e.into()),
+    };
+    // A closed case is the close-out's (it resolves the incidents).
+    if case.status.as_deref() == Some("Closed") {
+        return Ok(Err(SkipReason::CaseClosed));
+    }
+    Ok(Ok((ledger, case, mirrored)))
+}
+
+/// The ARNs of the case's linked incidents that are open and list the case, or why there are none.
+pub(crate) async fn open_incidents(app: &App, case_id: &str) -> Result<Result<Vec<String>, SkipReason>, Error> {
     let Some(ledger) = &app.ledger else { return Ok(Err(SkipReason::NeedsLedger)) };
     let links = match ledger.case_incidents(case_id).await? {
         None => return Ok(Err(SkipReason::UnknownCase)),
@@ -32,7 +51,7 @@ pub(crate) async fn open_incidents(app: &App, case_id: &str) -> Result<Result<Ve
                 warn!(incident = arn, case_id, "the incident no longer lists this case: nothing is written to it")
             }
             Some(record) if !record.open => info!(incident = arn, "the linked incident is resolved: nothing is written to it"),
-            Some(record) => open.push(record),
+            Some(record) => open.push(record.arn),
         }
     }
     Ok(if open.is_empty() { Err(SkipReason::NoOpenIncident) } else { Ok(open) })

@@ -5,6 +5,8 @@
 //! its author and its first 1,000 characters, cleaned and quoted. The ids
 //! mirrored are kept on the case's ledger item, so each comment is mirrored once.
 
+use std::collections::BTreeSet;
+
 use futures_util::future::join_all;
 use tracing::{info, warn};
 
@@ -16,6 +18,9 @@ use crate::ledger::token;
 use crate::runtime::app::App;
 use crate::runtime::error::Error;
 use crate::runtime::outcome::Outcome;
+
+/// How many comments one batch mirrors at once (each to every linked incident).
+const COMMENTS_AT_ONCE: usize = 10;
 
 /// Handles a `Case Comment Added` event.
 pub(super) async fn mirror_comments(app: &App, case_id: &str) -> Result<Outcome, Error> {
@@ -53,36 +58,42 @@ pub(super) async fn mirror_comments(app: &App, case_id: &str) -> Result<Outcome,
         return Ok(Outcome::Synced { case_id: case_id.to_string(), incident_record_arns: arns, timeline_events: 0, comments: 0 });
     }
     let region = app.region.as_str();
-    let mut writes = Vec::new();
-    for comment in &new {
-        let author = comment.creator.as_deref().unwrap_or_default();
-        // The comment's own time: the same body on every delivery.
-        let written_ms = comment.created_ms.or(case.updated_ms).unwrap_or(0);
-        let event = links::comment_timeline_event(case_id, author, &comment.body, written_ms, &app.case_region);
-        for arn in &arns {
-            let token = token::comment_timeline_event(region, case_id, &comment.id, arn);
-            let event = event.clone();
-            writes.push(async move { (comment.id.clone(), app.incidents.add_timeline_event(arn, &event, &token).await) });
-        }
-    }
-    let mut failed_comments = std::collections::BTreeSet::new();
-    let mut failures: Vec<AwsError> = Vec::new();
     let mut timeline_events = 0u32;
-    for (id, result) in join_all(writes).await {
-        match result {
-            Ok(_) => timeline_events += 1,
-            Err(e) => {
-                failed_comments.insert(id);
-                failures.push(e);
+    let mut mirrored = 0usize;
+    // A few comments at a time (at most COMMENTS_AT_ONCE × the incidents' writes in flight),
+    // each batch recorded as it is done, so a cut-off invocation keeps what it mirrored.
+    for batch in new.chunks(COMMENTS_AT_ONCE) {
+        let mut writes = Vec::new();
+        for comment in batch {
+            let author = comment.creator.as_deref().unwrap_or_default();
+            // The comment's own time: the same body on every delivery.
+            let written_ms = comment.created_ms.or(case.updated_ms).unwrap_or(0);
+            let event = links::comment_timeline_event(case_id, author, &comment.body, written_ms, &app.case_region);
+            for arn in &arns {
+                let token = token::comment_timeline_event(region, case_id, &comment.id, arn);
+                let event = event.clone();
+                writes.push(async move { (comment.id.as_str(), app.incidents.add_timeline_event(arn, &event, &token).await) });
             }
         }
+        let mut failed = BTreeSet::new();
+        let mut failures: Vec<AwsError> = Vec::new();
+        for (id, result) in join_all(writes).await {
+            match result {
+                Ok(_) => timeline_events += 1,
+                Err(e) => {
+                    failed.insert(id);
+                    failures.push(e);
+                }
+            }
+        }
+        // Only a comment mirrored to every incident counts as mirrored; the retry writes the rest.
+        let done: Vec<String> = batch.iter().map(|c| c.id.clone()).filter(|id| !failed.contains(id.as_str())).collect();
+        ledger.record_mirrored(case_id, Kind::Comments, &done).await?;
+        mirrored += done.len();
+        if !failures.is_empty() {
+            return Err(Error::Links { case_id: case_id.to_string(), failures });
+        }
     }
-    // Only comments mirrored to every incident count as mirrored; the retry writes the rest.
-    let mirrored: Vec<String> = new.iter().map(|c| c.id.clone()).filter(|id| !failed_comments.contains(id)).collect();
-    ledger.record_mirrored(case_id, Kind::Comments, &mirrored).await?;
-    if !failures.is_empty() {
-        return Err(Error::Links { case_id: case_id.to_string(), failures });
-    }
-    info!(case_id, comments = mirrored.len(), "case comments mirrored");
+    info!(case_id, comments = mirrored, "case comments mirrored");
     Ok(Outcome::Synced { case_id: case_id.to_string(), incident_record_arns: arns, timeline_events, comments: 0 })
 }

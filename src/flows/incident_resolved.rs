@@ -67,6 +67,7 @@ pub(super) async fn tell_cases(app: &App, arn: &str) -> Result<Outcome, Error> {
         }
         if app.config.dry_run {
             info!(case_id, incident = arn, "dry run: no comment written");
+            told.push(case_id);
             continue;
         }
         let body = links::resolution_comment(&resolution.title, arn, &resolution.resolved_by, resolution.resolved_ms, &app.incident_region);
@@ -83,10 +84,10 @@ pub(super) async fn tell_cases(app: &App, arn: &str) -> Result<Outcome, Error> {
         (true, false, _) => skip(SkipReason::CaseClosed),
         (true, true, Some(case_id)) => {
             info!(incident = arn, cases = ?told, "incident resolution told on its cases");
-            let comments = u32::try_from(told.len()).unwrap_or(u32::MAX);
+            let comments = if app.config.dry_run { 0 } else { u32::try_from(told.len()).unwrap_or(u32::MAX) };
             Ok(Outcome::Synced { case_id, incident_record_arns: vec![arn.to_string()], timeline_events: 0, comments })
         }
-        // Told before (a redelivery), or a dry run: nothing new.
+        // Told before (a redelivery): nothing new.
         (true, true, None) => skip(SkipReason::NoNewComments),
     }
 }

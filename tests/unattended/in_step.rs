@@ -232,3 +232,27 @@ async fn a_full_round_writes_each_thing_once() {
     }
     assert_eq!(counts(&env), (4, 4, 1), "redelivered and raced: nothing more");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_says_what_it_would_mirror_and_writes_nothing() {
+    let env = start_with_ledger(demo_fixture(), &[]).await;
+    let case_id = escalated_case(&env).await;
+    let env = env.with_config(|c| c.dry_run = true);
+    let (events, notes) = (timeline(&env.sim, MATCHING).len(), comments(&env.sim, &case_id).len());
+    move_case(&env.sim, &case_id, "Detection and Analysis").await;
+    let moved = env.outcome(&updated(&case_id)).await;
+    assert_eq!(
+        moved,
+        json!({"outcome": "synced", "caseId": case_id, "incidentRecordArns": [MATCHING], "timelineEvents": 0, "comments": 0})
+    );
+    comment(&env.sim, &case_id, "Contained.").await;
+    assert_eq!(env.outcome(&commented(&case_id)).await["timelineEvents"], 0);
+    resolve_elsewhere(&env.sim, MATCHING).await;
+    let told = env.outcome(&resolved(MATCHING, RESPONDER_SESSION)).await;
+    assert_eq!(told, json!({"outcome": "synced", "caseId": case_id, "incidentRecordArns": [MATCHING], "timelineEvents": 0, "comments": 0}));
+    assert_eq!(timeline(&env.sim, MATCHING).len(), events);
+    assert_eq!(comments(&env.sim, &case_id).len(), notes + 1, "the responder's comment only");
+    // Nothing was recorded as mirrored: the first real delivery still mirrors the move.
+    let record = env.ledger().record(&investigation_escalator::operator::case_key("us-east-1", &case_id)).await.expect("read");
+    assert_eq!(record.expect("the case item").mirrored_transitions, None);
+}

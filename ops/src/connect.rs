@@ -180,7 +180,8 @@ pub async fn connect_as_deployed(target: &Target, function: Option<&str>) -> Res
     let connection = match (sim, &target.endpoint) {
         (Some(sim), _) => simulated_app(target, sim, config).await?,
         (None, Some(url)) => endpoint_app(target, url, config).await?,
-        (None, None) => Connection { app: App::with_config(config).await.map_err(|e| e.to_string())?, _sim: None, _moto: None },
+        // AWS: the same standard chain the Lambda client was built from.
+        (None, None) => Connection { app: App::new(config, &lambda_sdk, Clock::system()), _sim: None, _moto: None },
     };
     if let (Some(table), None, true) = (&connection.app.config().ledger_table, connection.app.ledger(), target.simulate) {
         return Err(format!("the function keeps its ledger in {table}: with --simulate, add --with-ledger").into());
@@ -188,6 +189,7 @@ pub async fn connect_as_deployed(target: &Target, function: Option<&str>) -> Res
     require_ledger(&connection.app, "replay", "the function's LEDGER_TABLE, which this one has not")?;
     Ok((Connection { app: connection.app.without_metrics(), ..connection }, deployed))
 }
+
 /// Builds the app for `target`. Its flows write no metric lines: this
 /// command's stdout is its answer.
 pub async fn connect(target: &Target) -> Result<Connection, Failure> {

@@ -17,6 +17,10 @@ struct Entry {
 /// The line before an entry's commands: they are GuardDuty's suggestions.
 pub const SUGGESTED: &str = "Commands GuardDuty suggests (read each one before running it):";
 
+/// The comment's first line, before the investigation id: the mirror of case
+/// comments to the incidents knows the product's own by it.
+pub const HEADER: &str = "Recommended actions from GuardDuty investigation ";
+
 /// Room kept for the line that says how many entries did not fit.
 const FOOTER_ROOM: usize = 200;
 
@@ -29,7 +33,7 @@ pub fn comment(inv: &Investigation) -> Option<String> {
     }
     // Stable: within one priority, the investigation's own order.
     entries.sort_by_key(|e| e.rank);
-    let mut body = format!("Recommended actions from GuardDuty investigation {}\n", inv.id);
+    let mut body = format!("{HEADER}{}\n", inv.id);
     let mut left_out = 0;
     for entry in entries {
         if body.chars().count() + entry.text.chars().count() + FOOTER_ROOM <= COMMENT_MAX {

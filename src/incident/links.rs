@@ -78,8 +78,8 @@ pub const MIRRORED_COMMENT_MAX: usize = 1_000;
 
 /// The first line of every case comment this product writes: comments that
 /// begin so are never mirrored back to the incidents (§14).
-pub const COMMENT_HEADERS: [&str; 3] =
-    ["Linked AWS Systems Manager Incident Manager incident: ", "Recommended actions from GuardDuty investigation ", RESOLUTION_HEADER];
+pub const COMMENT_HEADERS: [&str; 3] = [LINK_HEADER, crate::case::recommendations::HEADER, RESOLUTION_HEADER];
+const LINK_HEADER: &str = "Linked AWS Systems Manager Incident Manager incident: ";
 const RESOLUTION_HEADER: &str = "AWS Systems Manager Incident Manager incident resolved: ";
 
 /// Whether a case comment is one this product wrote (by its first line).
@@ -132,7 +132,7 @@ pub fn case_comment(incident_title: &str, incident_arn: &str, region: &str) -> S
     // The title is whatever the incident's author wrote: one clean line of it.
     let title = fit_value(incident_title, 200);
     let body = format!(
-        "Linked AWS Systems Manager Incident Manager incident: {}\nARN: {incident_arn}\nConsole: {}",
+        "{LINK_HEADER}{}\nARN: {incident_arn}\nConsole: {}",
         if title.is_empty() { "(untitled)" } else { &title },
         console::incident_url(region, incident_arn)
     );

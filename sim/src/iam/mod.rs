@@ -28,6 +28,11 @@ use crate::state::State;
 pub use policy::{Decision, Request, Statement};
 pub use template::{Principals, Stack};
 
+/// The function's role session, as the services see its calls.
+pub(crate) fn function_session(partition: &str, account: &str) -> String {
+    format!("arn:{partition}:sts::{account}:assumed-role/investigation-escalator-role/investigation-escalator")
+}
+
 /// How the simulation authorizes requests.
 #[derive(Debug, Clone)]
 pub enum Authorization {
@@ -62,8 +67,7 @@ impl Authorizer {
 
     /// The authorizer of a role of `stack` holding `statements`.
     pub fn for_statements(stack: Stack, statements: Vec<Statement>) -> Result<Authorizer, String> {
-        let principal =
-            format!("arn:{}:sts::{}:assumed-role/investigation-escalator-role/investigation-escalator", stack.partition, stack.account);
+        let principal = function_session(&stack.partition, &stack.account);
         Ok(Authorizer { statements, facts: facts::Facts::load()?, stack, principal })
     }
 

@@ -86,6 +86,12 @@ impl Stack {
         Ok(stack)
     }
 
+    /// Runs `f` with the template resolved for this stack (its parameters checked).
+    fn resolving<T>(&self, f: impl FnOnce(&Resolver<'_>) -> Result<T, String>) -> Result<T, String> {
+        let template = Template::load()?;
+        f(&Resolver { template: &template, stack: self, parameters: template.parameters(self)? })
+    }
+
     /// The function's ARN (unqualified).
     pub fn function_arn(&self) -> String {
         let name = self.resources.get(FUNCTION).map_or("investigation-escalator", String::as_str);
@@ -101,23 +107,21 @@ impl Stack {
     /// The ARN of every EventBridge rule SAM generates for the function's
     /// events (`EventBridgeRule` and `Schedule`), by event name.
     pub fn rule_arns(&self) -> Result<BTreeMap<String, String>, String> {
-        let template = Template::load()?;
-        let resolver = Resolver { template: &template, stack: self, parameters: template.parameters(self)? };
-        let events = template.function()?["Properties"]["Events"].as_object().cloned().unwrap_or_default();
-        let mut out = BTreeMap::new();
-        for (name, event) in events {
-            if matches!(event["Type"].as_str(), Some("EventBridgeRule" | "Schedule")) {
-                out.insert(name.clone(), resolver.get_att(&format!("{FUNCTION}{name}"), "Arn")?);
+        self.resolving(|resolver| {
+            let events = resolver.template.function()?["Properties"]["Events"].as_object().cloned().unwrap_or_default();
+            let mut out = BTreeMap::new();
+            for (name, event) in events {
+                if matches!(event["Type"].as_str(), Some("EventBridgeRule" | "Schedule")) {
+                    out.insert(name.clone(), resolver.get_att(&format!("{FUNCTION}{name}"), "Arn")?);
+                }
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     /// The function's environment as CloudFormation sets it for this stack.
     pub fn function_environment(&self) -> Result<BTreeMap<String, String>, String> {
-        let template = Template::load()?;
-        let resolver = Resolver { template: &template, stack: self, parameters: template.parameters(self)? };
-        let vars = resolver.resolve(&template.function()?["Properties"]["Environment"]["Variables"])?.unwrap_or(Value::Null);
+        let vars = self.resolving(|r| r.resolve(&r.template.function()?["Properties"]["Environment"]["Variables"]))?.unwrap_or(Value::Null);
         Ok(vars.as_object().into_iter().flatten().map(|(k, v)| (k.clone(), text(v))).collect())
     }
 
@@ -156,10 +160,9 @@ impl Stack {
     /// The dead-letter queue's policy statements for this stack, each with the
     /// principals it names (a resource-based policy).
     pub fn dead_letter_queue_policy(&self) -> Result<Vec<(Principals, Statement)>, String> {
-        let template = Template::load()?;
-        let resolver = Resolver { template: &template, stack: self, parameters: template.parameters(self)? };
-        let doc =
-            resolver.resolve(&template.doc["Resources"]["DeadLetterQueuePolicy"]["Properties"]["PolicyDocument"])?.unwrap_or(Value::Null);
+        let doc = self
+            .resolving(|r| r.resolve(&r.template.doc["Resources"]["DeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]))?
+            .unwrap_or(Value::Null);
         let mut out = Vec::new();
         for statement in doc["Statement"].as_array().ok_or("DeadLetterQueuePolicy: no Statement list")? {
             let mut rest = statement.as_object().cloned().ok_or("DeadLetterQueuePolicy: a statement is not an object")?;
@@ -171,9 +174,7 @@ impl Stack {
 
     /// The function role's policy statements for this stack.
     pub fn function_policy(&self) -> Result<Vec<Statement>, String> {
-        let template = Template::load()?;
-        let resolver = Resolver { template: &template, stack: self, parameters: template.parameters(self)? };
-        let policies = resolver.resolve(&template.function()?["Properties"]["Policies"])?.unwrap_or(Value::Null);
+        let policies = self.resolving(|r| r.resolve(&r.template.function()?["Properties"]["Policies"]))?.unwrap_or(Value::Null);
         let mut statements = Vec::new();
         for policy in policies.as_array().ok_or("the function's Policies is not a list")? {
             let Some(doc) = policy.as_object() else {

@@ -25,7 +25,7 @@ impl Ctx<'_> {
     pub fn principal(&self, account: &str) -> String {
         match self.operator {
             true => format!("arn:aws:iam::{account}:user/responder"),
-            false => format!("arn:aws:sts::{account}:assumed-role/investigation-escalator-role/investigation-escalator"),
+            false => crate::iam::function_session("aws", account),
         }
     }
 }
